@@ -1,0 +1,76 @@
+"""Giro Dreams: the landing page. A card per page, and what this machine has."""
+
+import streamlit as st
+
+from core.cache import device_info
+from core.errors import GiroError
+from core.status import all_status
+
+st.set_page_config(page_title="Giro Dreams", page_icon="🚴", layout="wide")
+
+PAGES = [
+    (
+        "pages/1_Dream_a_Stage.py",
+        "🌄 Dream a Stage",
+        "Stable Diffusion dreams a looping ride through a Giro stage: each frame is the last one "
+        "zoomed in and redrawn, and the end flows back into the start.",
+        "Needs Stable Diffusion weights (about 4 GB); a GPU turns minutes into seconds.",
+    ),
+    (
+        "pages/2_Flower_ID.py",
+        "🌸 Flower ID",
+        "Name a flower from a photo: 102 species of the Oxford Flowers data set.",
+        "Needs a trained learner (models/flowers.pkl) or the zero-shot CLIP model.",
+    ),
+    (
+        "pages/3_Film-Star_Lookalike.py",
+        "🎬 Film-Star Lookalike",
+        "Which film stars does a face look like? Top matches, with the star's photo beside yours.",
+        "Needs a gallery of star photos (data/stars/) or a trained learner (models/stars.pkl).",
+    ),
+    (
+        "pages/4_Bike_ID.py",
+        "🚲 Bike ID",
+        "Road, time-trial or mountain bike? And where the model looked to decide.",
+        "Needs a trained learner (models/bikes.pkl) or the zero-shot CLIP model.",
+    ),
+]
+
+
+def page_cards_ui() -> None:
+    for row in (PAGES[:2], PAGES[2:]):
+        for column, (path, title, what, needs) in zip(st.columns(2), row):
+            with column.container(border=True):
+                st.subheader(title)
+                st.write(what)
+                st.caption(needs)
+                st.page_link(path, label=f"Open {title.split(' ', 1)[1]}", icon="➡️")
+
+
+def status_ui() -> None:
+    st.subheader("This machine")
+    try:
+        info = device_info()
+    except GiroError as error:
+        st.error(str(error))
+    else:
+        memory = f", {info.memory_gb:.0f} GB" if info.memory_gb else ""
+        st.write(f"**Device:** `{info.device}` ({info.name}{memory}), {info.dtype}")
+        if info.device == "cpu":
+            st.caption("No GPU: classifiers are quick, but a dream takes minutes per frame.")
+    for status in all_status():
+        if status.available:
+            st.success(f"**{status.page}:** ready, using `{status.where}`", icon="✅")
+        else:
+            st.warning(f"**{status.page}:** no model yet. Get one with:", icon="📦")
+            st.code(status.get_command, language="bash")
+
+
+st.title("🚴 Giro Dreams")
+st.write(
+    "Four deep-learning projects of a cycling data scientist, in the browser: "
+    "dream a stage of the Giro d'Italia, and name flowers, bikes and film-star lookalikes "
+    "from a phone photo."
+)
+page_cards_ui()
+status_ui()

@@ -1,0 +1,1 @@
+"""Giro Dreams logic: pipelines, learners, images. No Streamlit here except `core.cache`."""

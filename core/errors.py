@@ -1,0 +1,21 @@
+"""The project's error types. Their messages are shown to people as they are: one line, no traceback."""
+
+
+class GiroError(Exception):
+    """A problem a person can understand and act on."""
+
+
+class ImageError(GiroError):
+    """An image that cannot be used: empty, corrupt, too large, or not an image at all."""
+
+
+class StageError(GiroError):
+    """A stage file or stage field that is out of range or malformed."""
+
+
+class ModelError(GiroError):
+    """A model that is missing, corrupt or cannot be fetched."""
+
+
+class DeviceError(GiroError):
+    """A torch device that was asked for but is not available."""

@@ -1,0 +1,104 @@
+"""One safe loader for every image the app receives: uploads, camera shots, stage files, galleries.
+
+It returns an RGB PIL image the right way up, or raises `ImageError` with a message a person
+understands. Only raster formats are opened (no EPS, which Pillow would hand to Ghostscript).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pillow_heif
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from core.errors import ImageError
+from core.settings import MAX_IMAGE_PIXELS, MAX_UPLOAD_MB
+
+pillow_heif.register_heif_opener()
+
+# JPEG includes MPO (multi-picture JPEGs from some phone cameras).
+FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "GIF", "BMP", "TIFF")
+SUPPORTED = "JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF"
+
+_SIXTEEN_BIT = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+
+
+def load_image(
+    source: bytes | BinaryIO | str | Path,
+    name: str | None = None,
+    max_mb: float = MAX_UPLOAD_MB,
+    max_pixels: int = MAX_IMAGE_PIXELS,
+) -> Image.Image:
+    """Decode `source` (bytes, a file object or a path) into an upright RGB image.
+
+    `name` is only used in messages; it is never opened as a path.
+    """
+    label = name or (Path(source).name if isinstance(source, (str, Path)) else "the image")
+    data = _read_bounded(source, label, max_mb)
+    if not data:
+        raise ImageError(f"{label} is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageError(
+                    f"{label} is too large: {width}x{height} pixels "
+                    f"(the limit is {max_pixels / 1e6:.0f} megapixels)"
+                )
+            image.seek(0)  # animated GIF/WebP: the first frame
+            image.load()
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, ValueError, TypeError) as error:
+        raise ImageError(f"{label} is not an image this app can read ({SUPPORTED})") from error
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageError(f"{label} is too large to decode safely") from error
+    except (OSError, SyntaxError, EOFError) as error:
+        raise ImageError(f"{label} is damaged or cut short and cannot be decoded") from error
+    return to_rgb(upright(image))
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation: phones store photos sideways and set a flag."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # a malformed EXIF block must not cost the picture itself
+        return image
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB from any mode: CMYK, palette, alpha (over white), 16-bit, float, greyscale."""
+    if image.mode in _SIXTEEN_BIT or image.mode == "F":
+        pixels = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if pixels.max(initial=0) > 255 else 255.0
+        image = Image.fromarray(np.clip(pixels / top * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    return image.convert("RGB") if image.mode != "RGB" else image
+
+
+def _read_bounded(source: bytes | BinaryIO | str | Path, label: str, max_mb: float) -> bytes:
+    limit = int(max_mb * 1024 * 1024)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise ImageError(f"{label} does not exist or is not a file")
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    else:
+        data = source.read(limit + 1)
+    if len(data) > limit:
+        raise ImageError(f"{label} is over the {max_mb:g} MB limit")
+    return data

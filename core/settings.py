@@ -1,0 +1,55 @@
+"""Paths and defaults in one place. Each path can be moved with an environment variable.
+
+Paths are read on every call, not at import, so tests and the app can repoint them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _path(variable: str, default: str) -> Path:
+    value = os.environ.get(variable)
+    return Path(value).expanduser() if value else ROOT / default
+
+
+def models_dir() -> Path:
+    """Exported learners and their model cards (`GIRO_MODELS`, default `models/`)."""
+    return _path("GIRO_MODELS", "models")
+
+
+def data_dir() -> Path:
+    """Data sets and galleries (`GIRO_DATA`, default `data/`)."""
+    return _path("GIRO_DATA", "data")
+
+
+def runs_dir() -> Path:
+    """Dream renders, one folder each (`GIRO_RUNS`, default `runs/`)."""
+    return _path("GIRO_RUNS", "runs")
+
+
+# Uploads: a phone photo is 2-12 MB; HEIC from an iPhone Pro can reach 20 MB.
+MAX_UPLOAD_MB = 25
+# 50 megapixels covers every phone camera and stops decompression bombs long before memory does.
+MAX_IMAGE_PIXELS = 50_000_000
+
+# Dream a Stage.
+DREAM_DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"  # the original's model
+DREAM_FAST_MODEL = "stabilityai/sd-turbo"  # 1-4 steps, guidance 0
+
+
+def dream_model() -> str:
+    """The Stable Diffusion model id or local folder (`GIRO_DREAM_MODEL`)."""
+    return os.environ.get("GIRO_DREAM_MODEL") or DREAM_DEFAULT_MODEL
+
+
+def dream_max_frames() -> int:
+    """The most frames one render may ask for (`GIRO_DREAM_MAX_FRAMES`)."""
+    return int(os.environ.get("GIRO_DREAM_MAX_FRAMES", "2000"))
+
+
+# Classifiers: the learner file each page looks for in the models folder.
+LEARNER_FILES = {"flowers": "flowers.pkl", "bikes": "bikes.pkl", "stars": "stars.pkl"}

@@ -1,0 +1,47 @@
+"""Every page, reached through the app's own navigation, renders in a real browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import screenshot, wait_for_app
+
+PAGES = ["Dream a Stage", "Flower ID", "Film-Star Lookalike", "Bike ID"]
+
+
+def assert_no_exception(tab) -> None:
+    assert tab.locator('[data-testid="stException"]').count() == 0
+
+
+def open_nav(tab) -> None:
+    """On a phone the sidebar starts collapsed: open it the way a person would."""
+    nav = tab.locator('[data-testid="stSidebarNav"]')
+    if not nav.is_visible():
+        tab.locator('[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button').first.click()
+        nav.wait_for(state="visible")
+
+
+def test_home_and_every_page_through_the_navigation(page, app_url):
+    page.goto(app_url)
+    wait_for_app(page)
+    assert "Giro Dreams" in page.locator("h1").first.inner_text()
+    assert_no_exception(page)
+    screenshot(page, "home")
+    for title in PAGES:
+        open_nav(page)
+        page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+        page.wait_for_function(
+            "t => document.querySelector('h1') && document.querySelector('h1').innerText.includes(t)",
+            arg=title,
+        )
+        wait_for_app(page)
+        assert_no_exception(page)
+        screenshot(page, title.lower().replace(" ", "_").replace("-", "_"))
+
+
+@pytest.mark.parametrize("path", ["Flower_ID", "Bike_ID"])
+def test_pages_open_by_address(page, app_url, path):
+    page.goto(f"{app_url}/{path}")
+    wait_for_app(page)
+    assert_no_exception(page)
+    assert page.locator("code", has_text="python -m core.train").count() >= 1

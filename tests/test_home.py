@@ -1,0 +1,56 @@
+"""AppTest: the landing page and every page render with no model present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+
+
+def run_home() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
+    return at.run()
+
+
+def test_home_shows_device_and_how_to_get_each_model(giro_folders):
+    at = run_home()
+    assert not at.exception
+    assert "Giro Dreams" in at.title[0].value
+    text = " ".join(m.value for m in at.markdown)
+    assert "Device:" in text and "`cpu`" in text
+    commands = [c.value for c in at.code]
+    assert "hf download CompVis/stable-diffusion-v1-4" in commands
+    assert f"python -m core.train flowers --out {giro_folders['models'] / 'flowers.pkl'}" in commands
+
+
+def test_home_reports_a_present_learner(giro_folders):
+    (giro_folders["models"] / "bikes.pkl").write_bytes(b"placeholder")
+    at = run_home()
+    assert any("Bike ID" in s.value and "ready" in s.value for s in at.success)
+
+
+def test_home_reports_a_bad_device_without_a_traceback(monkeypatch):
+    monkeypatch.setenv("GIRO_DEVICE", "tpu")
+    at = run_home()
+    assert not at.exception
+    assert "GIRO_DEVICE='tpu' is not a device" in at.error[0].value
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_a_model(page):
+    at = run_home()
+    at.switch_page(page).run()
+    assert not at.exception
+    assert at.title and at.code  # what it is, and the command that gets its model
