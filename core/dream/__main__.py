@@ -1,0 +1,84 @@
+"""Command line: python -m core.dream render STAGE.toml --out RUN_DIR [--model ID_OR_PATH] [--preview]"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from core.errors import GiroError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from core.dream.stage import fields_help
+
+    parser = argparse.ArgumentParser(
+        prog="python -m core.dream",
+        description="Dream a Stage: render a looping zoom video from a stage file.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    render = commands.add_parser(
+        "render",
+        help="render (or resume) a stage into a run folder",
+        description=(
+            "Render STAGE.toml into RUN_DIR: frames/00000.png..., manifest.json, loop.gif and "
+            "loop.mp4. Running again on the same RUN_DIR resumes where it stopped."
+        ),
+        epilog="Stage file fields:\n" + fields_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    render.add_argument("stage", type=Path, metavar="STAGE.toml", help="the stage file (fields below)")
+    render.add_argument(
+        "--out", type=Path, required=True, metavar="RUN_DIR",
+        help="the run folder; an existing one is resumed",
+    )
+    render.add_argument("--model", metavar="ID_OR_PATH", help="overrides the stage's render.model")
+    render.add_argument(
+        "--preview", action="store_true",
+        help="zoom and loop-mixing only, no model: check travel speed and loop timing in seconds",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _render(args)
+    except GiroError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nstopped; run the same command again to resume {args.out}", file=sys.stderr)
+        return 130
+
+
+def _render(args: argparse.Namespace) -> int:
+    from core.dream.render import render
+    from core.dream.stage import load_stage
+
+    stage = load_stage(args.stage)
+    if args.model:
+        stage = replace(stage, render=replace(stage.render, model=args.model))
+    pipelines = None
+    if not args.preview:
+        from core.dream.pipelines import load_pipelines
+        from core.device import pick_device, pick_dtype
+
+        device = pick_device()
+        pipelines = load_pipelines(stage.model(), device, pick_dtype(device))
+        print(f"model {pipelines.model} on {pipelines.device} ({pipelines.dtype})", file=sys.stderr)
+    for progress in render(stage, args.out, pipelines):
+        if progress.done:
+            print(f"wrote {progress.path} and {progress.path.with_suffix('.gif')}")
+        else:
+            print(
+                f"frame {progress.frame + 1}/{progress.total}  {progress.seconds:.2f} s  "
+                f"ETA {progress.eta_seconds / 60:.1f} min",
+                file=sys.stderr, flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Stable Diffusion text-to-image and img2img pipelines sharing one copy of the weights.
+
+Loaded from a local diffusers folder or a Hub model id. Offline and not cached: a clear message
+within seconds, never a hang. A pipeline object is not thread-safe (its scheduler keeps state),
+so every call goes through `DreamPipelines.lock`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from core.errors import ModelError
+
+HUB_PROBE_SECONDS = 8.0
+
+
+@dataclass
+class DreamPipelines:
+    text2img: "StableDiffusionPipeline"  # noqa: F821 (diffusers is imported lazily)
+    img2img: "StableDiffusionImg2ImgPipeline"  # noqa: F821
+    model: str
+    revision: str | None
+    device: str
+    dtype: torch.dtype
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def encode(self, prompt: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Text embeddings (prompt, empty negative prompt); computed once per distinct prompt."""
+        with self.lock, torch.inference_mode():
+            cond, uncond = self.text2img.encode_prompt(
+                prompt, self.device, 1, True, negative_prompt=""
+            )
+        return cond, uncond
+
+    def first_frame(
+        self, embeds: tuple[torch.Tensor, torch.Tensor], width: int, height: int,
+        steps: int, guidance: float, seed: int, stop: Callable[[], bool],
+    ) -> Image.Image | None:
+        """Text-to-image; None if `stop()` turned true while denoising."""
+        return self._run(
+            self.text2img, stop, embeds, seed,
+            width=width, height=height, num_inference_steps=steps, guidance_scale=guidance,
+        )
+
+    def redraw(
+        self, image: Image.Image, embeds: tuple[torch.Tensor, torch.Tensor], strength: float,
+        steps: int, guidance: float, seed: int, stop: Callable[[], bool],
+    ) -> Image.Image | None:
+        """img2img: `strength` of the noise schedule is redone; None if stopped."""
+        return self._run(
+            self.img2img, stop, embeds, seed,
+            image=image, strength=strength, num_inference_steps=steps, guidance_scale=guidance,
+        )
+
+    def _run(self, pipe, stop, embeds, seed, **kwargs) -> Image.Image | None:
+        def check_stop(pipe, step, timestep, tensors):
+            if stop():
+                pipe._interrupt = True  # diffusers skips the remaining steps
+            return tensors
+
+        # A CPU generator gives the same noise on every device, so seeds reproduce across machines.
+        generator = torch.Generator("cpu").manual_seed(seed)
+        with self.lock, torch.inference_mode():
+            image = pipe(
+                prompt_embeds=embeds[0], negative_prompt_embeds=embeds[1], generator=generator,
+                callback_on_step_end=check_stop, output_type="pil", **kwargs,
+            ).images[0]
+        return None if stop() else image
+
+
+def load_pipelines(model: str, device: str, dtype: torch.dtype) -> DreamPipelines:
+    """Load `model` (a local folder or Hub id) onto `device`; raise ModelError with a clear line."""
+    from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()  # progress is ours to report
+    transformers_logging.disable_progress_bar()
+    folder = resolve_model(model)
+    try:
+        text2img = StableDiffusionPipeline.from_pretrained(
+            folder, dtype=dtype, safety_checker=None, requires_safety_checker=False,
+            local_files_only=True,
+        )
+    except Exception as error:  # diffusers raises many types for a broken folder
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelError(f"{model} is not a usable Stable Diffusion model: {reason}") from error
+    text2img = text2img.to(device)
+    if device.startswith("cuda"):
+        text2img.unet.to(memory_format=torch.channels_last)
+    text2img.set_progress_bar_config(disable=True)
+    img2img = StableDiffusionImg2ImgPipeline(**text2img.components, requires_safety_checker=False)
+    img2img.set_progress_bar_config(disable=True)
+    revision = Path(folder).name if Path(folder).parent.name == "snapshots" else None
+    return DreamPipelines(text2img, img2img, model, revision, device, dtype)
+
+
+def resolve_model(model: str) -> str:
+    """The local folder holding `model`, downloading a Hub model only when the Hub answers."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not (path / "model_index.json").is_file():
+            raise ModelError(f"{model} is not a diffusers model folder: it has no model_index.json")
+        return str(path)
+    if model.startswith((".", "/", "~")) or model.count("/") != 1:
+        raise ModelError(f"{model} is neither a folder on this machine nor a Hub id like org/name")
+
+    from diffusers import DiffusionPipeline
+
+    try:
+        return DiffusionPipeline.download(model, local_files_only=True)
+    except Exception:  # not in the local Hub cache
+        pass
+    how = (
+        f"fetch it once with `hf download {model}` on a machine with internet, "
+        "or set GIRO_DREAM_MODEL to a local diffusers folder"
+    )
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        raise ModelError(f"{model} is not on this machine and HF_HUB_OFFLINE is set: {how}")
+    from huggingface_hub import HfApi
+
+    try:
+        HfApi().model_info(model, timeout=HUB_PROBE_SECONDS)
+    except Exception as error:
+        raise ModelError(f"{model} is not on this machine and the Hub cannot be reached: {how}") from error
+    try:
+        return DiffusionPipeline.download(model)
+    except Exception as error:
+        raise ModelError(f"downloading {model} failed ({type(error).__name__}): {how}") from error

@@ -1,0 +1,106 @@
+"""The plan: everything about every frame that is known before any model runs.
+
+The page plots it; the renderer follows it. Frame 0 is drawn from text (or the user's image);
+frame i > 0 is img2img of frame i - 1 zoomed in, with the first frame mixed back in over the
+last `loop_frames` frames so the video wraps around without a seam.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from core.dream.stage import Stage
+from core.dream.zoom import zoom_scale
+
+
+@dataclass(frozen=True)
+class FramePlan:
+    index: int
+    segment: int  # 0-based
+    prompt: str
+    next_prompt: str  # the prompt blended in during a transition; "" for none
+    prompt_mix: float  # 0: `prompt` alone; towards 1: `next_prompt`
+    loop_weight: float  # how much of the first frame is mixed in before redrawing
+    loop_scale: tuple[float, float]  # how far ahead (smaller) the first frame lies, per axis
+    strength: float
+    guidance: float
+    steps: int
+    zoom_px: float  # the zoom that leads from frame index - 1 to this one
+    seed: int
+
+
+def loop_curve(t: float, curve: str) -> float:
+    """Weight for progress t in [0, 1] through the loop window: rises from 0 to 1, never falls."""
+    if curve == "linear":
+        return t
+    return (1 - math.cos(math.pi * t)) / 2  # ease-in-out
+
+
+def make_plan(stage: Stage) -> list[FramePlan]:
+    r = stage.render
+    size = (r.width, r.height)
+    per_frame = []  # (segment index, segment) for every frame
+    for number, segment in enumerate(stage.segments):
+        per_frame += [(number, segment)] * segment.frames
+    total = len(per_frame)
+
+    # Zoom of each step; the step after the last frame wraps to frame 0 at segment 0's zoom.
+    zooms = [_pick(s.zoom_px, r.zoom_px) for _, s in per_frame]
+    scales = [zoom_scale(size, z) for z in zooms[1:] + [zooms[0]]]  # scales[i]: step out of frame i
+    ahead = [(1.0, 1.0)] * total
+    sx, sy = 1.0, 1.0
+    for i in range(total - 1, -1, -1):  # the first frame seen from frame i is shrunk by all steps left
+        sx, sy = sx * scales[i][0], sy * scales[i][1]
+        ahead[i] = (sx, sy)
+
+    plans = []
+    loop_start = total - r.loop_frames
+    for i, (number, segment) in enumerate(per_frame):
+        weight = 0.0
+        if r.loop_frames and i >= loop_start:
+            # Reaches 1 only at the virtual frame after the last, which is frame 0 itself.
+            weight = loop_curve((i - loop_start + 1) / (r.loop_frames + 1), r.loop_curve)
+        next_prompt, mix = _transition(stage, number, i, per_frame)
+        plans.append(FramePlan(
+            index=i,
+            segment=number,
+            prompt=segment.prompt,
+            next_prompt=next_prompt,
+            prompt_mix=mix,
+            loop_weight=weight,
+            loop_scale=ahead[i],
+            strength=_pick(segment.strength, r.strength),
+            guidance=_pick(segment.guidance, r.guidance),
+            steps=r.steps,
+            zoom_px=zooms[i] if i else 0.0,
+            seed=r.seed + i,
+        ))
+    return plans
+
+
+def _pick(override: float | None, default: float) -> float:
+    return default if override is None else override
+
+
+def _transition(stage: Stage, number: int, index: int, per_frame: list) -> tuple[str, float]:
+    """Over the last `transition_frames` frames of a segment, blend towards the next prompt.
+
+    The last segment blends towards the first when the video loops, so the story wraps too.
+    """
+    k = stage.render.transition_frames
+    if not k:
+        return "", 0.0
+    is_last = number == len(stage.segments) - 1
+    if is_last and not stage.render.loop_frames:
+        return "", 0.0
+    following = stage.segments[0 if is_last else number + 1]
+    if following.prompt == stage.segments[number].prompt:
+        return "", 0.0
+    end = index
+    while end + 1 < len(per_frame) and per_frame[end + 1][0] == number:
+        end += 1
+    left = end - index  # frames of this segment still to come after this one
+    if left >= k:
+        return "", 0.0
+    return following.prompt, (k - left) / (k + 1)

@@ -1,0 +1,272 @@
+"""A stage: the render settings and the story as (prompt, frames) segments, read from TOML.
+
+Inputs are checked up front, as diffusers' `check_inputs` does: a bad field is refused with one
+line naming it, never fixed silently.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from core import settings
+from core.errors import StageError
+
+LOOP_CURVES = ("linear", "ease-in-out")
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    model: str = field(default="", metadata=_help(
+        "Hub model id or local diffusers folder; empty: GIRO_DREAM_MODEL or "
+        f"{settings.DREAM_DEFAULT_MODEL}"))
+    width: int = field(default=512, metadata=_help("frame width in pixels, a multiple of 8, 64-2048"))
+    height: int = field(default=512, metadata=_help("frame height in pixels, a multiple of 8, 64-2048"))
+    seed: int = field(default=42, metadata=_help("base seed; frame i uses seed + i (0 to 2**32 - 1)"))
+    zoom_px: float = field(default=1.5, metadata=_help(
+        "pixels trimmed from each edge per frame, fractions allowed; 0 <= zoom_px < half the frame"))
+    strength: float = field(default=0.45, metadata=_help(
+        "img2img strength in (0, 1]: how much of each frame is redrawn"))
+    guidance: float = field(default=7.5, metadata=_help("classifier-free guidance scale, 0-30"))
+    steps: int = field(default=50, metadata=_help(
+        "denoising steps, 1-150; img2img runs int(steps * strength) of them, at least 1"))
+    fps: int = field(default=12, metadata=_help("frames per second of the GIF and MP4, 1-60"))
+    loop_frames: int = field(default=24, metadata=_help(
+        "the last frames over which the first frame is mixed back in; 0 = no loop"))
+    loop_curve: str = field(default="ease-in-out", metadata=_help(
+        f"how the loop-mixing weight rises: {' or '.join(LOOP_CURVES)}"))
+    vanishing_point: tuple[float, float] = field(default=(0.5, 0.5), metadata=_help(
+        "the zoom centre [x, y] as fractions of the frame, each in [0, 1]"))
+    first_image: str = field(default="", metadata=_help(
+        "optional start image (path relative to the stage file) instead of text-to-image"))
+    colour_coherence: bool = field(default=True, metadata=_help(
+        "match every frame's colours to frame 0 (LAB histograms) against colour drift"))
+    transition_frames: int = field(default=0, metadata=_help(
+        "blend the prompt into the next segment's over this many frames; 0 = hard cut"))
+
+
+@dataclass(frozen=True)
+class Segment:
+    prompt: str = field(metadata=_help("what this part of the ride looks like"))
+    frames: int = field(metadata=_help("how many frames it lasts, at least 1"))
+    strength: float | None = field(default=None, metadata=_help("overrides render.strength"))
+    guidance: float | None = field(default=None, metadata=_help("overrides render.guidance"))
+    zoom_px: float | None = field(default=None, metadata=_help("overrides render.zoom_px"))
+
+
+@dataclass(frozen=True)
+class Stage:
+    render: RenderSettings
+    segments: tuple[Segment, ...]
+
+    @property
+    def total_frames(self) -> int:
+        return sum(s.frames for s in self.segments)
+
+    def model(self) -> str:
+        return self.render.model or settings.dream_model()
+
+    def to_dict(self) -> dict[str, Any]:
+        render = asdict(self.render)
+        render["vanishing_point"] = list(render["vanishing_point"])
+        segments = [{k: v for k, v in asdict(s).items() if v is not None} for s in self.segments]
+        return {"render": render, "segment": segments}
+
+
+def fields_help() -> str:
+    """Every stage field with its meaning and default, for `--help`."""
+    lines = ["[render]"]
+    for f in fields(RenderSettings):
+        lines.append(f"  {f.name:<18} {f.metadata['help']} (default {f.default!r})")
+    lines.append("[[segment]]  (one table per segment, in order)")
+    for f in fields(Segment):
+        lines.append(f"  {f.name:<18} {f.metadata['help']}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- reading
+
+def load_stage(path: str | Path) -> Stage:
+    """Read and check a stage file. `first_image` is resolved relative to the file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise StageError(f"cannot read {path.name}: {error.strerror or error}") from error
+    return parse_stage(raw, name=path.name, base_dir=path.parent)
+
+
+def parse_stage(raw: bytes | str, name: str = "the stage", base_dir: Path | None = None) -> Stage:
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise StageError(f"{name} is not UTF-8 text") from error
+    try:
+        data = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as error:
+        raise StageError(f"{name} is not valid TOML: {error}") from error
+    return stage_from_dict(data, base_dir)
+
+
+def stage_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Stage:
+    _no_unknown_keys(data, {"render", "segment"}, "the stage")
+    render_data = data.get("render", {})
+    if not isinstance(render_data, dict):
+        raise StageError("[render] must be a table")
+    _no_unknown_keys(render_data, {f.name for f in fields(RenderSettings)}, "[render]")
+    segments_data = data.get("segment", [])
+    if not isinstance(segments_data, list) or not segments_data:
+        raise StageError("the stage needs at least one [[segment]] with a prompt and frames")
+
+    render = RenderSettings(**{k: _typed(f"render.{k}", k, v) for k, v in render_data.items()})
+    if render.first_image and base_dir is not None:
+        render = replace(render, first_image=str((base_dir / render.first_image).resolve()))
+    segments = []
+    for number, segment in enumerate(segments_data, start=1):
+        where = f"segment {number}"
+        if not isinstance(segment, dict):
+            raise StageError(f"{where} must be a table")
+        _no_unknown_keys(segment, {f.name for f in fields(Segment)}, where)
+        for required in ("prompt", "frames"):
+            if required not in segment:
+                raise StageError(f"{where}: {required} is missing")
+        segments.append(Segment(**{k: _typed(f"{where}: {k}", k, v) for k, v in segment.items()}))
+    stage = Stage(render, tuple(segments))
+    check_stage(stage)
+    return stage
+
+
+_INTS = {"width", "height", "seed", "steps", "fps", "loop_frames", "frames", "transition_frames"}
+_FLOATS = {"zoom_px", "strength", "guidance"}
+_STRINGS = {"model", "loop_curve", "first_image", "prompt"}
+
+
+def _typed(where: str, key: str, value: Any) -> Any:
+    """TOML already has types; refuse the wrong one instead of coercing."""
+    if key in _INTS:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise StageError(f"{where} must be a whole number, got {value!r}")
+        return value
+    if key in _FLOATS:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise StageError(f"{where} must be a number, got {value!r}")
+        return float(value)
+    if key in _STRINGS:
+        if not isinstance(value, str):
+            raise StageError(f"{where} must be text, got {value!r}")
+        return value
+    if key == "colour_coherence":
+        if not isinstance(value, bool):
+            raise StageError(f"{where} must be true or false, got {value!r}")
+        return value
+    if key == "vanishing_point":
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)
+        ):
+            raise StageError(f"{where} must be two numbers [x, y], got {value!r}")
+        return (float(value[0]), float(value[1]))
+    raise StageError(f"{where} is not a known field")  # unreachable after the key check
+
+
+def _no_unknown_keys(table: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise StageError(f"{where}: unknown field {unknown[0]!r} (known: {', '.join(sorted(known))})")
+
+
+# ---------------------------------------------------------------- checking
+
+def check_stage(stage: Stage) -> None:
+    """Refuse the first out-of-range field with one line naming it."""
+    r = stage.render
+    for name in ("width", "height"):
+        value = getattr(r, name)
+        if not 64 <= value <= 2048 or value % 8:
+            raise StageError(f"render.{name} must be a multiple of 8 from 64 to 2048, got {value}")
+    if not 0 <= r.seed < 2**32:
+        raise StageError(f"render.seed must be from 0 to 2**32 - 1, got {r.seed}")
+    if not 1 <= r.steps <= 150:
+        raise StageError(f"render.steps must be from 1 to 150, got {r.steps}")
+    if not 1 <= r.fps <= 60:
+        raise StageError(f"render.fps must be from 1 to 60, got {r.fps}")
+    if r.loop_curve not in LOOP_CURVES:
+        raise StageError(f"render.loop_curve must be {' or '.join(LOOP_CURVES)}, got {r.loop_curve!r}")
+    x, y = r.vanishing_point
+    if not (0 <= x <= 1 and 0 <= y <= 1):
+        raise StageError(f"render.vanishing_point must lie in the frame (each in [0, 1]), got [{x}, {y}]")
+    if r.transition_frames < 0:
+        raise StageError(f"render.transition_frames must be 0 or more, got {r.transition_frames}")
+    if r.first_image and not Path(r.first_image).is_file():
+        raise StageError(f"render.first_image: {Path(r.first_image).name} does not exist")
+    _check_frame_params("render", r.zoom_px, r.strength, r.guidance, r)
+    for number, s in enumerate(stage.segments, start=1):
+        where = f"segment {number}"
+        if not s.prompt.strip():
+            raise StageError(f"{where}: prompt is empty")
+        if s.frames < 1:
+            raise StageError(f"{where}: frames must be at least 1, got {s.frames}")
+        _check_frame_params(where, s.zoom_px, s.strength, s.guidance, r)
+    total, cap = stage.total_frames, settings.dream_max_frames()
+    if total > cap:
+        raise StageError(f"the stage has {total} frames, over the cap of {cap} (GIRO_DREAM_MAX_FRAMES)")
+    if not 0 <= r.loop_frames < total:
+        raise StageError(
+            f"render.loop_frames must be from 0 to {total - 1} (frames in the stage - 1), "
+            f"got {r.loop_frames}"
+        )
+
+
+def _check_frame_params(
+    where: str, zoom_px: float | None, strength: float | None, guidance: float | None,
+    render: RenderSettings,
+) -> None:
+    prefix = f"{where}." if where == "render" else f"{where}: "
+    if zoom_px is not None:
+        half = min(render.width, render.height) / 2
+        if not math.isfinite(zoom_px) or not 0 <= zoom_px < half:
+            raise StageError(f"{prefix}zoom_px must be from 0 to below {half:g} (half the frame), got {zoom_px}")
+    if guidance is not None and not (math.isfinite(guidance) and 0 <= guidance <= 30):
+        raise StageError(f"{prefix}guidance must be from 0 to 30, got {guidance}")
+    if strength is not None:
+        if not (math.isfinite(strength) and 0 < strength <= 1):
+            raise StageError(f"{prefix}strength must be in (0, 1], got {strength}")
+        if int(render.steps * strength) < 1:
+            raise StageError(
+                f"{prefix}strength {strength} with {render.steps} steps runs no denoising step "
+                f"(int(steps * strength) = 0): raise steps or strength"
+            )
+
+
+# ---------------------------------------------------------------- writing
+
+def stage_to_toml(stage: Stage) -> str:
+    """The stage as a TOML file that `load_stage` reads back to the same stage."""
+    data = stage.to_dict()
+    lines = ["[render]"]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in data["render"].items()]
+    for segment in data["segment"]:
+        lines += ["", "[[segment]]"] + [f"{k} = {_toml_value(v)}" for k, v in segment.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped) + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")

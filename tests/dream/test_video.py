@@ -1,0 +1,55 @@
+"""core.dream.video: GIF and MP4 that browsers and phones play, and the seam figure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import imageio.v2 as imageio
+import imageio_ffmpeg
+import numpy as np
+from PIL import Image
+
+from core.dream.video import seam_figure, step_distances, write_gif, write_mp4
+
+
+def frames(tmp_path, count=9):
+    paths = []
+    for i in range(count):
+        pixels = np.zeros((48, 64, 3), np.uint8)
+        pixels[:, : 4 + 6 * i] = (200, 30 + 20 * i, 90)
+        path = tmp_path / f"{i:05d}.png"
+        Image.fromarray(pixels).save(path)
+        paths.append(path)
+    return paths
+
+
+def test_gif_loops_with_every_frame(tmp_path):
+    gif = write_gif(frames(tmp_path), tmp_path / "loop.gif", fps=10)
+    with Image.open(gif) as image:
+        assert image.n_frames == 9 and image.info["loop"] == 0 and image.info["duration"] == 100
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_mp4_is_h264_yuv420p_with_every_frame(tmp_path):
+    mp4 = write_mp4(frames(tmp_path), tmp_path / "loop.mp4", fps=10)
+    reader = imageio.get_reader(mp4)
+    assert reader.count_frames() == 9
+    reader.close()
+    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(mp4)],
+                           capture_output=True, text=True).stderr
+    assert "h264" in probe and "yuv420p" in probe and "10 fps" in probe
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_seam_figure():
+    assert seam_figure([1.0, 2.0, 3.0, 2.0]) == 1.0
+    assert seam_figure([1.0, 1.0, 1.0, 10.0]) == 10.0
+    assert seam_figure([0.0, 0.0, 5.0]) is None  # a still video has no scale to compare with
+
+
+def test_step_distances_end_with_the_seam(tmp_path):
+    paths = frames(tmp_path, 3)
+    distances = step_distances(paths)
+    assert len(distances) == 3 and distances[-1] > distances[0]
+    json.dumps(distances)
