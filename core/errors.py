@@ -19,3 +19,7 @@ class ModelError(GiroError):
 
 class DeviceError(GiroError):
     """A torch device that was asked for but is not available."""
+
+
+class FaceError(GiroError):
+    """A photo with no face, or with several, where exactly one is needed."""

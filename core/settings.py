@@ -52,4 +52,12 @@ def dream_max_frames() -> int:
 
 
 # Classifiers: the learner file each page looks for in the models folder.
+CLIP_DEFAULT_MODEL = "openai/clip-vit-base-patch32"
+
+
+def clip_model() -> str:
+    """The zero-shot CLIP model id or local folder (`GIRO_CLIP_MODEL`)."""
+    return os.environ.get("GIRO_CLIP_MODEL") or CLIP_DEFAULT_MODEL
+
+
 LEARNER_FILES = {"flowers": "flowers.pkl", "bikes": "bikes.pkl", "stars": "stars.pkl"}

@@ -19,26 +19,43 @@ class ModelStatus:
 def dream_status(model: str | None = None) -> ModelStatus:
     """The Stable Diffusion weights: a local folder, or a Hub id already in the local Hub cache."""
     model = model or settings.dream_model()
+    found = _hub_cached(model, "model_index.json")
+    if found:
+        return ModelStatus("Dream a Stage", True, model, "")
     if Path(model).expanduser().is_dir():
-        found = (Path(model).expanduser() / "model_index.json").is_file()
-        command = "" if found else f"a diffusers folder with model_index.json at {model}"
-        return ModelStatus("Dream a Stage", found, model, command)
-    from huggingface_hub import try_to_load_from_cache
-
-    cached = isinstance(try_to_load_from_cache(model, "model_index.json"), str)
-    return ModelStatus(
-        "Dream a Stage", cached, model, "" if cached else f"hf download {model}"
-    )
+        return ModelStatus("Dream a Stage", False, model, f"a diffusers folder with model_index.json at {model}")
+    return ModelStatus("Dream a Stage", False, model, f"hf download {model}")
 
 
 def learner_status(task: str, page: str) -> ModelStatus:
-    """A trained fastai learner in the models folder."""
+    """A trained fastai learner in the models folder; else, for flowers and bikes, zero-shot CLIP
+    from the local Hub cache; for the lookalike, a gallery of star photos."""
     path = settings.models_dir() / settings.LEARNER_FILES[task]
-    command = f"python -m core.train {task} --out {path}"
-    if task != "flowers":
-        command = f"python -m core.train {task} --data data/{task} --out {path}"
-    available = path.is_file()
-    return ModelStatus(page, available, str(path), "" if available else command)
+    if path.is_file():
+        return ModelStatus(page, True, str(path), "")
+    if task == "stars":
+        gallery = settings.data_dir() / "stars"
+        if gallery.is_dir() and any(p.is_dir() for p in gallery.iterdir()):
+            return ModelStatus(page, True, str(gallery), "")
+        command = (
+            f'python -m core.collect {gallery} "Audrey Hepburn" "Marcello Mastroianni" '
+            '"Sophia Loren" --per-class 8'
+        )
+        return ModelStatus(page, False, str(gallery), command)
+    clip = settings.clip_model()
+    if _hub_cached(clip, "config.json"):
+        return ModelStatus(page, True, f"{clip} (zero-shot)", "")
+    data = "" if task == "flowers" else f" --data {settings.data_dir() / task}"
+    return ModelStatus(page, False, str(path), f"python -m core.train {task}{data} --out {path}")
+
+
+def _hub_cached(model: str, filename: str) -> bool:
+    """A local folder, or a Hub id already in the local Hub cache (no network)."""
+    if Path(model).expanduser().is_dir():
+        return (Path(model).expanduser() / filename).is_file()
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(model, filename), str)
 
 
 def all_status() -> list[ModelStatus]:

@@ -33,7 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, metavar="RUN_DIR",
         help="the run folder; an existing one is resumed",
     )
-    render.add_argument("--model", metavar="ID_OR_PATH", help="overrides the stage's render.model")
+    render.add_argument(
+        "--preset", choices=("default", "fast"),
+        help="default: Stable Diffusion v1-4, 50 steps; fast: sd-turbo, 4 steps, no guidance "
+        "(sets model, steps, strength and guidance)",
+    )
+    render.add_argument(
+        "--model", metavar="ID_OR_PATH", help="overrides the stage's render.model (and the preset's)"
+    )
     render.add_argument(
         "--preview", action="store_true",
         help="zoom and loop-mixing only, no model: check travel speed and loop timing in seconds",
@@ -58,6 +65,10 @@ def _render(args: argparse.Namespace) -> int:
     from core.dream.stage import load_stage
 
     stage = load_stage(args.stage)
+    if args.preset:
+        from core.dream.presets import apply_preset
+
+        stage = apply_preset(stage, args.preset)
     if args.model:
         stage = replace(stage, render=replace(stage.render, model=args.model))
     pipelines = None

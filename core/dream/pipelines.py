@@ -7,7 +7,6 @@ so every call goes through `DreamPipelines.lock`.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,8 +16,7 @@ import torch
 from PIL import Image
 
 from core.errors import ModelError
-
-HUB_PROBE_SECONDS = 8.0
+from core.hub import local_or_download
 
 
 @dataclass
@@ -77,7 +75,7 @@ class DreamPipelines:
 
 def load_pipelines(model: str, device: str, dtype: torch.dtype) -> DreamPipelines:
     """Load `model` (a local folder or Hub id) onto `device`; raise ModelError with a clear line."""
-    from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
+    from diffusers import StableDiffusionPipeline
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
@@ -92,45 +90,35 @@ def load_pipelines(model: str, device: str, dtype: torch.dtype) -> DreamPipeline
     except Exception as error:  # diffusers raises many types for a broken folder
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelError(f"{model} is not a usable Stable Diffusion model: {reason}") from error
-    text2img = text2img.to(device)
+    revision = Path(folder).name if Path(folder).parent.name == "snapshots" else None
+    return assemble_pipelines(text2img, model, revision, device, dtype)
+
+
+def assemble_pipelines(
+    text2img: "StableDiffusionPipeline", model: str, revision: str | None,  # noqa: F821
+    device: str, dtype: torch.dtype,
+) -> DreamPipelines:
+    """Move a loaded text-to-image pipeline to `device` and build img2img on the same weights."""
+    from diffusers import StableDiffusionImg2ImgPipeline
+
+    text2img = text2img.to(device)  # already in `dtype`: loaded or built that way
     if device.startswith("cuda"):
         text2img.unet.to(memory_format=torch.channels_last)
     text2img.set_progress_bar_config(disable=True)
     img2img = StableDiffusionImg2ImgPipeline(**text2img.components, requires_safety_checker=False)
     img2img.set_progress_bar_config(disable=True)
-    revision = Path(folder).name if Path(folder).parent.name == "snapshots" else None
     return DreamPipelines(text2img, img2img, model, revision, device, dtype)
 
 
 def resolve_model(model: str) -> str:
-    """The local folder holding `model`, downloading a Hub model only when the Hub answers."""
-    path = Path(model).expanduser()
-    if path.is_dir():
-        if not (path / "model_index.json").is_file():
-            raise ModelError(f"{model} is not a diffusers model folder: it has no model_index.json")
-        return str(path)
-    if model.startswith((".", "/", "~")) or model.count("/") != 1:
-        raise ModelError(f"{model} is neither a folder on this machine nor a Hub id like org/name")
-
+    """The local diffusers folder holding `model`, downloading a Hub model only when the Hub answers."""
     from diffusers import DiffusionPipeline
 
-    try:
-        return DiffusionPipeline.download(model, local_files_only=True)
-    except Exception:  # not in the local Hub cache
-        pass
-    how = (
-        f"fetch it once with `hf download {model}` on a machine with internet, "
-        "or set GIRO_DREAM_MODEL to a local diffusers folder"
+    folder = local_or_download(
+        model,
+        lambda local_only: DiffusionPipeline.download(model, local_files_only=local_only),
+        what="diffusers", setting="GIRO_DREAM_MODEL",
     )
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        raise ModelError(f"{model} is not on this machine and HF_HUB_OFFLINE is set: {how}")
-    from huggingface_hub import HfApi
-
-    try:
-        HfApi().model_info(model, timeout=HUB_PROBE_SECONDS)
-    except Exception as error:
-        raise ModelError(f"{model} is not on this machine and the Hub cannot be reached: {how}") from error
-    try:
-        return DiffusionPipeline.download(model)
-    except Exception as error:
-        raise ModelError(f"downloading {model} failed ({type(error).__name__}): {how}") from error
+    if not (Path(folder) / "model_index.json").is_file():
+        raise ModelError(f"{model} is not a diffusers model folder: it has no model_index.json")
+    return folder

@@ -58,7 +58,11 @@ def render(
     first = run.load_frame(0) if start else None
     previous = run.load_frame(start - 1) if start else None
     reference_lab = to_lab(first) if first is not None and stage.render.colour_coherence else None
+    # Text embeddings once per prompt, before the first frame: a frame's time is the frame's.
     embeddings: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    if pipelines is not None:
+        for prompt in dict.fromkeys(p for plan in plans[start:] for p in (plan.prompt, plan.next_prompt) if p):
+            embeddings[prompt] = pipelines.encode(prompt)
     spent: list[float] = []
 
     for plan in plans[start:]:
@@ -101,7 +105,7 @@ def _first_frame(stage, plan, pipelines, embeddings, cancel) -> Image.Image | No
     if pipelines is None:
         return test_card(r.width, r.height, r.vanishing_point)
     return pipelines.first_frame(
-        _embeds(pipelines, plan, embeddings), r.width, r.height, plan.steps, plan.guidance,
+        _embeds(plan, embeddings), r.width, r.height, plan.steps, plan.guidance,
         plan.seed, cancel.is_set,
     )
 
@@ -113,19 +117,16 @@ def _next_frame(stage, plan, previous, first, pipelines, embeddings, cancel) -> 
     if pipelines is None:
         return image
     return pipelines.redraw(
-        image, _embeds(pipelines, plan, embeddings), plan.strength, plan.steps, plan.guidance,
+        image, _embeds(plan, embeddings), plan.strength, plan.steps, plan.guidance,
         plan.seed, cancel.is_set,
     )
 
 
-def _embeds(pipelines: DreamPipelines, plan: FramePlan, cache: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """Text embeddings once per prompt; a transition blends two prompts' embeddings."""
-    for prompt in filter(None, (plan.prompt, plan.next_prompt)):
-        if prompt not in cache:
-            cache[prompt] = pipelines.encode(prompt)
-    cond, uncond = cache[plan.prompt]
+def _embeds(plan: FramePlan, embeddings: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """The frame's text embeddings; a transition blends two prompts' embeddings."""
+    cond, uncond = embeddings[plan.prompt]
     if plan.next_prompt and plan.prompt_mix > 0:
-        cond = torch.lerp(cond, cache[plan.next_prompt][0], plan.prompt_mix)
+        cond = torch.lerp(cond, embeddings[plan.next_prompt][0], plan.prompt_mix)
     return cond, uncond
 
 

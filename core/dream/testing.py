@@ -7,11 +7,11 @@ Both are saved as ordinary diffusers folders and loaded through `load_pipelines`
 
 from __future__ import annotations
 
-import json
-import string
 from pathlib import Path
 
 import torch
+
+from core.testing import build_tokenizer
 
 ARCHITECTURES = {
     # diffusers' own fast-test sizes
@@ -42,21 +42,6 @@ ARCHITECTURES = {
                   num_hidden_layers=23, projection_dim=512, hidden_act="gelu"),
     ),
 }
-
-
-def build_tokenizer(folder: Path):
-    """A CLIP tokenizer over letters alone: no Hub, and every prompt still tokenizes."""
-    from transformers import CLIPTokenizer
-
-    folder.mkdir(parents=True, exist_ok=True)
-    tokens = ["<|startoftext|>", "<|endoftext|>", "!"]
-    for letter in string.ascii_lowercase + string.digits + ",.'-":
-        tokens += [letter, letter + "</w>"]
-    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}))
-    (folder / "merges.txt").write_text("#version: 0.2\n")
-    return CLIPTokenizer(
-        str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=77, pad_token="!"
-    )
 
 
 def build_pipeline(architecture: str = "tiny", seed: int = 0):

@@ -1,0 +1,6 @@
+"""`python -m bench` (make bench): every benchmark, each writing its section of bench/RESULTS.md."""
+
+from bench import classify, dream
+
+classify.main([])
+dream.main([])

@@ -1,0 +1,51 @@
+"""Models from the Hugging Face Hub: the local copy if there is one, else a download only when the
+Hub answers a quick probe, so an offline machine gets a clear message in seconds, never a hang."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from core.errors import ModelError
+
+PROBE_SECONDS = 8.0
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def local_or_download(
+    model: str, fetch: Callable[[bool], str], what: str, setting: str
+) -> str:
+    """The local folder for `model`: a folder path, the Hub cache, or a fresh download.
+
+    `fetch(local_only)` returns the folder (diffusers' or huggingface_hub's download call);
+    `what` names the model kind and `setting` the environment variable that points elsewhere.
+    """
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return str(path)
+    if model.startswith((".", "/", "~")) or model.count("/") != 1:
+        raise ModelError(f"{model} is neither a folder on this machine nor a Hub id like org/name")
+    try:
+        return fetch(True)
+    except Exception:  # not in the local Hub cache
+        pass
+    how = (
+        f"fetch it once with `hf download {model}` on a machine with internet, "
+        f"or set {setting} to a local {what} folder"
+    )
+    if offline():
+        raise ModelError(f"{model} is not on this machine and HF_HUB_OFFLINE is set: {how}")
+    from huggingface_hub import HfApi
+
+    try:
+        HfApi().model_info(model, timeout=PROBE_SECONDS)
+    except Exception as error:
+        raise ModelError(f"{model} is not on this machine and the Hub cannot be reached: {how}") from error
+    try:
+        return fetch(False)
+    except Exception as error:
+        raise ModelError(f"downloading {model} failed ({type(error).__name__}): {how}") from error

@@ -1,0 +1,192 @@
+"""Train, evaluate and export a classifier with fastai, and write its model card.
+
+    python -m core.train TASK [--data DIR] --out PATH.pkl [--arch resnet34] [--epochs N]
+        [--size 224] [--pretrained | --no-pretrained] [--split official|large] [--push REPO_ID]
+
+Presizing as in the fastai book: items are resized large on the CPU, then cropped and augmented
+together on the batch. Progressive resizing: the first half of the epochs at half the size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from core.atomic import write_json
+from core.datasets import Dataset, flowers, image_folders, read_image, read_label
+from core.errors import GiroError, ModelError
+
+TASKS = ("flowers", "bikes", "stars")
+ARCHS = ("resnet18", "resnet34", "resnet50")
+LR_SCRATCH = 3e-3  # one-cycle peak when training from scratch
+
+
+def dataloaders(dataset: Dataset, size: int, batch_size: int, seed: int):
+    from fastai.vision.all import (CategoryBlock, ColSplitter, DataBlock, ImageBlock, Resize,
+                                   aug_transforms)
+
+    block = DataBlock(
+        blocks=(ImageBlock, CategoryBlock),
+        get_x=read_image,
+        get_y=read_label,
+        splitter=ColSplitter("is_valid"),
+        item_tfms=Resize(round(size * 1.5)),  # presizing: room for the batch crop
+        batch_tfms=aug_transforms(size=size, min_scale=0.75),
+    )
+    return block.dataloaders(dataset.items, bs=batch_size, num_workers=0, seed=seed)
+
+
+def train(
+    dataset: Dataset, task: str, out: Path, arch: str = "resnet34", epochs: int = 6,
+    size: int = 224, pretrained: bool = True, batch_size: int = 32, seed: int = 42,
+) -> tuple[Any, dict[str, Any]]:
+    """Train on `dataset`, export the learner to `out` and its model card to `out` .json."""
+    from fastai.vision.all import accuracy, models, set_seed, vision_learner
+
+    if arch not in ARCHS:
+        raise GiroError(f"--arch must be one of {', '.join(ARCHS)}, got {arch!r}")
+    if epochs < 1 or size < 32:
+        raise GiroError("--epochs must be at least 1 and --size at least 32")
+    began = time.time()
+    set_seed(seed, reproducible=True)
+    # Progressive resizing pays off at real sizes; tiny images have no detail to lose.
+    sizes = [size // 2, size] if size >= 128 and epochs >= 2 else [size]
+    stage_epochs = [epochs // 2, epochs - epochs // 2] if len(sizes) == 2 else [epochs]
+    dls = dataloaders(dataset, sizes[0], batch_size, seed)
+    try:
+        learn = vision_learner(dls, getattr(models, arch), pretrained=pretrained, metrics=accuracy)
+    except Exception as error:
+        if pretrained:
+            raise ModelError(
+                f"the ImageNet weights for {arch} could not be downloaded ({type(error).__name__}); "
+                "connect to the internet once or train with --no-pretrained"
+            ) from error
+        raise
+    for stage, (stage_size, n) in enumerate(zip(sizes, stage_epochs)):
+        if stage:
+            learn.dls = dataloaders(dataset, stage_size, batch_size, seed)
+        if pretrained:
+            learn.fine_tune(n, freeze_epochs=1 if stage == 0 else 0)
+        else:  # a random body must train too: freezing it would leave it random
+            learn.fit_one_cycle(n, LR_SCRATCH)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    card = evaluate(learn, dataset)
+    card.update(
+        task=task, architecture=arch, image_size=size, pretrained=pretrained, epochs=epochs,
+        progressive_sizes=sizes, split=dataset.split,
+        n_train=int((~dataset.items.is_valid).sum()), n_valid=int(dataset.items.is_valid.sum()),
+        n_held_out=len(dataset.held_out), train_seconds=round(time.time() - began, 1),
+        date=time.strftime("%Y-%m-%d"),
+        versions={p: metadata.version(p) for p in ("fastai", "torch", "torchvision")},
+    )
+    learn.export(out)
+    write_json(out.with_suffix(".json"), card)
+    return learn, card
+
+
+def evaluate(learn, dataset: Dataset) -> dict[str, Any]:
+    """Accuracy, top-5 accuracy and the confusion matrix on the held-out images."""
+    labels = [str(v) for v in learn.dls.vocab]
+    held = dataset.held_out
+    dl = learn.dls.test_dl(held.assign(is_valid=True), with_labels=True)
+    probabilities, targets = learn.get_preds(dl=dl)
+    k = min(5, len(labels))
+    top = probabilities.topk(k, dim=1).indices
+    predicted = top[:, 0]
+    confusion = torch.zeros(len(labels), len(labels), dtype=torch.long)
+    for t, p in zip(targets.tolist(), predicted.tolist()):
+        confusion[t, p] += 1
+    return {
+        "classes": labels,
+        "accuracy": round(float((predicted == targets).float().mean()), 4),
+        "top5_accuracy": round(float((top == targets[:, None]).any(dim=1).float().mean()), 4),
+        "confusion_matrix": confusion.tolist(),
+    }
+
+
+def push(learn, card: dict[str, Any], out: Path, repo_id: str) -> None:
+    """Share the learner on the Hugging Face Hub (huggingface_hub's fastai support) with its card."""
+    from huggingface_hub import push_to_hub_fastai, upload_file
+
+    push_to_hub_fastai(learner=learn, repo_id=repo_id)
+    upload_file(path_or_fileobj=str(out.with_suffix(".json")), path_in_repo="giro_card.json",
+                repo_id=repo_id)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m core.train",
+        description=(__doc__ or "").split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("task", choices=TASKS, metavar="TASK", help="flowers, bikes or stars")
+    parser.add_argument(
+        "--data", type=Path,
+        help="a folder with one sub-folder per class; flowers without it downloads URLs.FLOWERS",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="where to write the learner (.pkl)")
+    parser.add_argument("--arch", default="resnet34", choices=ARCHS)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--size", type=int, default=224, help="training image size in pixels")
+    parser.add_argument(
+        "--pretrained", action=argparse.BooleanOptionalAction, default=True,
+        help="start from ImageNet weights (downloaded once); --no-pretrained trains from scratch",
+    )
+    parser.add_argument(
+        "--split", choices=("official", "large"), default="official",
+        help="flowers only: official (80.0%% in the original) or the larger training split (97.0%%)",
+    )
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--push", metavar="REPO_ID", help="share the learner on the Hugging Face Hub")
+    return parser
+
+
+def load_dataset(task: str, data: Path | None, split: str) -> Dataset:
+    if task == "flowers":
+        return flowers(data or download_flowers(), split)
+    if data is None:
+        raise GiroError(f"{task} needs --data DIR with one sub-folder per class (python -m core.collect fills one)")
+    return image_folders(data)
+
+
+def download_flowers() -> Path:
+    from fastai.data.external import URLs, untar_data
+
+    try:
+        return Path(untar_data(URLs.FLOWERS))
+    except Exception as error:
+        raise GiroError(
+            f"the Oxford Flowers data set could not be downloaded ({type(error).__name__}); "
+            "connect to the internet or pass --data with its folder"
+        ) from error
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.out.suffix != ".pkl":
+        print("error: --out must end in .pkl", file=sys.stderr)
+        return 2
+    try:
+        dataset = load_dataset(args.task, args.data, args.split)
+        learn, card = train(dataset, args.task, args.out, args.arch, args.epochs, args.size,
+                            args.pretrained, args.batch_size, args.seed)
+        if args.push:
+            push(learn, card, args.out, args.push)
+    except GiroError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps({k: card[k] for k in ("task", "accuracy", "top5_accuracy", "split")}))
+    print(f"wrote {args.out} and {args.out.with_suffix('.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

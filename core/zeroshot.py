@@ -1,0 +1,86 @@
+"""Zero-shot classification with CLIP: useful before any training, behind the predictor interface.
+
+CLIP scores a photo against a sentence per class ("a photo of a road bike."), so every page
+works at once on a machine that can fetch `openai/clip-vit-base-patch32` (or `GIRO_CLIP_MODEL`,
+a Hub id or a local folder). Thread-safe: the model is only read, under inference mode.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import torch
+from PIL import Image
+
+from core import settings
+from core.classify import Prediction, top_k_of
+from core.datasets import flower_names
+from core.errors import ModelError
+from core.hub import local_or_download
+
+# Per task: display labels and the phrase CLIP reads for each, with a template that names the domain.
+CLASSES = {
+    "flowers": ({name: name for name in flower_names()}, "a photo of a {}, a type of flower."),
+    "bikes": (
+        {"Road": "road racing bicycle with drop handlebars",
+         "TT": "time trial bicycle with aero bars and disc wheels",
+         "MTB": "mountain bike with suspension and knobby tyres"},
+        "a photo of a {}.",
+    ),
+}
+
+
+class ZeroShotPredictor:
+    kind = "zero-shot"
+
+    def __init__(self, model: str, labels: list[str], phrases: list[str], device: str = "cpu"):
+        from transformers import CLIPModel, CLIPProcessor
+
+        folder = resolve_clip(model)
+        try:
+            self.processor = CLIPProcessor.from_pretrained(folder)
+            self.model = CLIPModel.from_pretrained(folder).eval().to(device)
+        except Exception as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ModelError(f"{model} is not a usable CLIP model: {reason}") from error
+        self.labels, self.device, self.card = labels, device, None
+        self.model_id = model
+        self._lock = threading.Lock()  # the processor's tokenizer is not documented as thread-safe
+        with torch.inference_mode():
+            text = self.processor(text=phrases, return_tensors="pt", padding=True).to(device)
+            features = self.model.get_text_features(**text)
+            features = getattr(features, "pooler_output", features)
+            self._text = torch.nn.functional.normalize(features, dim=-1)
+
+    def predict(self, images: Sequence[Image.Image], top_k: int = 5) -> list[Prediction]:
+        if not images:
+            return []
+        with self._lock, torch.inference_mode():
+            pixels = self.processor(images=[i.convert("RGB") for i in images], return_tensors="pt")
+            features = self.model.get_image_features(pixel_values=pixels["pixel_values"].to(self.device))
+            features = torch.nn.functional.normalize(getattr(features, "pooler_output", features), dim=-1)
+            logits = self.model.logit_scale.exp() * features @ self._text.T
+        return top_k_of(logits.softmax(dim=1).float().cpu(), self.labels, top_k)
+
+
+def resolve_clip(model: str) -> str:
+    from huggingface_hub import snapshot_download
+
+    patterns = ["*.json", "*.txt", "*.safetensors"]
+    return local_or_download(
+        model,
+        lambda local_only: snapshot_download(model, allow_patterns=patterns, local_files_only=local_only),
+        what="CLIP", setting="GIRO_CLIP_MODEL",
+    )
+
+
+def load_zero_shot(task: str, model: str | None = None, device: str = "cpu") -> ZeroShotPredictor:
+    """The zero-shot predictor for a page's classes."""
+    if task not in CLASSES:
+        raise ModelError(f"no zero-shot classes for {task}")
+    names, template = CLASSES[task]
+    labels = list(names)
+    return ZeroShotPredictor(
+        model or settings.clip_model(), labels, [template.format(names[l]) for l in labels], device
+    )

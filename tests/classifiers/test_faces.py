@@ -1,0 +1,72 @@
+"""core.faces: detect, align and embed with dlib's bundled weights; match against a star gallery."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from core.errors import FaceError, GiroError
+from core.faces import FaceEmbedder, StarGallery
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return FaceEmbedder()
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    return Image.fromarray(data.astronaut())  # public domain: Eileen Collins
+
+
+def test_one_face_in_the_astronaut(embedder, astronaut):
+    face = embedder.one_face(astronaut)
+    left, top, right, bottom = face.box
+    assert 150 < (left + right) / 2 < 290 and 50 < (top + bottom) / 2 < 200
+    assert face.chip.size == (150, 150) and face.descriptor.shape == (128,)
+
+
+def test_no_face_is_a_clear_message(embedder):
+    with pytest.raises(FaceError, match="^no face found in coffee.jpg"):
+        embedder.one_face(Image.fromarray(data.coffee()), name="coffee.jpg")
+
+
+def test_two_faces_is_a_clear_message(embedder, astronaut):
+    pair = Image.new("RGB", (1024, 512))
+    pair.paste(astronaut, (0, 0))
+    pair.paste(astronaut, (512, 0))
+    with pytest.raises(FaceError, match="^2 faces found in pair.jpg: crop the photo"):
+        embedder.one_face(pair, name="pair.jpg")
+
+
+def test_large_phone_photo_is_found_and_cropped_at_full_resolution(embedder, astronaut):
+    big = astronaut.resize((2048, 2048))
+    face = embedder.one_face(big)
+    assert face.box[2] - face.box[0] > 250  # in the big photo's pixels
+
+
+def test_gallery_ranks_the_same_face_first(embedder, astronaut, tmp_path):
+    stars = tmp_path / "stars"
+    (stars / "Eileen Collins").mkdir(parents=True)
+    astronaut.save(stars / "Eileen Collins" / "1.jpg")
+    astronaut.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(stars / "Eileen Collins" / "2.jpg")
+    (stars / "Coffee Cup").mkdir()
+    Image.fromarray(data.coffee()).save(stars / "Coffee Cup" / "1.jpg")
+    (stars / "Someone Else").mkdir()
+    other = np.asarray(astronaut.resize((256, 256))).copy()
+    Image.fromarray(other).transpose(Image.Transpose.FLIP_TOP_BOTTOM).save(stars / "Someone Else" / "x.jpg")
+    gallery = StarGallery(stars, embedder)
+    assert "Eileen Collins" in gallery.stars and "Coffee Cup" not in gallery.stars
+    assert any("no face found in Coffee Cup/1.jpg" in s for s in gallery.skipped)
+    query = embedder.one_face(astronaut.resize((300, 300)))
+    matches = gallery.match(query, top_k=5)
+    assert matches[0].star == "Eileen Collins" and matches[0].similarity > 0.9
+    assert matches[0].photo.parent.name == "Eileen Collins"
+
+
+def test_empty_gallery(embedder, astronaut, tmp_path):
+    gallery = StarGallery(tmp_path / "nothing", embedder)
+    with pytest.raises(GiroError, match="has no usable photos yet"):
+        gallery.match(embedder.one_face(astronaut))

@@ -1,0 +1,37 @@
+"""core.status: what is on this machine, and the command that gets what is not."""
+
+from __future__ import annotations
+
+from core.status import all_status, dream_status, learner_status
+from core.testing import save_tiny_clip
+
+
+def test_nothing_present(giro_folders):
+    statuses = {s.page: s for s in all_status()}
+    assert not any(s.available for s in statuses.values())
+    assert statuses["Dream a Stage"].get_command == "hf download CompVis/stable-diffusion-v1-4"
+    assert statuses["Bike ID"].get_command == (
+        f"python -m core.train bikes --data {giro_folders['data'] / 'bikes'} "
+        f"--out {giro_folders['models'] / 'bikes.pkl'}"
+    )
+    assert statuses["Film-Star Lookalike"].get_command.startswith(
+        f"python -m core.collect {giro_folders['data'] / 'stars'} ")
+
+
+def test_learner_then_zero_shot(giro_folders, monkeypatch, tmp_path):
+    monkeypatch.setenv("GIRO_CLIP_MODEL", str(save_tiny_clip(tmp_path / "clip")))
+    assert learner_status("flowers", "Flower ID").where.endswith("(zero-shot)")
+    (giro_folders["models"] / "flowers.pkl").write_bytes(b"x")
+    status = learner_status("flowers", "Flower ID")
+    assert status.available and status.where == str(giro_folders["models"] / "flowers.pkl")
+
+
+def test_star_gallery(giro_folders):
+    (giro_folders["data"] / "stars" / "Sophia Loren").mkdir(parents=True)
+    assert learner_status("stars", "Film-Star Lookalike").available
+
+
+def test_local_dream_model_folder(tmp_path):
+    assert not dream_status(str(tmp_path)).available
+    (tmp_path / "model_index.json").write_text("{}")
+    assert dream_status(str(tmp_path)).available
