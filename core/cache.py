@@ -15,3 +15,14 @@ from core.device import DeviceInfo, describe_device
 def device_info() -> DeviceInfo:
     """Immutable; querying CUDA properties once is enough for the life of the server."""
     return describe_device()
+
+
+@st.cache_resource(show_spinner=False)
+def render_queue() -> "RenderQueue":  # noqa: F821
+    """One queue and one worker per server: renders take turns on the GPU."""
+    from core.device import pick_device, pick_dtype
+    from core.dream.pipelines import cached_pipelines
+    from core.dream.queue import RenderQueue
+
+    device = pick_device()
+    return RenderQueue(lambda model: cached_pipelines(model, device, pick_dtype(device)))

@@ -51,6 +51,11 @@ def dream_max_frames() -> int:
     return int(os.environ.get("GIRO_DREAM_MAX_FRAMES", "2000"))
 
 
+def dream_renders_per_session() -> int:
+    """Renders one browser session may start, so one guest cannot hold a shared GPU all evening."""
+    return int(os.environ.get("GIRO_DREAM_RENDERS_PER_SESSION", "5"))
+
+
 # Classifiers: the learner file each page looks for in the models folder.
 CLIP_DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 

@@ -28,10 +28,13 @@ class DreamPipelines:
     device: str
     dtype: torch.dtype
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Names of the threads that ran the pipelines: proof that one worker alone touched them.
+    callers: set[str] = field(default_factory=set, repr=False)
 
     def encode(self, prompt: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Text embeddings (prompt, empty negative prompt); computed once per distinct prompt."""
         with self.lock, torch.inference_mode():
+            self.callers.add(threading.current_thread().name)
             cond, uncond = self.text2img.encode_prompt(
                 prompt, self.device, 1, True, negative_prompt=""
             )
@@ -66,6 +69,7 @@ class DreamPipelines:
         # A CPU generator gives the same noise on every device, so seeds reproduce across machines.
         generator = torch.Generator("cpu").manual_seed(seed)
         with self.lock, torch.inference_mode():
+            self.callers.add(threading.current_thread().name)
             image = pipe(
                 prompt_embeds=embeds[0], negative_prompt_embeds=embeds[1], generator=generator,
                 callback_on_step_end=check_stop, output_type="pil", **kwargs,
@@ -122,3 +126,16 @@ def resolve_model(model: str) -> str:
     if not (Path(folder) / "model_index.json").is_file():
         raise ModelError(f"{model} is not a diffusers model folder: it has no model_index.json")
     return folder
+
+
+_loaded: dict[tuple[str, str, str], DreamPipelines] = {}
+_loading = threading.Lock()
+
+
+def cached_pipelines(model: str, device: str, dtype: torch.dtype) -> DreamPipelines:
+    """One copy of each (model, device, dtype) per process, whichever thread asks first."""
+    key = (model, device, str(dtype))
+    with _loading:  # two sessions asking at once must not load the weights twice
+        if key not in _loaded:
+            _loaded[key] = load_pipelines(model, device, dtype)
+        return _loaded[key]

@@ -37,3 +37,20 @@ def test_card(width: int, height: int, vanishing_point: tuple[float, float]) -> 
         )
         scale *= 0.7
     return card
+
+
+def preview_stage(stage: "Stage", max_side: int = 256) -> "Stage":  # noqa: F821
+    """The stage at a small size for a quick motion preview; zoom scaled so the motion is the same."""
+    from dataclasses import replace
+
+    r = stage.render
+    scale = min(1.0, max_side / max(r.width, r.height))
+    if scale == 1.0:
+        return stage
+    width, height = (max(64, round(v * scale / 8) * 8) for v in (r.width, r.height))
+    factor = width / r.width
+    segments = tuple(
+        replace(s, zoom_px=None if s.zoom_px is None else s.zoom_px * factor) for s in stage.segments
+    )
+    render = replace(r, width=width, height=height, zoom_px=r.zoom_px * factor, first_image=r.first_image)
+    return replace(stage, render=render, segments=segments)

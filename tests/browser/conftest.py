@@ -60,8 +60,17 @@ def browser_folders(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def server_env(browser_folders) -> dict[str, str]:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+def tiny_dream_model(tmp_path_factory) -> Path:
+    from core.dream.testing import save_pipeline
+
+    return save_pipeline(tmp_path_factory.mktemp("sd") / "tiny-sd")
+
+
+@pytest.fixture(scope="session")
+def server_env(browser_folders, tiny_dream_model) -> dict[str, str]:
+    """The app as a user runs it, pointed at private folders and the tiny local Stable Diffusion."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1",
+               GIRO_DREAM_MODEL=str(tiny_dream_model))
     env.update({f"GIRO_{k.upper()}": str(v) for k, v in browser_folders.items()})
     return env
 
@@ -119,7 +128,22 @@ def wait_for_app(tab, timeout: float = 60_000) -> None:
 
 
 def screenshot(tab, name: str) -> Path:
+    """The whole page: Streamlit scrolls inside its own container, so the window grows to fit it."""
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}-{tab.viewport_name}.png"
+    viewport = tab.viewport_size
+    height = tab.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], "
+        "[data-testid=\"stAppViewContainer\"], section.main')].map(e => e.scrollHeight), 0)"
+    )
+    tab.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], min(height, 6000))})
+    tab.wait_for_timeout(1000)  # elements scrolled into view draw themselves after a moment
     tab.screenshot(path=str(path), full_page=True)
+    tab.set_viewport_size(viewport)
     return path
+
+
+def assert_no_exception(tab) -> None:
+    """No traceback anywhere on the page; if there is one, show it."""
+    errors = tab.locator('[data-testid="stException"]')
+    assert errors.count() == 0, errors.first.inner_text()

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import screenshot, wait_for_app
+from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
 
 PAGES = ["Dream a Stage", "Flower ID", "Film-Star Lookalike", "Bike ID"]
-
-
-def assert_no_exception(tab) -> None:
-    assert tab.locator('[data-testid="stException"]').count() == 0
 
 
 def open_nav(tab) -> None:

@@ -1,0 +1,152 @@
+"""Dream a Stage in a real browser with the tiny local Stable Diffusion: import a stage, set the
+vanishing point on the canvas, render, reload mid-render, watch the loop, download everything."""
+
+from __future__ import annotations
+
+import io
+import re
+import tomllib
+import zipfile
+
+import imageio.v2 as imageio
+import pytest
+from PIL import Image
+
+from tests.browser.conftest import DESKTOP, PHONE, assert_no_exception, screenshot, wait_for_app
+
+FRAMES = 36
+STAGE = f"""
+[render]
+width = 64
+height = 64
+steps = 20
+strength = 0.5
+guidance = 7.5
+zoom_px = 2.0
+fps = 12
+loop_frames = 8
+seed = 7
+[[segment]]
+prompt = "a road in tuscany"
+frames = {FRAMES // 2}
+[[segment]]
+prompt = "a road by the sea"
+frames = {FRAMES // 2}
+"""
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+    page.wait_for_timeout(500)
+
+
+def slider_value(page, label: str) -> float:
+    slider = page.locator('[data-testid="stSlider"]', has_text=label).first
+    return float(slider.locator("input").first.get_attribute("value"))
+
+
+def import_stage(page, tmp_path) -> None:
+    path = tmp_path / "short_stage.toml"
+    path.write_text(STAGE)
+    uploader = page.locator('[data-testid="stFileUploader"]', has_text="Import a stage")
+    uploader.locator('input[type="file"]').set_input_files(str(path))
+    page.get_by_text(re.compile(rf"^{FRAMES} frames, ")).first.wait_for(timeout=30_000)
+    wait_for_app(page)
+
+
+def download(page, label: str, tmp_path) -> bytes:
+    with page.expect_download() as info:
+        page.locator('[data-testid="stDownloadButton"] button:visible', has_text=label).first.click()
+    target = tmp_path / info.value.suggested_filename
+    info.value.save_as(target)
+    return target.read_bytes()
+
+
+@pytest.fixture
+def desktop(browser):
+    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    tab = context.new_page()
+    tab.viewport_name = "desktop"
+    yield tab
+    context.close()
+
+
+def test_render_end_to_end_with_reload_and_downloads(desktop, app_url, tmp_path):
+    page = desktop
+    page.goto(f"{app_url}/Dream_a_Stage")
+    wait_for_app(page)
+    import_stage(page, tmp_path)
+    assert "loop-back over the last 8 frames" in page.get_by_text(re.compile(r"^36 frames, ")).inner_text()
+    screenshot(page, "dream_before")
+
+    # The vanishing point: a click on the start frame canvas.
+    open_tab(page, "Start frame")
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for(timeout=30_000)
+    box = canvas.bounding_box()
+    page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.70 * box["height"])
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stSlider] input')].some(i => i.value === '0.25')",
+        timeout=30_000,
+    )
+    wait_for_app(page)
+    assert slider_value(page, "Vanishing point x") == pytest.approx(0.25, abs=0.02)
+    assert slider_value(page, "Vanishing point y") == pytest.approx(0.70, abs=0.02)
+    screenshot(page, "dream_vanishing_point")
+
+    # Render, and reload while it runs: the render goes on and the page finds it again.
+    open_tab(page, "Render")
+    page.get_by_role("button", name="Render", exact=True).click()
+    page.get_by_text(re.compile(r"frame \d+ of 36")).first.wait_for(timeout=90_000)
+    screenshot(page, "dream_during")
+    page.reload()
+    wait_for_app(page)
+    open_tab(page, "Render")
+    page.locator("video").first.wait_for(timeout=180_000)
+    wait_for_app(page)
+    screenshot(page, "dream_after")
+
+    page.wait_for_function("() => document.querySelector('video').readyState >= 2", timeout=30_000)
+    video = page.evaluate(
+        "() => { const v = document.querySelector('video'); return {paused: v.paused, loop: v.loop,"
+        " muted: v.muted, autoplay: v.autoplay, duration: v.duration, error: v.error && v.error.code,"
+        " width: v.videoWidth}; }"
+    )
+    assert video["error"] is None and video["width"] == 64, video
+    assert video["muted"] and video["autoplay"] and not video["paused"], video
+    assert video["duration"] == pytest.approx(FRAMES / 12, abs=0.2), video
+    # Streamlit loops in script, not with the attribute: past its end it must still be playing.
+    page.wait_for_timeout(1000 * (FRAMES / 12) + 1500)
+    assert page.evaluate("() => { const v = document.querySelector('video'); return !v.paused && !v.ended; }")
+
+    gif = Image.open(io.BytesIO(download(page, "GIF", tmp_path)))
+    assert gif.n_frames == FRAMES and gif.size == (64, 64)
+    mp4_path = tmp_path / "check.mp4"
+    mp4_path.write_bytes(download(page, "MP4", tmp_path))
+    assert imageio.get_reader(mp4_path).count_frames() == FRAMES
+    with zipfile.ZipFile(io.BytesIO(download(page, "Frames", tmp_path))) as archive:
+        names = sorted(archive.namelist())
+    assert names == [f"frames/{i:05d}.png" for i in range(FRAMES)]
+    stage = tomllib.loads(download(page, "Stage", tmp_path).decode())
+    assert stage["render"]["vanishing_point"] == pytest.approx([0.25, 0.70], abs=0.02)
+    assert [s["prompt"] for s in stage["segment"]] == ["a road in tuscany", "a road by the sea"]
+    assert_no_exception(page)
+
+
+def test_phone_views(browser, app_url, tmp_path):
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.viewport_name = "phone"
+    page.goto(f"{app_url}/Dream_a_Stage")
+    wait_for_app(page)
+    screenshot(page, "dream_before")
+    open_tab(page, "Render")
+    page.get_by_role("button", name="Preview motion").click()
+    page.locator("video").first.wait_for(timeout=60_000)
+    wait_for_app(page)
+    assert page.get_by_text("Preview seam figure").count() == 1
+    screenshot(page, "dream_preview")
+    open_tab(page, "Gallery")
+    screenshot(page, "dream_gallery")
+    assert_no_exception(page)
+    context.close()
