@@ -118,10 +118,12 @@ class RenderQueue:
                 traceback.print_exc(file=sys.stderr)
                 status, job.message = "failed", f"the render stopped on an internal error ({type(error).__name__})"
             with self._changed:
-                job.status = status
+                job.status = "cancelled" if job.cancel.is_set() else status
                 self._changed.notify_all()
 
     def _run(self, job: RenderJob) -> None:
+        if job.cancel.is_set():  # cancelled while it waited
+            return
         if job.kind == "preview":
             for job.progress in render(job.stage, job.run_dir, None, job.cancel):
                 pass

@@ -1,0 +1,90 @@
+"""AppTest: the Dream a Stage page's controls and table drive the plotted schedule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def page():
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60).run()
+    at.switch_page("pages/1_Dream_a_Stage.py").run()
+    assert not at.exception
+    return at
+
+
+def schedule(at) -> dict[str, list[float]]:
+    """The plotted traces by name, read back from the chart the page sent."""
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    return {trace["name"]: trace["y"] for trace in spec["data"]}
+
+
+def segment_lines(at) -> int:
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    return sum(1 for shape in spec["layout"].get("shapes", []) if shape.get("type") == "line")
+
+
+def test_giro_preset_is_plotted(page):
+    weights = schedule(page)["loop-mixing weight"]
+    assert len(weights) == 275 and segment_lines(page) == 7
+    assert sum(1 for w in weights if w > 0) == 24
+
+
+def test_loop_slider_and_curve_move_the_plot(page):
+    page.slider(key="loop_frames").set_value(50).run()
+    weights = schedule(page)["loop-mixing weight"]
+    assert sum(1 for w in weights if w > 0) == 50
+    page.radio(key="loop_curve").set_value("linear").run()
+    weights = schedule(page)["loop-mixing weight"]
+    tail = weights[-50:]
+    assert tail[0] == pytest.approx(1 / 51) and tail[-1] == pytest.approx(50 / 51)
+    assert all(b - a == pytest.approx(1 / 51) for a, b in zip(tail, tail[1:]))
+
+
+def test_strength_and_guidance_sliders(page):
+    page.slider(key="strength").set_value(0.7).run()
+    page.slider(key="guidance").set_value(3.0).run()
+    traces = schedule(page)
+    assert set(traces["strength"]) == {0.7} and set(traces["guidance"]) == {3.0}
+
+
+def test_table_edits_reach_the_plot(page):
+    editor = f"segments_{page.session_state['editor_version']}"
+    page.session_state[editor] = {
+        "edited_rows": {0: {"frames": 40, "strength": 0.9}},
+        "added_rows": [{"order": 8, "prompt": "the finish line in Verona", "frames": 10}],
+        "deleted_rows": [6],
+    }
+    page.run()
+    assert not page.exception
+    traces = schedule(page)
+    assert len(traces["strength"]) == 275 + 15 - 50 + 10
+    assert traces["strength"][:40] == [0.9] * 40 and traces["strength"][40] == 0.45
+    assert segment_lines(page) == 7
+
+
+def test_preset_switch(page):
+    page.selectbox(key="stage_preset").set_value("Treelined avenue loop").run()
+    assert len(schedule(page)["loop-mixing weight"]) == 256 and segment_lines(page) == 1
+
+
+def test_out_of_range_stage_is_one_line_not_a_traceback(page):
+    page.slider(key="steps").set_value(1).run()
+    page.slider(key="strength").set_value(0.5).run()
+    assert not page.exception
+    assert any("runs no denoising step" in e.value for e in page.error)
+    assert not page.get("plotly_chart")
+
+
+def test_fast_preset_sets_its_sampling(page):
+    page.radio(key="model_choice").set_value("sd-turbo (fast: 4 steps, no guidance)").run()
+    assert page.slider(key="steps").value == 4 and page.slider(key="guidance").value == 0.0
+    assert any("stabilityai/sd-turbo" in c.value for c in page.code)  # not on this machine: the command
