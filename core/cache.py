@@ -26,3 +26,55 @@ def render_queue() -> "RenderQueue":  # noqa: F821
 
     device = pick_device()
     return RenderQueue(lambda model: cached_pipelines(model, device, pick_dtype(device)))
+
+
+@st.cache_resource(show_spinner="Loading the model...")
+def _classifier(task: str, learner_version: float | None, clip: str):
+    """Thread-safe predictors (see core.classify and core.zeroshot); one per learner version."""
+    from core import settings
+    from core.classify import load_predictor
+    from core.zeroshot import load_zero_shot
+
+    if learner_version is not None:
+        return load_predictor(settings.models_dir() / settings.LEARNER_FILES[task])
+    return load_zero_shot(task, clip)
+
+
+def classifier(task: str):
+    """The page's predictor: its trained learner when there is one, else zero-shot CLIP.
+
+    Keyed on the learner file's modification time, so a newly trained learner is picked up.
+    Raises ModelError (not cached) when neither is on this machine.
+    """
+    from core import settings
+
+    path = settings.models_dir() / settings.LEARNER_FILES[task]
+    version = path.stat().st_mtime if path.is_file() else None
+    return _classifier(task, version, settings.clip_model())
+
+
+@st.cache_resource(show_spinner="Loading the face models...")
+def face_embedder():
+    """dlib's models behind one lock (see core.faces.FaceEmbedder)."""
+    from core.faces import FaceEmbedder
+
+    return FaceEmbedder()
+
+
+@st.cache_resource(show_spinner="Reading the star gallery...", max_entries=2)
+def _star_gallery(folder: str, signature: tuple):
+    from pathlib import Path
+
+    from core.faces import StarGallery
+
+    return StarGallery(Path(folder), face_embedder())
+
+
+def star_gallery():
+    """The gallery, embedded again only when a photo is added, removed or changed."""
+    from core import settings
+
+    folder = settings.data_dir() / "stars"
+    files = sorted(folder.glob("*/*")) if folder.is_dir() else []
+    signature = tuple((str(f.relative_to(folder)), f.stat().st_mtime) for f in files if f.is_file())
+    return _star_gallery(str(folder), signature)

@@ -61,7 +61,8 @@ class LearnerPredictor:
         self._local = threading.local()
         self._activation = getattr(learn.loss_func, "activation", lambda x: x.softmax(dim=1))
         self._memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
-        self.model = optimise_for_inference(learn.model.to(self.device), self._memory_format)
+        self._eager = learn.model.to(self.device).eval()  # unfused: Grad-CAM hooks its body
+        self.model = optimise_for_inference(self._eager, self._memory_format)
         # One forward already uses every core, so callers take turns for it; preprocessing runs
         # outside the lock, overlapping another caller's forward.
         self._lock = threading.Lock()
@@ -96,6 +97,25 @@ class LearnerPredictor:
         batch = self.tensors(images)
         with self._lock, torch.inference_mode():
             return self._activation(self.model(batch)).float().cpu()
+
+    def seen(self, image: Image.Image) -> Image.Image:
+        """The image as the model sees it: resized, cropped, and normalisation undone."""
+        batch = self.tensors([image])[0].float().cpu()
+        normalize = next((t for t in self._transforms[1].fs if type(t).__name__ == "Normalize"), None)
+        if normalize is not None:
+            batch = batch * normalize.std.view(-1, 1, 1).cpu() + normalize.mean.view(-1, 1, 1).cpu()
+        pixels = (batch.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+        return Image.fromarray(pixels)
+
+    def heat_map(self, image: Image.Image, label: str) -> Image.Image:
+        """Grad-CAM for `label` over the image as the model sees it."""
+        from core.gradcam import grad_cam, overlay
+
+        batch = self.tensors([image])
+        body = self._eager[0] if isinstance(self._eager, torch.nn.Sequential) else self._eager
+        with self._lock:  # gradients through shared weights: one caller at a time
+            heat = grad_cam(self._eager, body, batch, self.labels.index(label))
+        return overlay(self.seen(image), heat)
 
     def predict(self, images: Sequence[Image.Image], top_k: int = 5) -> list[Prediction]:
         """For each image, the `top_k` (label, probability) pairs, best first; batched."""

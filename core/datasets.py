@@ -110,3 +110,27 @@ def _labelled_files(root: Path) -> list[tuple[Path, str]]:
         for folder in root.iterdir() if folder.is_dir() and not folder.name.startswith(".")
         for path in folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES
     )
+
+
+def flowers_root() -> Path | None:
+    """The Oxford Flowers folder if it is on this machine: in the data folder or fastai's cache."""
+    from core import settings
+
+    for root in (settings.data_dir() / "oxford-102-flowers",
+                 Path.home() / ".fastai" / "data" / "oxford-102-flowers"):
+        if (root / "train.txt").is_file():
+            return root
+    return None
+
+
+def flower_photo(label: str) -> Path | None:
+    """A training photo of the flower called `label`, for the page to show beside the answer."""
+    root = flowers_root()
+    if root is None or label not in (names := flower_names()):
+        return None
+    wanted = str(names.index(label))
+    for line in (root / "train.txt").read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1] == wanted and (root / parts[0]).is_file():
+            return root / parts[0]
+    return None

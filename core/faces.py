@@ -11,13 +11,16 @@ star is adding a folder. A star's score is the mean cosine similarity of its two
 from __future__ import annotations
 
 import importlib.util
+import re
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from core.atomic import atomic_path
 from core.datasets import IMAGE_SUFFIXES
 from core.errors import FaceError, GiroError
 from core.images import load_image
@@ -134,3 +137,30 @@ class StarGallery:
             score = float(np.mean(similarities[best[:2]]))
             matches.append(StarMatch(star, score, self._photos[best[0]]))
         return sorted(matches, key=lambda m: -m.similarity)[:top_k]
+
+
+STAR_NAME = re.compile(r"[^\W\d_][\w .'-]{0,59}")  # a person's name: letters first, no slashes
+
+
+def add_star(gallery: Path, name: str, photos: list[tuple[str, bytes]], embedder: FaceEmbedder) -> tuple[int, list[str]]:
+    """Add photos of a star: each must show exactly one face. Returns (saved, one-line problems).
+
+    Uploads are data: the files get names of our own, never the uploaded names.
+    """
+    name = " ".join(name.split())
+    if not STAR_NAME.fullmatch(name):
+        raise GiroError("a star's name is letters, spaces, dots, apostrophes and hyphens (at most 60)")
+    folder = gallery / name
+    saved, problems = 0, []
+    for label, data in photos:
+        try:
+            image = load_image(data, name=label)
+            embedder.one_face(image, name=label)
+        except GiroError as error:
+            problems.append(str(error))
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(folder / f"{uuid.uuid4().hex[:12]}.jpg") as temporary:
+            image.save(temporary, format="JPEG", quality=92)
+        saved += 1
+    return saved, problems

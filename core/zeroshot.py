@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from core import settings
 from core.classify import Prediction, top_k_of
@@ -52,6 +52,11 @@ class ZeroShotPredictor:
             features = self.model.get_text_features(**text)
             features = getattr(features, "pooler_output", features)
             self._text = torch.nn.functional.normalize(features, dim=-1)
+
+    def seen(self, image: Image.Image) -> Image.Image:
+        """CLIP's view: the shorter side resized, the centre square cropped."""
+        side = self.processor.image_processor.crop_size["height"]
+        return ImageOps.fit(image.convert("RGB"), (side, side), Image.Resampling.BICUBIC)
 
     def predict(self, images: Sequence[Image.Image], top_k: int = 5) -> list[Prediction]:
         if not images:

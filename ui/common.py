@@ -17,12 +17,3 @@ def page_header_ui(title: str, icon: str, what: str) -> None:
     st.set_page_config(page_title=f"{title} · Giro Dreams", page_icon=icon, layout="wide")
     st.title(f"{icon} {title}")
     st.write(what)
-
-
-def learner_page_ui(status: ModelStatus, icon: str, what: str, needs: str) -> None:
-    """A classifier page before its model exists: what it does, and how to get the model."""
-    page_header_ui(status.page, icon, what)
-    if status.available:
-        st.success(f"Learner found: `{status.where}`", icon="✅")
-    else:
-        model_missing_ui(status, needs)

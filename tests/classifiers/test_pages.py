@@ -1,0 +1,104 @@
+"""AppTest: the Flower ID, Bike ID and Film-Star Lookalike pages with learners trained here."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from PIL import Image
+from skimage import data
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def jpeg(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def captions(at: AppTest) -> list[str]:
+    """Captions of every picture on the page."""
+    return [c for image in at.get("image") for c in image.captions]
+
+
+def open_page(path: str) -> AppTest:
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=120).run()
+    return at.switch_page(path).run()
+
+
+@pytest.fixture
+def learners(trained, giro_folders):
+    for task in ("bikes", "flowers"):
+        target = giro_folders["models"] / f"{task}.pkl"
+        shutil.copy(trained["pkl"], target)
+        shutil.copy(trained["pkl"].with_suffix(".json"), target.with_suffix(".json"))
+    return giro_folders
+
+
+@pytest.mark.parametrize("page", ["pages/4_Bike_ID.py", "pages/2_Flower_ID.py"])
+def test_camera_photo_gets_a_chart_and_a_verdict(learners, shapes_data, page):
+    at = open_page(page)
+    assert not at.exception
+    photo = Image.open(sorted((shapes_data / "square").glob("*.jpg"))[0]).resize((320, 240))
+    at.camera_input[0].set_value(("shot.jpg", jpeg(photo), "image/jpeg")).run()
+    assert not at.exception
+    assert any("**square**" in m.value for m in at.markdown)
+    assert len(at.get("plotly_chart")) >= 2  # the confusion matrix and the answer
+    assert "camera photo, as the model sees it" in captions(at)
+
+
+def test_several_uploads_and_a_broken_one(learners, shapes_data):
+    at = open_page("pages/4_Bike_ID.py")
+    files = [(f"{c}.jpg", jpeg(Image.open(sorted((shapes_data / c).glob("*.jpg"))[1])), "image/jpeg")
+             for c in ("circle", "triangle")]
+    files.append(("broken.jpg", b"\xff\xd8\xff\xe0 not really", "image/jpeg"))
+    at.file_uploader(key="bikes_uploads").set_value(files).run()
+    assert not at.exception
+    assert at.error[0].value == "broken.jpg is damaged or cut short and cannot be decoded"
+    verdicts = [m.value for m in at.markdown if m.value.endswith("sure)") or m.value.startswith("Not sure")]
+    assert "**circle**" in verdicts[0] and "**triangle**" in verdicts[1]
+    assert any("Grad-CAM" in c for c in captions(at))
+
+
+def test_model_card_is_shown(learners):
+    at = open_page("pages/2_Flower_ID.py")
+    card_text = " ".join(m.value for m in at.expander[0].markdown)
+    assert "resnet18" in card_text and "Held-out accuracy" in card_text
+
+
+def test_no_model_says_what_it_needs(giro_folders):
+    at = open_page("pages/4_Bike_ID.py")
+    assert not at.exception
+    assert any("python -m core.train bikes" in c.value for c in at.code)
+    assert "openai/clip-vit-base-patch32 is not on this machine" in at.caption[0].value
+
+
+@pytest.fixture
+def star_gallery_folder(giro_folders):
+    astronaut = Image.fromarray(data.astronaut())
+    stars = giro_folders["data"] / "stars"
+    (stars / "Eileen Collins").mkdir(parents=True)
+    astronaut.save(stars / "Eileen Collins" / "a.jpg")
+    astronaut.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(stars / "Eileen Collins" / "b.jpg")
+    return stars
+
+
+def test_lookalike_matches_a_face(star_gallery_folder):
+    at = open_page("pages/3_Film-Star_Lookalike.py")
+    at.camera_input[0].set_value(("me.jpg", jpeg(Image.fromarray(data.astronaut())), "image/jpeg")).run()
+    assert not at.exception
+    assert any("You look most like **Eileen Collins**" in m.value for m in at.markdown)
+    assert any("never stored" in c.value for c in at.caption)
+
+
+def test_lookalike_without_a_face(star_gallery_folder):
+    at = open_page("pages/3_Film-Star_Lookalike.py")
+    at.camera_input[0].set_value(("cup.jpg", jpeg(Image.fromarray(data.coffee())), "image/jpeg")).run()
+    assert not at.exception
+    assert at.error[0].value.startswith("no face found in camera photo: use a photo that shows one face")

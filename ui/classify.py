@@ -1,0 +1,193 @@
+"""The three photo pages: a camera or uploads in, the model's answer out, as a phone user sees it."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+from PIL import Image
+
+from core import settings
+from core.cache import classifier, face_embedder, star_gallery
+from core.classify import Prediction
+from core.datasets import flower_photo
+from core.errors import GiroError, ModelError
+from core.faces import add_star
+from core.images import load_image
+from core.status import ModelStatus
+from ui.common import model_missing_ui
+
+CONFIDENT = 0.5  # below this, the verdict says it is not sure
+PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "gif", "bmp", "tif", "tiff"]
+
+
+def photos_ui(key: str) -> list[tuple[str, Image.Image]]:
+    """Photos from the camera and from uploads, decoded by the app's one loader.
+
+    A file that cannot be used gets its one-line message; the others go on.
+    """
+    camera_tab, upload_tab = st.tabs(["📷 Camera", "🖼️ Upload"])
+    with camera_tab:
+        shot = st.camera_input("Take a photo", key=f"{key}_camera", resolution="720p")
+    with upload_tab:
+        uploads = st.file_uploader(
+            "Photos (on a phone this also offers the camera, at full resolution)",
+            type=PHOTO_TYPES, accept_multiple_files=True, key=f"{key}_uploads",
+        )
+    photos = []
+    for name, data in ([("camera photo", shot.getvalue())] if shot else []) + [
+        (u.name, u.getvalue()) for u in uploads or []
+    ]:
+        try:
+            photos.append((name, load_image(data, name=name)))
+        except GiroError as error:
+            st.error(str(error), icon="🚫")
+    return photos
+
+
+def top_k_figure(prediction: Prediction, value_title: str = "probability") -> go.Figure:
+    labels = [label for label, _ in prediction][::-1]
+    values = [p for _, p in prediction][::-1]
+    figure = go.Figure(go.Bar(
+        x=values, y=labels, orientation="h", marker_color=["#e4007c" if v == max(values) else "#9ab"
+                                                            for v in values],
+        text=[f"{v:.0%}" for v in values], textposition="auto",
+        hovertemplate="%{y}: %{x:.1%}<extra></extra>",
+    ))
+    figure.update_layout(height=60 + 34 * len(labels), margin={"l": 10, "r": 10, "t": 10, "b": 30},
+                         xaxis={"range": [0, 1], "tickformat": ".0%", "title": value_title})
+    return figure
+
+
+def verdict(prediction: Prediction, noun: str) -> str:
+    label, probability = prediction[0]
+    if probability >= CONFIDENT:
+        return f"**{label}** ({probability:.0%} sure)"
+    guesses = ", ".join(f"{l} ({p:.0%})" for l, p in prediction[:3])
+    return f"Not sure which {noun} this is. Best guesses: {guesses}."
+
+
+def model_card_ui(predictor) -> None:
+    card = predictor.card
+    if predictor.kind == "zero-shot":
+        st.caption(f"Zero-shot CLIP (`{predictor.model_id}`): no training yet; a trained learner will replace it.")
+        return
+    with st.expander("Model card: trained learner"):
+        if not card:
+            st.write("This learner came without a model card.")
+            return
+        st.write(
+            f"**{card['architecture']}** at {card['image_size']} px, trained {card['date']} on "
+            f"{card['n_train']} photos ({card['split']}). Held-out accuracy "
+            f"**{card['accuracy']:.1%}**, top-5 {card['top5_accuracy']:.1%} on {card['n_held_out']} photos."
+        )
+        st.caption(f"{len(card['classes'])} classes: " + ", ".join(card["classes"][:30])
+                   + (" ..." if len(card["classes"]) > 30 else ""))
+        matrix = card.get("confusion_matrix")
+        if matrix and len(matrix) <= 40:
+            figure = go.Figure(go.Heatmap(z=matrix, x=card["classes"], y=card["classes"],
+                                          colorscale="RdPu", hovertemplate="true %{y}<br>predicted %{x}: %{z}<extra></extra>"))
+            figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                                 xaxis={"title": "predicted"}, yaxis={"title": "true", "autorange": "reversed"})
+            st.plotly_chart(figure, width="stretch", key="confusion")
+
+
+def classifier_page_ui(task: str, status: ModelStatus, noun: str, needs: str) -> None:
+    """Flower ID and Bike ID: photo in, top-k chart and verdict out."""
+    try:
+        predictor = classifier(task)
+    except ModelError as error:
+        st.caption(str(error))
+        model_missing_ui(status, needs)
+        return
+    model_card_ui(predictor)
+    photos = photos_ui(task)
+    if not photos:
+        st.info(f"Take or upload a photo of a {noun}.", icon="👆")
+        return
+    predictions = predictor.predict([image for _, image in photos], top_k=5)
+    for n, ((name, image), prediction) in enumerate(zip(photos, predictions)):
+        st.divider()
+        seen, answer = st.columns([1, 2])
+        seen.image(predictor.seen(image), caption=f"{name}, as the model sees it", width="stretch")
+        answer.markdown(verdict(prediction, noun))
+        answer.plotly_chart(top_k_figure(prediction), width="stretch", key=f"{task}_top_{n}")
+        extra_ui(task, predictor, image, prediction, answer)
+
+
+def extra_ui(task: str, predictor, image: Image.Image, prediction: Prediction, column) -> None:
+    label = prediction[0][0]
+    if task == "flowers":
+        photo = flower_photo(label)
+        if photo is not None:
+            column.image(str(photo), caption=f"{label}, from the Oxford Flowers data set", width=240)
+    elif task == "bikes":
+        if hasattr(predictor, "heat_map"):
+            column.image(predictor.heat_map(image, label), width=240,
+                         caption=f"Where the model looked to say {label} (Grad-CAM)")
+        else:
+            column.caption("The heat map of where the model looked needs a trained learner.")
+
+
+def lookalike_page_ui(status: ModelStatus, needs: str) -> None:
+    """Film-Star Lookalike: the face, the stars it looks like, and the top star beside it."""
+    st.caption("Just for fun. Photos are used for this answer only and are never stored.")
+    gallery = star_gallery()
+    learner = None
+    if not gallery.stars:
+        try:
+            learner = classifier("stars") if (settings.models_dir() / "stars.pkl").is_file() else None
+        except ModelError as error:
+            st.error(str(error))
+    if not gallery.stars and learner is None:
+        model_missing_ui(status, needs)
+    else:
+        for name, image in photos_ui("stars"):
+            st.divider()
+            try:
+                face = face_embedder().one_face(image, name=name)
+            except GiroError as error:
+                st.error(str(error), icon="🙈")
+                continue
+            if gallery.stars:
+                gallery_match_ui(face, gallery)
+            else:
+                prediction = learner.predict([face.chip], top_k=5)[0]
+                left, right = st.columns([1, 2])
+                left.image(face.chip, caption="your face, aligned", width="stretch")
+                right.markdown(verdict(prediction, "star"))
+                right.plotly_chart(top_k_figure(prediction), width="stretch", key=f"stars_{name}")
+    add_star_ui()
+
+
+def gallery_match_ui(face, gallery) -> None:
+    matches = gallery.match(face, top_k=5)
+    top = matches[0]
+    you, star = st.columns(2)
+    you.image(face.chip, caption="you", width="stretch")
+    star_face = face_embedder().faces(load_image(top.photo))
+    star.image(star_face[0].chip if star_face else str(top.photo), caption=top.star, width="stretch")
+    st.markdown(f"You look most like **{top.star}** (similarity {top.similarity:.2f}).")
+    figure = top_k_figure([(m.star, max(0.0, m.similarity)) for m in matches], "similarity")
+    st.plotly_chart(figure, width="stretch", key=f"match_{id(face)}")
+    if gallery.skipped:
+        st.caption(f"{len(gallery.skipped)} gallery photos skipped (no single face).")
+
+
+def add_star_ui() -> None:
+    with st.expander("Add a star to the gallery"):
+        with st.form("add_star", clear_on_submit=True):
+            name = st.text_input("Name", placeholder="Sophia Loren")
+            photos = st.file_uploader("A few photos, one face each", type=PHOTO_TYPES,
+                                      accept_multiple_files=True)
+            if st.form_submit_button("Add"):
+                try:
+                    saved, problems = add_star(settings.data_dir() / "stars", name,
+                                               [(p.name, p.getvalue()) for p in photos or []],
+                                               face_embedder())
+                except GiroError as error:
+                    st.error(str(error))
+                    return
+                for problem in problems:
+                    st.warning(problem)
+                if saved:
+                    st.success(f"Added {saved} photo{'s' if saved > 1 else ''} of {' '.join(name.split())}.")
