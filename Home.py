@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.cache import device_info
 from core.errors import GiroError
+from core.lan import phone_url, qr_code
 from core.status import all_status
 
 st.set_page_config(page_title="Giro Dreams", page_icon="🚴", layout="wide")
@@ -66,6 +67,18 @@ def status_ui() -> None:
             st.code(status.get_command, language="bash")
 
 
+def phone_ui() -> None:
+    """At a meetup (`make serve`): a QR code that opens the app on a phone."""
+    port = st.get_option("server.port")
+    if st.get_option("server.sslCertFile"):
+        url = phone_url(port)
+        with st.expander("📱 Open on your phone", expanded=True):
+            st.image(qr_code(url), width=200)
+            st.write(f"Scan, or type `{url}`. Accept the certificate warning once: the camera needs HTTPS.")
+    else:
+        st.caption("To use the camera from phones on the same Wi-Fi, start the app with `make serve`.")
+
+
 st.title("🚴 Giro Dreams")
 st.write(
     "Four deep-learning projects of a cycling data scientist, in the browser: "
@@ -73,4 +86,5 @@ st.write(
     "from a phone photo."
 )
 page_cards_ui()
+phone_ui()
 status_ui()

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test bench clean-venv
+.PHONY: run serve test bench clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,15 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
 
 run: $(VENV)/.runtime-installed
 	$(PY) -m streamlit run Home.py --server.port $(PORT)
+
+# A phone opens its camera only over HTTPS: a self-signed certificate, made once, for this address.
+certs/cert.pem: | $(VENV)/.runtime-installed
+	$(PY) -m core.lan --cert certs
+
+serve: $(VENV)/.runtime-installed certs/cert.pem
+	@$(PY) -m core.lan $(PORT)
+	$(PY) -m streamlit run Home.py --server.port $(PORT) --server.address 0.0.0.0 \
+		--server.sslCertFile certs/cert.pem --server.sslKeyFile certs/key.pem
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest

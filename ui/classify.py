@@ -110,7 +110,8 @@ def classifier_page_ui(task: str, status: ModelStatus, noun: str, needs: str) ->
         seen, answer = st.columns([1, 2])
         seen.image(predictor.seen(image), caption=f"{name}, as the model sees it", width="stretch")
         answer.markdown(verdict(prediction, noun))
-        answer.plotly_chart(top_k_figure(prediction), width="stretch", key=f"{task}_top_{n}")
+        answer.plotly_chart(top_k_figure(prediction), width="stretch", key=f"{task}_top_{n}",
+                              config={"displayModeBar": False})
         extra_ui(task, predictor, image, prediction, answer)
 
 
@@ -155,7 +156,8 @@ def lookalike_page_ui(status: ModelStatus, needs: str) -> None:
                 left, right = st.columns([1, 2])
                 left.image(face.chip, caption="your face, aligned", width="stretch")
                 right.markdown(verdict(prediction, "star"))
-                right.plotly_chart(top_k_figure(prediction), width="stretch", key=f"stars_{name}")
+                right.plotly_chart(top_k_figure(prediction), width="stretch", key=f"stars_{name}",
+                                  config={"displayModeBar": False})
     add_star_ui()
 
 
@@ -168,7 +170,7 @@ def gallery_match_ui(face, gallery) -> None:
     star.image(star_face[0].chip if star_face else str(top.photo), caption=top.star, width="stretch")
     st.markdown(f"You look most like **{top.star}** (similarity {top.similarity:.2f}).")
     figure = top_k_figure([(m.star, max(0.0, m.similarity)) for m in matches], "similarity")
-    st.plotly_chart(figure, width="stretch", key=f"match_{id(face)}")
+    st.plotly_chart(figure, width="stretch", key=f"match_{id(face)}", config={"displayModeBar": False})
     if gallery.skipped:
         st.caption(f"{len(gallery.skipped)} gallery photos skipped (no single face).")
 

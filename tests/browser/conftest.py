@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -51,11 +52,22 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> No
 
 
 @pytest.fixture(scope="session")
-def browser_folders(tmp_path_factory) -> dict[str, Path]:
+def browser_folders(tmp_path_factory, trained) -> dict[str, Path]:
+    """What a user's machine has after training: learners for Bike ID and Flower ID (the test's
+    three-class learner), and a one-star gallery for the lookalike."""
+    from PIL import Image
+    from skimage import data
+
     base = tmp_path_factory.mktemp("browser")
     folders = {name: base / name for name in ("models", "data", "runs")}
     for folder in folders.values():
         folder.mkdir()
+    for task in ("bikes", "flowers"):
+        shutil.copy(trained["pkl"], folders["models"] / f"{task}.pkl")
+        shutil.copy(trained["pkl"].with_suffix(".json"), folders["models"] / f"{task}.json")
+    star = folders["data"] / "stars" / "Eileen Collins"
+    star.mkdir(parents=True)
+    Image.fromarray(data.astronaut()).save(star / "1.jpg")
     return folders
 
 
