@@ -30,7 +30,7 @@ def median_ms(works: dict, runs: int) -> dict[str, float]:
     """Median milliseconds of each callable, run in turn round after round so that the machine's
     ups and downs fall on all of them alike."""
     times = {name: [] for name in works}
-    for name, work in works.items():
+    for work in works.values():
         work()  # warm-up
     for _ in range(runs):
         for name, work in works.items():

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch

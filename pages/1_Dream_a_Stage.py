@@ -23,7 +23,7 @@ with stage_tab:
         dream.schedule_ui(stage)
 with start_tab:
     dream.start_frame_ui(stage)
-    dream.vanishing_point_ui(stage)
+    dream.vanishing_point_ui()
 with render_tab:
     if stage is None:
         st.warning("Fix the stage first (see the Stage tab).")

@@ -293,7 +293,7 @@ def _candidates_progress(job_id: str) -> None:
     st.info("Drawing four candidates..." if place == 0 else f"Waiting: {place} ahead in the queue.")
 
 
-def vanishing_point_ui(stage: Stage | None) -> None:
+def vanishing_point_ui() -> None:
     """Click on the start frame to set the zoom centre; the marker shows where it is."""
     from streamlit_drawable_canvas import st_canvas
 

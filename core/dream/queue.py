@@ -29,7 +29,7 @@ CANDIDATES = 4  # start frames offered from text, as the original author picked 
 @dataclass
 class RenderJob:
     id: str
-    kind: str  # "render", "preview" or "candidates"
+    kind: str  # "render", or "candidates" (four start frames to choose from)
     stage: Stage
     run_dir: Path
     owner: str  # the session that asked; used for its cap and its place in the queue
@@ -124,16 +124,12 @@ class RenderQueue:
     def _run(self, job: RenderJob) -> None:
         if job.cancel.is_set():  # cancelled while it waited
             return
-        if job.kind == "preview":
-            for job.progress in render(job.stage, job.run_dir, None, job.cancel):
-                pass
-            return
         pipelines = self._load(job.stage.model())
         if job.kind == "candidates":
             make_candidates(pipelines, job.stage, job.run_dir, job.cancel)
-        else:
-            for job.progress in render(job.stage, job.run_dir, pipelines, job.cancel):
-                pass
+            return
+        for progress in render(job.stage, job.run_dir, pipelines, job.cancel):
+            job.progress = progress
 
 
 def make_candidates(pipelines: DreamPipelines, stage: Stage, folder: Path, cancel: threading.Event) -> None:
