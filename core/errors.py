@@ -23,3 +23,7 @@ class DeviceError(GiroError):
 
 class FaceError(GiroError):
     """A photo with no face, or with several, where exactly one is needed."""
+
+
+class RunError(GiroError):
+    """A run folder that cannot be written (a full disk, a read-only folder)."""

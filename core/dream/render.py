@@ -135,8 +135,10 @@ def _finish(run: RunFolder, manifest: dict, stage: Stage, spent: list[float]) ->
     frames = [run.frame_path(i) for i in range(manifest["frames_total"])]
     distances = step_distances(frames)
     fps = stage.render.fps
-    write_gif(frames, run.path / GIF, fps)
-    mp4 = write_mp4(frames, run.path / MP4, fps)
+    with run.writing(GIF):
+        write_gif(frames, run.path / GIF, fps)
+    with run.writing(MP4):
+        mp4 = write_mp4(frames, run.path / MP4, fps)
     manifest.update(
         status="complete",
         step_distances=[round(d, 4) for d in distances],

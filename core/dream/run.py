@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import platform
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -18,7 +20,7 @@ from PIL import Image
 
 from core.atomic import atomic_path, write_json
 from core.dream.stage import Stage, stage_to_toml
-from core.errors import StageError
+from core.errors import RunError, StageError
 
 MANIFEST = "manifest.json"
 GIF, MP4 = "loop.gif", "loop.mp4"
@@ -55,9 +57,21 @@ class RunFolder:
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise StageError(f"{self.path.name}/{MANIFEST} is damaged: start a new run folder") from error
 
+    @contextmanager
+    def writing(self, name: str) -> Iterator[None]:
+        """Turn a failed write (a full disk) into one line; the files already written stay whole."""
+        try:
+            yield
+        except OSError as error:
+            raise RunError(
+                f"cannot write {name} in {self.path}: {error.strerror or error}; the frames so far "
+                "are kept: free some space and run again to resume"
+            ) from error
+
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        write_json(self.path / MANIFEST, manifest)
+        with self.writing(MANIFEST):
+            write_json(self.path / MANIFEST, manifest)
 
     def open(self, stage: Stage, model: dict[str, Any]) -> dict[str, Any]:
         """Start a new run, or check that an existing one renders the same frames and resume it."""
@@ -90,11 +104,12 @@ class RunFolder:
                 "step_distances": None,
                 "outputs": {},
             }
-        self.frames_dir.mkdir(parents=True, exist_ok=True)
-        for stale in self.frames_dir.glob(".*.part.png"):  # left by a kill mid-write
-            stale.unlink()
-        with atomic_path(self.path / "stage.toml") as temporary:
-            temporary.write_text(stage_to_toml(stage), encoding="utf-8")
+        with self.writing("stage.toml"):
+            self.frames_dir.mkdir(parents=True, exist_ok=True)
+            for stale in self.frames_dir.glob(".*.part.png"):  # left by a kill mid-write
+                stale.unlink()
+            with atomic_path(self.path / "stage.toml") as temporary:
+                temporary.write_text(stage_to_toml(stage), encoding="utf-8")
         manifest["frames_done"] = self.frames_done(manifest["frames_total"])
         self.write_manifest(manifest)
         return manifest
@@ -108,7 +123,7 @@ class RunFolder:
 
     def save_frame(self, index: int, image: Image.Image) -> Path:
         path = self.frame_path(index)
-        with atomic_path(path) as temporary:
+        with self.writing(path.name), atomic_path(path) as temporary:
             image.save(temporary, format="PNG", compress_level=3)
         return path
 

@@ -149,3 +149,29 @@ def test_killed_render_resumes_to_the_same_frames(tiny_model, tmp_path):
     assert len(frame_bytes(killed)) == 16
     assert frame_bytes(killed) == frame_bytes(whole)
     assert json.loads((killed / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_full_disk_is_one_line_and_the_run_resumes(tiny_pipelines, tmp_path, monkeypatch):
+    import errno
+
+    from core.errors import RunError
+
+    stage = small_stage(frames=(5,), loop_frames=0)
+    original = Image.Image.save
+
+    def disk_full_at_frame_3(self, fp, *args, **kwargs):
+        if "00003" in str(fp):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", disk_full_at_frame_3)
+    with pytest.raises(RunError, match="cannot write 00003.png in .*: No space left on device; the frames so far are kept"):
+        list(render(stage, tmp_path / "run", tiny_pipelines))
+    assert len(frame_bytes(tmp_path / "run")) == 3
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["frames_done"] == 3
+    assert not list((tmp_path / "run" / "frames").glob(".*"))  # no half-written frame left
+
+    monkeypatch.setattr(Image.Image, "save", original)
+    assert list(render(stage, tmp_path / "run", tiny_pipelines))[-1].done
+    list(render(stage, tmp_path / "fresh", tiny_pipelines))
+    assert frame_bytes(tmp_path / "run") == frame_bytes(tmp_path / "fresh")
