@@ -52,7 +52,7 @@ def render(
     """
     cancel = cancel or threading.Event()
     run = RunFolder(Path(run_dir))
-    manifest = run.open(stage, _model_info(stage, pipelines))
+    manifest = run.open(stage, _model_info(pipelines))
     plans = make_plan(stage)
     total, start = len(plans), manifest["frames_done"]
     first = run.load_frame(0) if start else None
@@ -151,7 +151,7 @@ def _finish(run: RunFolder, manifest: dict, stage: Stage, spent: list[float]) ->
     return Progress(total, total, time.perf_counter() - began, mean, 0.0, mp4, done=True)
 
 
-def _model_info(stage: Stage, pipelines: DreamPipelines | None) -> dict:
+def _model_info(pipelines: DreamPipelines | None) -> dict:
     if pipelines is None:
         return {"id": None, "preview": True}
     return {

@@ -10,7 +10,8 @@ from tests.dream.conftest import small_stage
 
 
 def test_three_renders_queue_and_each_finishes_in_its_own_folder(tiny_pipelines, tmp_path):
-    queue = RenderQueue(lambda model: tiny_pipelines)
+    release = threading.Event()
+    queue = RenderQueue(lambda model: release.wait(30) and tiny_pipelines)  # holds the first job
     stages = [small_stage(frames=(3,), loop_frames=0, seed=s) for s in (1, 2, 3)]
     jobs = []
     threads = [threading.Thread(target=lambda s=s, n=n: jobs.append(
@@ -20,6 +21,7 @@ def test_three_renders_queue_and_each_finishes_in_its_own_folder(tiny_pipelines,
     for t in threads:
         t.join()
     assert sorted(queue.position(j) for j in jobs) == [0, 1, 2]
+    release.set()
     for job in jobs:
         assert queue.wait(job, 120) and job.status == "done", job.message
     for n, stage in enumerate(stages):
@@ -41,13 +43,17 @@ def test_resubmitting_a_running_folder_watches_the_same_job(tiny_pipelines, tmp_
 def test_cancel_a_queued_job_and_a_failure_is_one_line(tiny_pipelines, tmp_path):
     from core.errors import ModelError
 
+    release = threading.Event()
+
     def unavailable(model):
+        release.wait(30)  # the first job holds the worker until the second is cancelled
         raise ModelError(f"{model} is not on this machine")
 
     queue = RenderQueue(unavailable)
     failing = queue.submit("render", small_stage(frames=(2,), loop_frames=0), tmp_path / "a", "x")
     waiting = queue.submit("render", small_stage(frames=(2,), loop_frames=0, seed=5), tmp_path / "b", "x")
     queue.cancel(waiting.id)
+    release.set()
     assert queue.wait(failing, 30) and failing.status == "failed"
     assert failing.message.endswith("is not on this machine")
     assert queue.wait(waiting, 30) and waiting.status == "cancelled"
