@@ -98,6 +98,7 @@ class StarMatch:
     star: str
     similarity: float  # cosine similarity of face embeddings, -1..1
     photo: Path  # the star's photo most like the face
+    chip: Image.Image  # that photo's aligned face, as the gallery embedded it
 
 
 class StarGallery:
@@ -106,7 +107,7 @@ class StarGallery:
     def __init__(self, folder: Path, embedder: FaceEmbedder):
         self.folder = folder
         self.skipped: list[str] = []  # photos without exactly one face: "Star/photo.jpg: why"
-        names, photos, descriptors = [], [], []
+        names, photos, chips, descriptors = [], [], [], []
         for star_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) \
                 if folder.is_dir() else []:
             for photo in sorted(star_dir.iterdir()):
@@ -119,9 +120,10 @@ class StarGallery:
                     continue
                 names.append(star_dir.name)
                 photos.append(photo)
+                chips.append(face.chip)
                 descriptors.append(face.descriptor / np.linalg.norm(face.descriptor))
         self.stars = sorted(set(names))
-        self._names, self._photos = names, photos
+        self._names, self._photos, self._chips = names, photos, chips
         self._descriptors = np.stack(descriptors) if descriptors else np.zeros((0, 128), np.float32)
 
     def match(self, face: Face, top_k: int = 5) -> list[StarMatch]:
@@ -135,7 +137,7 @@ class StarGallery:
             mine = [i for i, n in enumerate(self._names) if n == star]
             best = sorted(mine, key=lambda i: -similarities[i])
             score = float(np.mean(similarities[best[:2]]))
-            matches.append(StarMatch(star, score, self._photos[best[0]]))
+            matches.append(StarMatch(star, score, self._photos[best[0]], self._chips[best[0]]))
         return sorted(matches, key=lambda m: -m.similarity)[:top_k]
 
 

@@ -166,8 +166,7 @@ def gallery_match_ui(face, gallery) -> None:
     top = matches[0]
     you, star = st.columns(2)
     you.image(face.chip, caption="you", width="stretch")
-    star_face = face_embedder().faces(load_image(top.photo))
-    star.image(star_face[0].chip if star_face else str(top.photo), caption=top.star, width="stretch")
+    star.image(top.chip, caption=top.star, width="stretch")
     st.markdown(f"You look most like **{top.star}** (similarity {top.similarity:.2f}).")
     figure = top_k_figure([(m.star, max(0.0, m.similarity)) for m in matches], "similarity")
     st.plotly_chart(figure, width="stretch", key=f"match_{id(face)}", config={"displayModeBar": False})

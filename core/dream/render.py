@@ -57,7 +57,9 @@ def render(
     total, start = len(plans), manifest["frames_done"]
     first = run.load_frame(0) if start else None
     previous = run.load_frame(start - 1) if start else None
-    reference_lab = to_lab(first) if first is not None and stage.render.colour_coherence else None
+    # Colours are held to frame 0's; a preview has no model to drift them.
+    match_colour = stage.render.colour_coherence and pipelines is not None
+    reference_lab = None
     # Text embeddings once per prompt, before the first frame: a frame's time is the frame's.
     embeddings: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
     if pipelines is not None:
@@ -75,12 +77,13 @@ def render(
             frame = _next_frame(stage, plan, previous, first, pipelines, embeddings, cancel)
         if frame is None:  # cancelled while denoising
             break
-        if plan.index > 0 and reference_lab is not None and pipelines is not None:
+        if plan.index > 0 and match_colour:
+            if reference_lab is None:
+                reference_lab = to_lab(first)
             frame = match_colours(frame, reference_lab)
         path = run.save_frame(plan.index, frame)
         if plan.index == 0:
             first = frame
-            reference_lab = to_lab(first) if stage.render.colour_coherence else None
         previous = frame
 
         seconds = time.perf_counter() - began
