@@ -27,6 +27,18 @@ def dream_status(model: str | None = None) -> ModelStatus:
     return ModelStatus("Dream a Stage", False, model, f"hf download {model}")
 
 
+def dream_folders() -> list[str]:
+    """Names of the diffusers folders (with model_index.json) in the models folder.
+
+    The page offers only these: a path typed into a browser would let any guest make the server
+    read whatever folder it names.
+    """
+    folder = settings.models_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / "model_index.json").is_file())
+
+
 def learner_status(task: str, page: str) -> ModelStatus:
     """A trained fastai learner in the models folder; else, for flowers and bikes, zero-shot CLIP
     from the local Hub cache; for the lookalike, a gallery of star photos."""

@@ -4,6 +4,7 @@ three-class data set and a learner trained on it once are there for the tests th
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,27 @@ def trained(shapes_data, tmp_path_factory) -> dict:
     assert main(["bikes", "--data", str(shapes_data), "--out", str(out), "--arch", "resnet18",
                  "--epochs", "8", "--size", "64", "--no-pretrained"]) == 0
     return {"pkl": out, "card": json.loads(out.with_suffix(".json").read_text())}
+
+
+@pytest.fixture
+def learners(trained, giro_folders):
+    """The trained three-class learner as both the bike and the flower learner."""
+    for task in ("bikes", "flowers"):
+        target = giro_folders["models"] / f"{task}.pkl"
+        shutil.copy(trained["pkl"], target)
+        shutil.copy(trained["pkl"].with_suffix(".json"), target.with_suffix(".json"))
+    return giro_folders
+
+
+@pytest.fixture
+def star_gallery_folder(giro_folders):
+    """A one-star gallery: two photos of the astronaut (public domain)."""
+    from PIL import Image
+    from skimage import data
+
+    astronaut = Image.fromarray(data.astronaut())
+    stars = giro_folders["data"] / "stars"
+    (stars / "Eileen Collins").mkdir(parents=True)
+    astronaut.save(stars / "Eileen Collins" / "a.jpg")
+    astronaut.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(stars / "Eileen Collins" / "b.jpg")
+    return stars

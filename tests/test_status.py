@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.status import all_status, dream_status, learner_status
+from core.status import all_status, dream_folders, dream_status, learner_status
 from core.testing import save_tiny_clip
 
 
@@ -36,3 +36,11 @@ def test_local_dream_model_folder(tmp_path):
     (tmp_path / "model_index.json").write_text("{}")
     assert dream_status(str(tmp_path)).available
 
+
+
+def test_dream_folders_are_the_diffusers_folders_in_models(giro_folders):
+    for name in ("sd-b", "sd-a", "not-a-model"):
+        (giro_folders["models"] / name).mkdir()
+    for name in ("sd-a", "sd-b"):
+        (giro_folders["models"] / name / "model_index.json").write_text("{}")
+    assert dream_folders() == ["sd-a", "sd-b"]

@@ -96,8 +96,11 @@ def classifier_page_ui(task: str, status: ModelStatus, noun: str, needs: str) ->
     try:
         predictor = classifier(task)
     except ModelError as error:
-        st.caption(str(error))
-        model_missing_ui(status, needs)
+        if (settings.models_dir() / settings.LEARNER_FILES[task]).is_file():
+            st.error(str(error), icon="🧨")  # a learner is there but broken: say so loudly
+        else:
+            st.caption(str(error))
+            model_missing_ui(status, needs)
         return
     model_card_ui(predictor)
     photos = photos_ui(task)

@@ -27,8 +27,9 @@ from core.dream.presets import MODEL_PRESETS
 from core.dream.preview import preview_stage, test_card
 from core.dream.render import render
 from core.dream.run import GIF, MP4, RunFolder, list_runs
-from core.dream.stage import LOOP_CURVES, Stage, load_stage, parse_stage, stage_from_dict, stage_to_toml
+from core.dream.stage import LOOP_CURVES, Stage, load_stage, parse_uploaded_stage, stage_from_dict, stage_to_toml
 from core.errors import GiroError
+from core.status import dream_folders
 from core.images import load_image
 from ui.dream_plots import motion_figure, schedule_figure
 
@@ -37,11 +38,12 @@ STAGE_PRESETS = {"The Giro stage": "giro_stage.toml", "Treelined avenue loop": "
 MODELS = {
     "Stable Diffusion v1-4 (the original)": "default",
     "sd-turbo (fast: 4 steps, no guidance)": "fast",
-    "A local folder": "folder",
+    "A folder in models/": "folder",
 }
 SIZES = ["256x256", "384x384", "512x512", "640x384", "768x512", "512x768"]
 SEGMENT_COLUMNS = ["order", "prompt", "frames", "strength", "guidance", "zoom_px"]
 CANVAS_WIDTH = 384
+START_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif"]
 
 
 # ---------------------------------------------------------------- state
@@ -58,7 +60,6 @@ def init_state() -> None:
     st.session_state.setdefault("renders_started", 0)
     st.session_state.setdefault("start_image", "")
     st.session_state.setdefault("model_choice", next(iter(MODELS)))
-    st.session_state.setdefault("model_folder", "")
 
 
 def load_into_state(stage: Stage) -> None:
@@ -89,14 +90,18 @@ def _on_import() -> None:
     if upload is None:
         return
     try:
-        load_into_state(parse_stage(upload.getvalue(), name=upload.name))
-        st.session_state.import_error = ""
+        stage, note = parse_uploaded_stage(upload.getvalue(), name=upload.name)
     except GiroError as error:
-        st.session_state.import_error = str(error)
+        st.session_state.import_error, st.session_state.import_note = str(error), ""
+        return
+    load_into_state(stage)
+    st.session_state.import_error, st.session_state.import_note = "", note
 
 
 def _on_model() -> None:
     choice = MODELS[st.session_state.model_choice]
+    if choice == "folder" and st.session_state.get("model_folder") not in dream_folders():
+        st.session_state.model_folder = next(iter(dream_folders()), None)
     if choice in MODEL_PRESETS:
         preset = MODEL_PRESETS[choice]
         st.session_state.update(steps=preset["steps"], strength=preset["strength"], guidance=preset["guidance"])
@@ -112,6 +117,8 @@ def stage_editor_ui() -> list[dict]:
     right.file_uploader("Import a stage (.toml)", type=["toml"], key="stage_file", on_change=_on_import)
     if st.session_state.get("import_error"):
         st.error(st.session_state.import_error)
+    if st.session_state.get("import_note"):
+        st.warning(st.session_state.import_note)
     table = st.data_editor(
         pd.DataFrame(st.session_state.dream_rows, columns=SEGMENT_COLUMNS),
         key=f"segments_{st.session_state.editor_version}",
@@ -150,7 +157,13 @@ def controls_ui(total_frames: int) -> dict:
     state = st.session_state
     st.radio("Model", list(MODELS), key="model_choice", on_change=_on_model, horizontal=True)
     if MODELS[state.model_choice] == "folder":
-        st.text_input("Diffusers folder on this server", key="model_folder", placeholder="/models/my-sd")
+        folders = dream_folders()
+        if folders:
+            st.selectbox("Diffusers folder", folders, key="model_folder",
+                         help=f"folders with a model_index.json in {settings.models_dir()}")
+        else:
+            st.caption(f"No diffusers folder (one with a model_index.json) in {settings.models_dir()} yet: "
+                       f"the default model `{settings.dream_model()}` is used.")
     info = device_info()
     st.caption(f"Runs on `{info.device}` ({info.name}), {info.dtype}.")
     a, b, c, d = st.columns(4)
@@ -186,7 +199,8 @@ def controls_ui(total_frames: int) -> dict:
 def model_id() -> str:
     choice = MODELS[st.session_state.model_choice]
     if choice == "folder":
-        return st.session_state.model_folder.strip()
+        name = st.session_state.get("model_folder")
+        return str(settings.models_dir() / name) if name in dream_folders() else ""
     return settings.dream_model() if choice == "default" else MODEL_PRESETS[choice]["model"]
 
 
@@ -217,8 +231,7 @@ def start_frame_ui(stage: Stage | None) -> None:
     source = st.radio("Start frame", ["From text", "Upload a photo", "Sketch"], horizontal=True,
                       key="start_source")
     if source == "Upload a photo":
-        upload = st.file_uploader("Photo", type=["jpg", "jpeg", "png", "webp", "heic", "heif"],
-                                  key="start_upload")
+        upload = st.file_uploader("Photo", type=START_TYPES, key="start_upload")
         if upload is not None and st.session_state.get("start_upload_id") != upload.file_id:
             try:
                 image = load_image(upload.getvalue(), name=upload.name)

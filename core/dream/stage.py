@@ -16,6 +16,7 @@ from core import settings
 from core.errors import StageError
 
 LOOP_CURVES = ("linear", "ease-in-out")
+MAX_STAGE_BYTES = 100_000  # the longest example is 2 kB; anything near this is not a stage
 
 
 def _help(text: str) -> dict[str, str]:
@@ -104,16 +105,39 @@ def load_stage(path: str | Path) -> Stage:
 
 
 def parse_stage(raw: bytes | str, name: str = "the stage", base_dir: Path | None = None) -> Stage:
+    return stage_from_dict(_toml(raw, name), base_dir)
+
+
+def parse_uploaded_stage(raw: bytes, name: str) -> tuple[Stage, str]:
+    """A stage sent from a browser, and a note ("" if none) on what of it was left out.
+
+    Uploads are data, never paths: a `first_image` in it would name a file on the server,
+    so it is dropped (with the note) before anything looks at that path.
+    """
+    data = _toml(raw, name)
+    render_data = data.get("render")
+    note = ""
+    if isinstance(render_data, dict) and "first_image" in render_data:
+        if render_data.pop("first_image"):
+            note = (f"{name}: its first_image was left out (an uploaded stage cannot name files on "
+                    "this server); choose the start frame on the Start frame tab")
+    return stage_from_dict(data), note
+
+
+def _toml(raw: bytes | str, name: str) -> dict[str, Any]:
+    if len(raw) > MAX_STAGE_BYTES:
+        raise StageError(f"{name} is over {MAX_STAGE_BYTES // 1000} kB: a stage file is a few lines of text")
     if isinstance(raw, bytes):
         try:
-            raw = raw.decode("utf-8")
+            raw = raw.decode("utf-8-sig")  # Notepad adds a byte-order mark
         except UnicodeDecodeError as error:
             raise StageError(f"{name} is not UTF-8 text") from error
     try:
-        data = tomllib.loads(raw)
+        return tomllib.loads(raw)
     except tomllib.TOMLDecodeError as error:
         raise StageError(f"{name} is not valid TOML: {error}") from error
-    return stage_from_dict(data, base_dir)
+    except RecursionError as error:  # tomllib parses nested arrays and tables recursively
+        raise StageError(f"{name} is not valid TOML: nested too deeply") from error
 
 
 def stage_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Stage:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import pytest
@@ -30,15 +29,6 @@ def open_page(path: str) -> AppTest:
     st.cache_resource.clear()
     at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=120).run()
     return at.switch_page(path).run()
-
-
-@pytest.fixture
-def learners(trained, giro_folders):
-    for task in ("bikes", "flowers"):
-        target = giro_folders["models"] / f"{task}.pkl"
-        shutil.copy(trained["pkl"], target)
-        shutil.copy(trained["pkl"].with_suffix(".json"), target.with_suffix(".json"))
-    return giro_folders
 
 
 @pytest.mark.parametrize("page", ["pages/4_Bike_ID.py", "pages/2_Flower_ID.py"])
@@ -77,16 +67,6 @@ def test_no_model_says_what_it_needs(giro_folders):
     assert not at.exception
     assert any("python -m core.train bikes" in c.value for c in at.code)
     assert "openai/clip-vit-base-patch32 is not on this machine" in at.caption[0].value
-
-
-@pytest.fixture
-def star_gallery_folder(giro_folders):
-    astronaut = Image.fromarray(data.astronaut())
-    stars = giro_folders["data"] / "stars"
-    (stars / "Eileen Collins").mkdir(parents=True)
-    astronaut.save(stars / "Eileen Collins" / "a.jpg")
-    astronaut.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(stars / "Eileen Collins" / "b.jpg")
-    return stars
 
 
 def test_lookalike_matches_a_face(star_gallery_folder):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.dream.stage import fields_help, load_stage, parse_stage, stage_to_toml
+from core.dream.stage import fields_help, load_stage, parse_stage, parse_uploaded_stage, stage_to_toml
 from core.errors import StageError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -121,3 +121,14 @@ def test_help_lists_every_field():
                  "fps", "loop_frames", "loop_curve", "vanishing_point", "first_image",
                  "colour_coherence", "transition_frames", "prompt", "frames"):
         assert f"  {name} " in text
+
+
+def test_byte_order_mark_is_accepted():
+    assert parse_stage("\ufeff".encode() + GOOD.encode()).total_frames == 8
+
+
+def test_an_uploaded_stage_names_no_file(tmp_path):
+    (tmp_path / "start.png").write_bytes(b"x")
+    stage, note = parse_uploaded_stage(stage_with(f'first_image = "{tmp_path / "start.png"}"').encode(), "s.toml")
+    assert stage.render.first_image == "" and note.startswith("s.toml: its first_image was left out")
+    assert parse_uploaded_stage(GOOD.encode(), "s.toml")[1] == ""
