@@ -16,6 +16,11 @@ def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
 
 
+def is_hub_id(model: str) -> bool:
+    """`org/name`, as opposed to a path on this machine."""
+    return not model.startswith((".", "/", "~")) and model.count("/") == 1
+
+
 def local_or_download(
     model: str, fetch: Callable[[bool], str], what: str, setting: str
 ) -> str:
@@ -27,7 +32,7 @@ def local_or_download(
     path = Path(model).expanduser()
     if path.is_dir():
         return str(path)
-    if model.startswith((".", "/", "~")) or model.count("/") != 1:
+    if not is_hub_id(model):
         raise ModelError(f"{model} is neither a folder on this machine nor a Hub id like org/name")
     try:
         return fetch(True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import settings
+from core.hub import is_hub_id
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ def dream_status(model: str | None = None) -> ModelStatus:
         return ModelStatus("Dream a Stage", True, model, "")
     if Path(model).expanduser().is_dir():
         return ModelStatus("Dream a Stage", False, model, f"a diffusers folder with model_index.json at {model}")
+    if not is_hub_id(model):  # a folder that is not there: the command that fills it
+        return ModelStatus("Dream a Stage", False, model,
+                           f"hf download {settings.DREAM_DEFAULT_MODEL} --local-dir {model}")
     return ModelStatus("Dream a Stage", False, model, f"hf download {model}")
 
 
@@ -65,6 +69,8 @@ def _hub_cached(model: str, filename: str) -> bool:
     """A local folder, or a Hub id already in the local Hub cache (no network)."""
     if Path(model).expanduser().is_dir():
         return (Path(model).expanduser() / filename).is_file()
+    if not is_hub_id(model):
+        return False
     from huggingface_hub import try_to_load_from_cache
 
     return isinstance(try_to_load_from_cache(model, filename), str)

@@ -44,3 +44,9 @@ def test_dream_folders_are_the_diffusers_folders_in_models(giro_folders):
     for name in ("sd-a", "sd-b"):
         (giro_folders["models"] / name / "model_index.json").write_text("{}")
     assert dream_folders() == ["sd-a", "sd-b"]
+
+
+def test_dream_model_folder_that_is_not_there(tmp_path):
+    status = dream_status(str(tmp_path / "sd"))
+    assert not status.available
+    assert status.get_command == f"hf download CompVis/stable-diffusion-v1-4 --local-dir {tmp_path / 'sd'}"

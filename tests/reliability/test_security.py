@@ -1,0 +1,132 @@
+"""Security: pickles load only from the models folder, uploads are data and never paths, and what
+the app writes stays in its folders. (HTTPS serving: tests/browser/test_https.py.)"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from skimage import data
+
+from core.cache import render_queue
+from core.classify import load_predictor
+from core.classify import main as classify_main
+from core.errors import ModelError
+from tests.classifiers.test_pages import jpeg, open_page
+from tests.reliability.stages import good_stage
+
+
+class Exploit:
+    """A pickle that runs code when loaded: it would leave a file behind."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def files_under(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file()}
+
+
+def test_pickles_load_only_from_the_models_folder(giro_folders, trained, tmp_path, capsys):
+    marker = tmp_path / "pwned"
+    outside = tmp_path / "upload.pkl"
+    outside.write_bytes(pickle.dumps(Exploit(marker)))
+    link = giro_folders["models"] / "bikes.pkl"
+    os.symlink(outside, link)  # a link in the folder that points out of it
+    for name in (str(outside), f"../{tmp_path.name}/upload.pkl", "bikes", "bikes.pkl", str(link)):
+        with pytest.raises(ModelError, match="learners load only from the models folder"):
+            load_predictor(name)
+    assert classify_main([str(outside), "x.jpg"]) == 2
+    assert "learners load only from the models folder" in capsys.readouterr().err
+    at = open_page("pages/4_Bike_ID.py")  # the page asks for its learner by task name
+    assert not at.exception and "learners load only from the models folder" in at.error[0].value
+    assert not marker.exists()  # the pickle was never opened
+
+
+def test_no_page_takes_a_path():
+    """Only a star's name is typed anywhere; the Dream model folder is picked from models/."""
+    typed = {}
+    for page in ("pages/1_Dream_a_Stage.py", "pages/2_Flower_ID.py", "pages/3_Film-Star_Lookalike.py",
+                 "pages/4_Bike_ID.py"):
+        at = open_page(page)
+        if page.startswith("pages/1"):
+            at.radio(key="model_choice").set_value("A folder in models/").run()
+        typed[page] = [t.label for t in at.text_input]
+    assert typed == {"pages/1_Dream_a_Stage.py": [], "pages/2_Flower_ID.py": [],
+                     "pages/3_Film-Star_Lookalike.py": ["Name"], "pages/4_Bike_ID.py": []}
+
+
+def test_the_dream_model_folder_comes_from_models(giro_folders, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    for folder in (giro_folders["models"] / "my-sd", elsewhere):
+        folder.mkdir()
+        (folder / "model_index.json").write_text("{}")
+    at = open_page("pages/1_Dream_a_Stage.py")
+    at.radio(key="model_choice").set_value("A folder in models/").run()
+    # A selectbox sends back an index into these options, so a forged message cannot name another folder.
+    assert at.selectbox(key="model_folder").options == ["my-sd"]
+    assert f"with `{giro_folders['models'] / 'my-sd'}`" in " ".join(m.value for m in at.markdown)
+
+
+def test_upload_names_are_never_paths(giro_folders, learners, tmp_path):
+    photo = jpeg(Image.fromarray(data.astronaut()))
+    before = files_under(tmp_path)
+    # A real image on the server, named by the upload: the app must read the bytes sent, not the file.
+    server_photo = tmp_path / "server.jpg"
+    Image.new("RGB", (50, 50), "red").save(server_photo)
+    at = open_page("pages/4_Bike_ID.py")
+    at.file_uploader(key="bikes_uploads").set_value([(str(server_photo), b"junk", "image/jpeg")]).run()
+    assert at.error[0].value.startswith(f"{server_photo} is not an image this app can read")
+
+    at = open_page("pages/1_Dream_a_Stage.py")
+    at.radio(key="start_source").set_value("Upload a photo").run()
+    at.file_uploader(key="start_upload").set_value(("../../../../escape.jpg", photo, "image/jpeg")).run()
+    start = Path(at.session_state["start_image"])
+    assert start.parent == giro_folders["runs"] / "_starts" and start.suffix == ".png"
+
+    at = open_page("pages/3_Film-Star_Lookalike.py")
+    at.text_input[0].set_value("Eileen Collins")
+    [u for u in at.file_uploader if u.key != "stars_uploads"][0].set_value(
+        [("../../../../escape.jpg", photo, "image/jpeg")])
+    at.button[0].click().run()
+    saved = list((giro_folders["data"] / "stars").rglob("*.jpg"))
+    assert len(saved) == 1 and saved[0].parent == giro_folders["data"] / "stars" / "Eileen Collins"
+    at.text_input[0].set_value("../../escape")
+    [u for u in at.file_uploader if u.key != "stars_uploads"][0].set_value([("a.jpg", photo, "image/jpeg")])
+    at.button[0].click().run()
+    assert at.error[0].value.startswith("a star's name is letters")
+    assert files_under(tmp_path) - before == {server_photo, start, saved[0]}
+
+
+def test_an_uploaded_stage_cannot_name_a_server_file(tmp_path):
+    secret = tmp_path / "secret.png"
+    Image.new("RGB", (64, 64), "blue").save(secret)
+    stage = good_stage().replace(b"[render]\n", f'[render]\nfirst_image = "{secret}"\n'.encode())
+    at = open_page("pages/1_Dream_a_Stage.py")
+    at.file_uploader(key="stage_file").set_value(("s.toml", stage, "application/toml")).run()
+    assert not at.exception and not at.error
+    assert at.warning[0].value.startswith("s.toml: its first_image was left out")
+    assert at.session_state["start_image"] == ""
+    assert "start frame" not in [c for image in at.get("image") for c in image.captions]
+
+
+def test_renders_and_session_folders_stay_in_runs(giro_folders):
+    at = open_page("pages/1_Dream_a_Stage.py")
+    at.query_params["session"] = "../../../tmp"
+    del at.session_state["owner"]  # a new tab whose address was tampered with
+    edit = f"segments_{at.session_state['editor_version']}"
+    at.session_state[edit] = {"edited_rows": {0: {"prompt": "../../../../etc/cron.d/x"}}}
+    at.run()
+    [button for button in at.button if button.label == "Render"][0].click().run()
+    job = render_queue().get(at.session_state["job_id"])
+    render_queue().wait(job, timeout=60)  # it fails at once: no model here
+    assert job.run_dir.parent == giro_folders["runs"] and ".." not in job.run_dir.name
+    assert len(at.session_state["owner"]) == 12 and at.session_state["owner"] != "../../../tmp"
+    shutil.rmtree(job.run_dir, ignore_errors=True)
