@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# Each browser tab runs in its own thread; glibc gives threads their own memory pools, which grew
+# the server by ~15 MB per tab that ran a model. Two pools keep memory flat (docs/RELIABILITY.md).
+SERVE_ENV := MALLOC_ARENA_MAX=2
 
 .PHONY: run serve test bench clean-venv
 
@@ -19,7 +22,7 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
 	touch $@
 
 run: $(VENV)/.runtime-installed
-	$(PY) -m streamlit run Home.py --server.port $(PORT)
+	$(SERVE_ENV) $(PY) -m streamlit run Home.py --server.port $(PORT)
 
 # A phone opens its camera only over HTTPS: a self-signed certificate, made once, for this address.
 certs/cert.pem: | $(VENV)/.runtime-installed
@@ -27,7 +30,7 @@ certs/cert.pem: | $(VENV)/.runtime-installed
 
 serve: $(VENV)/.runtime-installed certs/cert.pem
 	@$(PY) -m core.lan $(PORT)
-	$(PY) -m streamlit run Home.py --server.port $(PORT) --server.address 0.0.0.0 \
+	$(SERVE_ENV) $(PY) -m streamlit run Home.py --server.port $(PORT) --server.address 0.0.0.0 \
 		--server.sslCertFile certs/cert.pem --server.sslKeyFile certs/key.pem
 
 test: $(VENV)/.dev-installed

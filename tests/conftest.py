@@ -4,12 +4,14 @@ three-class data set and a learner trained on it once are there for the tests th
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from core.testing import make_shapes_dataset
+from tests.browser.server import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture(autouse=True)
@@ -64,3 +66,53 @@ def star_gallery_folder(giro_folders):
     astronaut.save(stars / "Eileen Collins" / "a.jpg")
     astronaut.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(stars / "Eileen Collins" / "b.jpg")
     return stars
+
+
+# ---------------------------------------------------------------- the app in a browser
+
+@pytest.fixture(scope="session")
+def browser_folders(tmp_path_factory, trained) -> dict[str, Path]:
+    """What a user's machine has after training: learners for Bike ID and Flower ID (the test's
+    three-class learner), and a one-star gallery for the lookalike."""
+    from PIL import Image
+    from skimage import data
+
+    base = tmp_path_factory.mktemp("browser")
+    folders = {name: base / name for name in ("models", "data", "runs")}
+    for folder in folders.values():
+        folder.mkdir()
+    for task in ("bikes", "flowers"):
+        shutil.copy(trained["pkl"], folders["models"] / f"{task}.pkl")
+        shutil.copy(trained["pkl"].with_suffix(".json"), folders["models"] / f"{task}.json")
+    star = folders["data"] / "stars" / "Eileen Collins"
+    star.mkdir(parents=True)
+    Image.fromarray(data.astronaut()).save(star / "1.jpg")
+    return folders
+
+
+@pytest.fixture(scope="session")
+def tiny_dream_model(tmp_path_factory) -> Path:
+    from core.dream.testing import save_pipeline
+
+    return save_pipeline(tmp_path_factory.mktemp("sd") / "tiny-sd")
+
+
+@pytest.fixture(scope="session")
+def server_env(browser_folders, tiny_dream_model) -> dict[str, str]:
+    """The app as a user runs it, pointed at private folders and the tiny local Stable Diffusion."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1",
+               GIRO_DREAM_MODEL=str(tiny_dream_model))
+    env.update({f"GIRO_{k.upper()}": str(v) for k, v in browser_folders.items()})
+    return env
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: apt-get install chromium (.ci/run does it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

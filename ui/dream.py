@@ -433,18 +433,23 @@ def resume_ui() -> None:
     if not stopped:
         return
     st.subheader("Interrupted renders")
+    if st.session_state.get("resume_error"):
+        st.error(st.session_state.pop("resume_error"))
     for path, manifest in stopped[:5]:
         a, b = st.columns([3, 1])
         a.write(f"`{path.name}`: {manifest['frames_done']} of {manifest['frames_total']} frames")
-        if b.button("Resume", key=f"resume_{path.name}"):
-            try:
-                stage = load_stage(path / "stage.toml")
-            except GiroError as error:
-                st.error(str(error))
-                continue
-            job = render_queue().submit("render", stage, path, st.session_state.owner)
-            st.session_state.job_id = job.id
-            st.rerun()
+        b.button("Resume", key=f"resume_{path.name}", on_click=_on_resume, args=(str(path),))
+
+
+def _on_resume(path: str) -> None:
+    """Queue the run again and show its stage, so the page describes what is rendering."""
+    try:
+        stage = load_stage(Path(path) / "stage.toml")
+    except GiroError as error:
+        st.session_state.resume_error = str(error)
+        return
+    st.session_state.job_id = render_queue().submit("render", stage, Path(path), st.session_state.owner).id
+    load_into_state(stage)
 
 
 def results_ui(run_dir: Path, where: str) -> None:

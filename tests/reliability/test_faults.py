@@ -57,12 +57,12 @@ def test_missing_models_folder_says_what_to_do(giro_folders, monkeypatch):
     assert any("python -m core.train flowers --out" in c.value for c in at.code)
 
 
-def sd_folder(kind: str, tiny_model, base):
+def sd_folder(kind: str, tiny_dream_model, base):
     """A Stable Diffusion folder broken in one way."""
     folder = base / kind.replace(" ", "-")
     if kind == "missing":
         return folder
-    shutil.copytree(tiny_model, folder)
+    shutil.copytree(tiny_dream_model, folder)
     if kind == "no model_index.json":
         (folder / "model_index.json").unlink()
     elif kind == "corrupt model_index.json":
@@ -75,13 +75,6 @@ def sd_folder(kind: str, tiny_model, base):
     return folder
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    from core.dream.testing import save_pipeline
-
-    return save_pipeline(tmp_path_factory.mktemp("sd") / "tiny-sd")
-
-
 @pytest.mark.parametrize("kind, message", [
     ("missing", "is neither a folder on this machine nor a Hub id"),
     ("no model_index.json", "is not a diffusers model folder: it has no model_index.json"),
@@ -90,8 +83,8 @@ def tiny_model(tmp_path_factory):
     ("missing text encoder", "is not a usable Stable Diffusion model"),
     ("hub id, offline", "is not on this machine and HF_HUB_OFFLINE is set"),
 ])
-def test_broken_dream_model_fails_the_render_with_one_line(kind, message, tiny_model, tmp_path, monkeypatch):
-    model = "someone/sd-not-here" if kind.startswith("hub") else str(sd_folder(kind, tiny_model, tmp_path))
+def test_broken_dream_model_fails_the_render_with_one_line(kind, message, tiny_dream_model, tmp_path, monkeypatch):
+    model = "someone/sd-not-here" if kind.startswith("hub") else str(sd_folder(kind, tiny_dream_model, tmp_path))
     monkeypatch.setenv("GIRO_DREAM_MODEL", model)
     at = open_page("pages/1_Dream_a_Stage.py")
     assert not at.exception
