@@ -19,6 +19,7 @@ from tests.classifiers.test_pages import jpeg, open_page
 from ui.classify import PHOTO_TYPES
 from ui.dream import START_TYPES
 from tests.reliability.corpus import corpus
+from tests.reliability.figures import record
 from tests.reliability.stages import good_stage, hostile_stages
 
 CORPUS = corpus()
@@ -51,6 +52,8 @@ def one_message_each(messages: list[str], types: list[str] = PHOTO_TYPES) -> Non
 def test_the_corpora_are_big_enough():
     assert len(CORPUS) >= 30 and len(REFUSED) >= 20
     assert len(STAGES) >= 30
+    record("bad_input", {"image_files": len(CORPUS), "refused": len(REFUSED), "accepted": len(ACCEPTED),
+                         "stage_files": len(STAGES)})
 
 
 # ---------------------------------------------------------------- images

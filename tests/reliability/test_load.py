@@ -82,7 +82,8 @@ async def drive(url: str, photos: dict[str, bytes], server: AppServer) -> dict:
         sessions = [Session(await browser.new_context(), url) for _ in range(SESSIONS)]
         await asyncio.gather(*(s.open() for s in sessions))
         rss_peak = server.rss_mb()
-        deadline = time.monotonic() + SECONDS
+        cpu_before, began = server.cpu_seconds(), time.monotonic()
+        deadline = began + SECONDS
 
         async def loop(n: int, session: Session) -> None:
             i = 0
@@ -104,8 +105,9 @@ async def drive(url: str, photos: dict[str, bytes], server: AppServer) -> dict:
 
         await asyncio.gather(sample_memory(), *(loop(n, s) for n, s in enumerate(sessions)))
         rss_ten = server.rss_mb()
+        server_cores = (server.cpu_seconds() - cpu_before) / (time.monotonic() - began)
         await browser.close()
-    return {"reference": reference, "alone": alone.latencies, "sessions": sessions, "rss_one": rss_one, "rss_ten": rss_ten,
+    return {"reference": reference, "alone": alone.latencies, "sessions": sessions, "server_cores": server_cores, "rss_one": rss_one, "rss_ten": rss_ten,
             "rss_peak": rss_peak}
 
 
@@ -138,6 +140,8 @@ def test_ten_sessions_classify_for_a_minute(server_env, shapes_data, trained, tm
         "server_rss_mb": {"one_session": round(outcome["rss_one"]), "ten_sessions": round(outcome["rss_ten"]),
                           "peak": round(outcome["rss_peak"])},
         "learner_file_mb": round(learner_mb, 1),
+        # Cores the server kept busy during the minute; Chromium's ten tabs had the rest of the machine.
+        "server_cores_busy": round(outcome["server_cores"], 2),
         "server_tracebacks": server.tracebacks(),
     }
     record("load", figures)

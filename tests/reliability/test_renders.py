@@ -93,7 +93,8 @@ def test_three_sessions_render_at_once(tiny_dream_model, giro_folders, monkeypat
         at.run()
         assert not at.exception and not at.error and len(at.get("video")) >= 1
 
-    assert guard.most == 1 and guard.threads == {"dream-worker"}, (guard.most, guard.threads)
+    threads = sorted(guard.threads)  # before the solo renders below add this thread
+    assert guard.most == 1 and threads == ["dream-worker"], (guard.most, threads)
     for job, (prompt, seed) in zip(jobs, stages):
         manifest = RunFolder(job.run_dir).manifest()
         assert manifest["stage"]["segment"][0]["prompt"] == prompt and manifest["seeds"][0] == seed
@@ -104,6 +105,10 @@ def test_three_sessions_render_at_once(tiny_dream_model, giro_folders, monkeypat
         together, solo = frames_of(job.run_dir), frames_of(alone)
         assert len(together) == len(solo) == 12
         assert all(np.array_equal(a, b) for a, b in zip(together, solo)), f"render {n} differs from its solo run"
+    record("concurrent_renders", {"sessions": 3, "frames_each": 12, "told_while_waiting": told,
+                                  "most_threads_inside_the_unet_at_once": guard.most,
+                                  "threads_that_ran_the_unet": threads,
+                                  "renders_differing_from_their_solo_run": 0})
 
 
 @pytest.mark.heavy
