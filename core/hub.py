@@ -4,12 +4,18 @@ Hub answers a quick probe, so an offline machine gets a clear message in seconds
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from core.errors import ModelError
 
 PROBE_SECONDS = 8.0
+REPROBE_SECONDS = 120.0  # after a failed probe, answer at once for this long
+
+_failed_probes: dict[str, float] = {}  # model id -> when its probe failed (time.monotonic)
+_probe_lock = threading.Lock()
 
 
 def offline() -> bool:
@@ -44,12 +50,19 @@ def local_or_download(
     )
     if offline():
         raise ModelError(f"{model} is not on this machine and HF_HUB_OFFLINE is set: {how}")
+    unreachable = f"{model} is not on this machine and the Hub cannot be reached: {how}"
+    with _probe_lock:
+        failed_at = _failed_probes.get(model)
+    if failed_at is not None and time.monotonic() - failed_at < REPROBE_SECONDS:
+        raise ModelError(unreachable)  # every rerun of a page would wait for the probe again
     from huggingface_hub import HfApi
 
     try:
         HfApi().model_info(model, timeout=PROBE_SECONDS)
     except Exception as error:
-        raise ModelError(f"{model} is not on this machine and the Hub cannot be reached: {how}") from error
+        with _probe_lock:
+            _failed_probes[model] = time.monotonic()
+        raise ModelError(unreachable) from error
     try:
         return fetch(False)
     except Exception as error:
