@@ -88,3 +88,14 @@ def test_fast_preset_sets_its_sampling(page):
     page.radio(key="model_choice").set_value("sd-turbo (fast: 4 steps, no guidance)").run()
     assert page.slider(key="steps").value == 4 and page.slider(key="guidance").value == 0.0
     assert any("stabilityai/sd-turbo" in c.value for c in page.code)  # not on this machine: the command
+
+
+def test_the_default_model_choice_names_the_servers_model(monkeypatch, tmp_path):
+    monkeypatch.setenv("GIRO_DREAM_MODEL", str(tmp_path / "my-sd"))
+    (tmp_path / "my-sd").mkdir()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60).run()
+    at.switch_page("pages/1_Dream_a_Stage.py").run()
+    radio = at.radio(key="model_choice")
+    assert radio.options[0] == "my-sd (this server's GIRO_DREAM_MODEL)"
+    assert radio.value == "Stable Diffusion v1-4 (the original)"  # the choice itself is unchanged

@@ -155,7 +155,8 @@ def _int(value) -> int:
 def controls_ui(total_frames: int) -> dict:
     """Sliders for the render settings; returns the [render] table."""
     state = st.session_state
-    st.radio("Model", list(MODELS), key="model_choice", on_change=_on_model, horizontal=True)
+    st.radio("Model", list(MODELS), key="model_choice", on_change=_on_model, horizontal=True,
+             format_func=model_label)
     if MODELS[state.model_choice] == "folder":
         folders = dream_folders()
         if folders:
@@ -194,6 +195,14 @@ def controls_ui(total_frames: int) -> dict:
         "vanishing_point": [float(state.vp_x), float(state.vp_y)],
         "first_image": state.start_image,
     }
+
+
+def model_label(choice: str) -> str:
+    """The default choice names the server's own model when GIRO_DREAM_MODEL has replaced v1-4."""
+    model = settings.dream_model()
+    if MODELS[choice] != "default" or model == settings.DREAM_DEFAULT_MODEL:
+        return choice
+    return f"{Path(model).name if Path(model).is_dir() else model} (this server's GIRO_DREAM_MODEL)"
 
 
 def model_id() -> str:
