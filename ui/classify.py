@@ -17,6 +17,7 @@ from core.status import ModelStatus
 from ui.common import model_missing_ui
 
 CONFIDENT = 0.5  # below this, the verdict says it is not sure
+MAX_PHOTOS = 40  # per upload box
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "gif", "bmp", "tif", "tiff"]
 
 
@@ -35,13 +36,21 @@ def photos_ui(key: str) -> list[tuple[str, Image.Image]]:
         )
     photos = []
     for name, data in ([("camera photo", shot.getvalue())] if shot else []) + [
-        (u.name, u.getvalue()) for u in uploads or []
+        (u.name, u.getvalue()) for u in first_photos(uploads or [])
     ]:
         try:
             photos.append((name, load_image(data, name=name)))
         except GiroError as error:
             st.error(str(error), icon="🚫")
     return photos
+
+
+def first_photos(uploads: list) -> list:
+    """At most MAX_PHOTOS of the uploads, saying so when there were more: each photo costs a
+    forward pass (and a Grad-CAM or a face search), and the server is shared."""
+    if len(uploads) > MAX_PHOTOS:
+        st.warning(f"{len(uploads)} photos: the first {MAX_PHOTOS} are used. Remove some to see the others.")
+    return uploads[:MAX_PHOTOS]
 
 
 def top_k_figure(prediction: Prediction, value_title: str = "probability") -> go.Figure:
@@ -186,7 +195,7 @@ def add_star_ui() -> None:
             if st.form_submit_button("Add"):
                 try:
                     saved, problems = add_star(settings.data_dir() / "stars", name,
-                                               [(p.name, p.getvalue()) for p in photos or []],
+                                               [(p.name, p.getvalue()) for p in first_photos(photos or [])],
                                                face_embedder())
                 except GiroError as error:
                     st.error(str(error))

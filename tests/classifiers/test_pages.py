@@ -82,3 +82,12 @@ def test_lookalike_without_a_face(star_gallery_folder):
     at.camera_input[0].set_value(("cup.jpg", jpeg(Image.fromarray(data.coffee())), "image/jpeg")).run()
     assert not at.exception
     assert at.error[0].value.startswith("no face found in camera photo: use a photo that shows one face")
+
+
+def test_at_most_forty_photos_at_once(learners, shapes_data):
+    at = open_page("pages/4_Bike_ID.py")
+    photo = jpeg(Image.open(sorted((shapes_data / "circle").glob("*.jpg"))[0]))
+    at.file_uploader(key="bikes_uploads").set_value([(f"{n}.jpg", photo, "image/jpeg") for n in range(45)]).run()
+    assert not at.exception
+    assert at.warning[0].value == "45 photos: the first 40 are used. Remove some to see the others."
+    assert sum(1 for c in captions(at) if c.endswith("as the model sees it")) == 40
