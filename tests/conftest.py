@@ -47,11 +47,15 @@ def trained(shapes_data, tmp_path_factory) -> dict:
 @pytest.fixture
 def learners(trained, giro_folders):
     """The trained three-class learner as both the bike and the flower learner."""
-    for task in ("bikes", "flowers"):
-        target = giro_folders["models"] / f"{task}.pkl"
-        shutil.copy(trained["pkl"], target)
-        shutil.copy(trained["pkl"].with_suffix(".json"), target.with_suffix(".json"))
+    install_learners(trained, giro_folders["models"])
     return giro_folders
+
+
+def install_learners(trained: dict, models: Path) -> None:
+    """The test learner and its model card as `bikes.pkl` and `flowers.pkl` in `models`."""
+    for task in ("bikes", "flowers"):
+        shutil.copy(trained["pkl"], models / f"{task}.pkl")
+        shutil.copy(trained["pkl"].with_suffix(".json"), models / f"{task}.json")
 
 
 @pytest.fixture
@@ -81,9 +85,7 @@ def browser_folders(tmp_path_factory, trained) -> dict[str, Path]:
     folders = {name: base / name for name in ("models", "data", "runs")}
     for folder in folders.values():
         folder.mkdir()
-    for task in ("bikes", "flowers"):
-        shutil.copy(trained["pkl"], folders["models"] / f"{task}.pkl")
-        shutil.copy(trained["pkl"].with_suffix(".json"), folders["models"] / f"{task}.json")
+    install_learners(trained, folders["models"])
     star = folders["data"] / "stars" / "Eileen Collins"
     star.mkdir(parents=True)
     Image.fromarray(data.astronaut()).save(star / "1.jpg")

@@ -100,8 +100,10 @@ def _on_import() -> None:
 
 def _on_model() -> None:
     choice = MODELS[st.session_state.model_choice]
-    if choice == "folder" and st.session_state.get("model_folder") not in dream_folders():
-        st.session_state.model_folder = next(iter(dream_folders()), None)
+    if choice == "folder":
+        folders = dream_folders()
+        if st.session_state.get("model_folder") not in folders:
+            st.session_state.model_folder = next(iter(folders), None)
     if choice in MODEL_PRESETS:
         preset = MODEL_PRESETS[choice]
         st.session_state.update(steps=preset["steps"], strength=preset["strength"], guidance=preset["guidance"])
