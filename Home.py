@@ -2,45 +2,33 @@
 
 import streamlit as st
 
-from core.cache import device_info
+from core import tasks
 from core.errors import GiroError
 from core.lan import phone_url, qr_code
 from core.status import all_status
+from ui.cache import device_info
 
 st.set_page_config(page_title="Giro Dreams", page_icon="🚴", layout="wide")
 
-PAGES = [
-    (
-        "pages/1_Dream_a_Stage.py",
-        "🌄 Dream a Stage",
-        "Stable Diffusion dreams a looping ride through a Giro stage: each frame is the last one "
-        "zoomed in and redrawn, and the end flows back into the start.",
-        "Needs Stable Diffusion weights (about 4 GB); a GPU turns minutes into seconds.",
-    ),
-    (
-        "pages/2_Flower_ID.py",
-        "🌸 Flower ID",
-        "Name a flower from a photo: 102 species of the Oxford Flowers data set.",
-        "Needs a trained learner (models/flowers.pkl) or the zero-shot CLIP model.",
-    ),
-    (
-        "pages/3_Film-Star_Lookalike.py",
-        "🎬 Film-Star Lookalike",
-        "Which film stars does a face look like? Top matches, with the star's photo beside yours.",
-        "Needs a gallery of star photos (data/stars/) or a trained learner (models/stars.pkl).",
-    ),
-    (
-        "pages/4_Bike_ID.py",
-        "🚲 Bike ID",
-        "Road, time-trial or mountain bike? And where the model looked to decide.",
-        "Needs a trained learner (models/bikes.pkl) or the zero-shot CLIP model.",
-    ),
-]
+DREAM_CARD = (
+    "pages/1_Dream_a_Stage.py",
+    "🌄 Dream a Stage",
+    "Stable Diffusion dreams a looping ride through a Giro stage: each frame is the last one "
+    "zoomed in and redrawn, and the end flows back into the start.",
+    "Needs Stable Diffusion weights (about 4 GB); a GPU turns minutes into seconds.",
+)
+PER_ROW = 2
+
+
+def cards() -> list[tuple[str, str, str, str]]:
+    """(page file, title, what it does, what it needs): Dream a Stage, then each classifier page."""
+    return [DREAM_CARD] + [(t.script, f"{t.icon} {t.page}", t.summary, t.needs) for t in tasks.TASKS]
 
 
 def page_cards_ui() -> None:
-    for row in (PAGES[:2], PAGES[2:]):
-        for column, (path, title, what, needs) in zip(st.columns(2), row):
+    every = cards()
+    for start in range(0, len(every), PER_ROW):
+        for column, (path, title, what, needs) in zip(st.columns(PER_ROW), every[start : start + PER_ROW]):
             with column.container(border=True):
                 st.subheader(title)
                 st.write(what)

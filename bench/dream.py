@@ -60,9 +60,9 @@ def stage_text(preset: str, size: int, frames: int, first_image: Path) -> str:
 [render]
 width = {size}
 height = {size}
-steps = {p['steps']}
-strength = {p['strength']}
-guidance = {p['guidance']}
+steps = {p.steps}
+strength = {p.strength}
+guidance = {p.guidance}
 loop_frames = 1
 first_image = "{first_image}"
 [[segment]]
@@ -94,7 +94,7 @@ def measure(preset: str, architecture: str, size: int, frames: int, device: str)
     wall, model = sum(walls) / len(walls), sum(inside) / len(inside)
     return dict(
         preset=preset, architecture=architecture, size=size, frames=len(walls),
-        unet_steps=int(p["steps"] * p["strength"]), guidance=p["guidance"],
+        unet_steps=int(p.steps * p.strength), guidance=p.guidance,
         seconds=wall, overhead=wall / model,
     )
 

@@ -1,1 +1,1 @@
-"""Giro Dreams logic: pipelines, learners, images. No Streamlit here except `core.cache`."""
+"""Giro Dreams logic: pipelines, learners, images. No Streamlit here: the UI lives in `ui/`."""

@@ -23,19 +23,28 @@ from typing import Any, Protocol
 import torch
 from PIL import Image
 
-from core import settings
-from core.errors import GiroError, ModelError
+from core import settings, tasks
+from core.errors import GiroError, ModelError, first_line
 
 Prediction = list[tuple[str, float]]
 BATCH = 32  # images per forward pass: bounded memory for long lists
 
 
 class Predictor(Protocol):
+    """What a page asks of a model: a trained learner (`LearnerPredictor`) or zero-shot CLIP."""
+
     kind: str  # "learner" or "zero-shot"
+    model_id: str  # the learner file, or the CLIP model id
     labels: list[str]
-    card: dict[str, Any] | None
+    card: dict[str, Any] | None  # the model card; None for zero-shot or a learner without one
 
     def predict(self, images: Sequence[Image.Image], top_k: int = 5) -> list[Prediction]: ...
+
+    def seen(self, image: Image.Image) -> Image.Image:
+        """The image as the model sees it."""
+
+    def heat_map(self, image: Image.Image, label: str) -> Image.Image | None:
+        """Where the model looked to say `label`; None when the model cannot tell."""
 
 
 def top_k_of(probabilities: torch.Tensor, labels: list[str], top_k: int) -> list[Prediction]:
@@ -52,9 +61,11 @@ class LearnerPredictor:
 
     kind = "learner"
 
-    def __init__(self, learn, card: dict[str, Any] | None = None, device: str = "cpu"):
+    def __init__(
+        self, learn, card: dict[str, Any] | None = None, device: str = "cpu", model_id: str = "learner"
+    ):
         self.labels = [str(v) for v in learn.dls.vocab]
-        self.card = card
+        self.card, self.model_id = card, model_id
         self.device = torch.device(device)
         learn.dls.to(self.device)
         self._transforms = (learn.dls.valid.after_item, learn.dls.valid.after_batch)
@@ -152,8 +163,8 @@ def model_path(model: str | Path) -> Path:
     """
     folder = settings.models_dir().resolve()
     name = str(model)
-    if name in settings.LEARNER_FILES:
-        name = settings.LEARNER_FILES[name]
+    if name in tasks.names():
+        name = tasks.task(name).learner_file
     path = Path(name) if Path(name).is_absolute() or Path(name).parent != Path(".") else folder / name
     path = path.resolve()
     if not path.is_relative_to(folder):
@@ -175,11 +186,10 @@ def load_predictor(path: str | Path, device: str = "cpu") -> LearnerPredictor:
             warnings.simplefilter("ignore")  # the pickle warning: model_path already confined it
             learn = load_learner(path, cpu=True)
     except Exception as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelError(f"{path.name} is not a fastai learner this app can load: {reason}") from error
+        raise ModelError(f"{path.name} is not a fastai learner this app can load: {first_line(error)}") from error
     card_path = path.with_suffix(".json")
     card = json.loads(card_path.read_text()) if card_path.is_file() else None
-    return LearnerPredictor(learn, card, device)
+    return LearnerPredictor(learn, card, device, model_id=path.name)
 
 
 # ---------------------------------------------------------------- command line
@@ -191,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "model", metavar="MODEL",
-        help="flowers, bikes or stars, or a .pkl file in the models folder (GIRO_MODELS)",
+        help=f"{', '.join(tasks.names())}, or a .pkl file in the models folder (GIRO_MODELS)",
     )
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files (JPEG, PNG, HEIC...)")
     parser.add_argument("--top-k", type=int, default=5, help="how many labels per image (default 5)")

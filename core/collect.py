@@ -21,9 +21,8 @@ import numpy as np
 from PIL import Image
 
 from core.atomic import atomic_path
-from core.datasets import IMAGE_SUFFIXES
 from core.errors import GiroError, ImageError
-from core.images import load_image
+from core.images import IMAGE_SUFFIXES, load_image
 
 MIN_SIDE = 96  # smaller images are thumbnails or icons, not training photos
 MAX_DOWNLOAD_MB = 15

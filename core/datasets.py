@@ -14,9 +14,8 @@ import pandas as pd
 from PIL import Image
 
 from core.errors import GiroError
-from core.images import load_image
+from core.images import IMAGE_SUFFIXES, load_image
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".bmp", ".gif", ".tif", ".tiff"}
 SPLITS = ("official", "large")
 
 

@@ -1,6 +1,12 @@
 """The project's error types. Their messages are shown to people as they are: one line, no traceback."""
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of a library's error, or its type when it says nothing: the reason we show."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class GiroError(Exception):
     """A problem a person can understand and act on."""
 

@@ -21,9 +21,8 @@ import numpy as np
 from PIL import Image
 
 from core.atomic import atomic_path
-from core.datasets import IMAGE_SUFFIXES
 from core.errors import FaceError, GiroError
-from core.images import load_image
+from core.images import IMAGE_SUFFIXES, load_image
 
 DETECT_SIDE = 1024  # detect on a copy this large: a 12 MP phone photo would take seconds
 CHIP_SIZE = 150  # what the embedding network expects

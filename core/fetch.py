@@ -14,7 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from core import settings
+from core import tasks
 from core.atomic import atomic_path
 from core.errors import GiroError, ModelError
 from core.hub import offline
@@ -23,8 +23,8 @@ from core.hub import offline
 def fetch(repo_id: str, task: str) -> Path:
     from huggingface_hub import hf_hub_download
 
-    if task not in settings.LEARNER_FILES:
-        raise GiroError(f"--as must be one of {', '.join(settings.LEARNER_FILES)}, got {task!r}")
+    if task not in tasks.names():
+        raise GiroError(f"--as must be one of {', '.join(tasks.names())}, got {task!r}")
     if offline():
         raise ModelError(f"cannot fetch {repo_id}: HF_HUB_OFFLINE is set")
     try:
@@ -33,7 +33,7 @@ def fetch(repo_id: str, task: str) -> Path:
         raise ModelError(
             f"cannot fetch {repo_id} ({type(error).__name__}): check the id and the internet connection"
         ) from error
-    out = settings.models_dir() / settings.LEARNER_FILES[task]
+    out = tasks.task(task).learner_path()
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as temporary:
         shutil.copyfile(learner, temporary)
@@ -50,7 +50,7 @@ def fetch(repo_id: str, task: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.fetch", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("repo_id", metavar="REPO_ID", help="a Hub model repository, e.g. someone/flowers")
-    parser.add_argument("--as", dest="task", required=True, choices=sorted(settings.LEARNER_FILES),
+    parser.add_argument("--as", dest="task", required=True, choices=tasks.names(),
                         help="which page's learner it becomes")
     args = parser.parse_args(argv)
     try:

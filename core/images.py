@@ -23,6 +23,9 @@ pillow_heif.register_heif_opener()
 # JPEG includes MPO (multi-picture JPEGs from some phone cameras).
 FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "GIF", "BMP", "TIFF")
 SUPPORTED = "JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF"
+# Their file extensions: what every upload box accepts and what galleries and data sets read.
+EXTENSIONS = ("jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "gif", "bmp", "tif", "tiff")
+IMAGE_SUFFIXES = frozenset(f".{extension}" for extension in EXTENSIONS)
 
 _SIXTEEN_BIT = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 

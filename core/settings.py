@@ -56,7 +56,7 @@ def dream_renders_per_session() -> int:
     return int(os.environ.get("GIRO_DREAM_RENDERS_PER_SESSION", "5"))
 
 
-# Classifiers: the learner file each page looks for in the models folder.
+# Classifiers: before a learner is trained, zero-shot CLIP answers (core/tasks.py lists the pages).
 CLIP_DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 
 
@@ -64,5 +64,3 @@ def clip_model() -> str:
     """The zero-shot CLIP model id or local folder (`GIRO_CLIP_MODEL`)."""
     return os.environ.get("GIRO_CLIP_MODEL") or CLIP_DEFAULT_MODEL
 
-
-LEARNER_FILES = {"flowers": "flowers.pkl", "bikes": "bikes.pkl", "stars": "stars.pkl"}

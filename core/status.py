@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import settings
+from core import settings, tasks
 from core.hub import is_hub_id
+from core.tasks import GALLERY, OXFORD, Task
 
 
 @dataclass(frozen=True)
@@ -43,26 +44,23 @@ def dream_folders() -> list[str]:
     return sorted(p.name for p in folder.iterdir() if (p / "model_index.json").is_file())
 
 
-def learner_status(task: str, page: str) -> ModelStatus:
-    """A trained fastai learner in the models folder; else, for flowers and bikes, zero-shot CLIP
-    from the local Hub cache; for the lookalike, a gallery of star photos."""
-    path = settings.models_dir() / settings.LEARNER_FILES[task]
+def learner_status(task: Task) -> ModelStatus:
+    """A trained fastai learner in the models folder; else, where the task has one, its fallback:
+    zero-shot CLIP from the local Hub cache, or a gallery of star photos."""
+    path = task.learner_path()
     if path.is_file():
-        return ModelStatus(page, True, str(path), "")
-    if task == "stars":
-        gallery = settings.data_dir() / "stars"
+        return ModelStatus(task.page, True, str(path), "")
+    if task.source == GALLERY:
+        gallery = task.data_path()
         if gallery.is_dir() and any(p.is_dir() for p in gallery.iterdir()):
-            return ModelStatus(page, True, str(gallery), "")
-        command = (
-            f'python -m core.collect {gallery} "Audrey Hepburn" "Marcello Mastroianni" '
-            '"Sophia Loren" --per-class 8'
-        )
-        return ModelStatus(page, False, str(gallery), command)
+            return ModelStatus(task.page, True, str(gallery), "")
+        names = " ".join(f'"{name}"' for name in task.collect)
+        return ModelStatus(task.page, False, str(gallery), f"python -m core.collect {gallery} {names} --per-class 8")
     clip = settings.clip_model()
-    if _hub_cached(clip, "config.json"):
-        return ModelStatus(page, True, f"{clip} (zero-shot)", "")
-    data = "" if task == "flowers" else f" --data {settings.data_dir() / task}"
-    return ModelStatus(page, False, str(path), f"python -m core.train {task}{data} --out {path}")
+    if task.zero_shot is not None and _hub_cached(clip, "config.json"):
+        return ModelStatus(task.page, True, f"{clip} (zero-shot)", "")
+    data = "" if task.source == OXFORD else f" --data {task.data_path()}"
+    return ModelStatus(task.page, False, str(path), f"python -m core.train {task.name}{data} --out {path}")
 
 
 def _hub_cached(model: str, filename: str) -> bool:
@@ -77,9 +75,5 @@ def _hub_cached(model: str, filename: str) -> bool:
 
 
 def all_status() -> list[ModelStatus]:
-    return [
-        dream_status(),
-        learner_status("flowers", "Flower ID"),
-        learner_status("stars", "Film-Star Lookalike"),
-        learner_status("bikes", "Bike ID"),
-    ]
+    """Dream a Stage, then every classifier page in the registry's order."""
+    return [dream_status()] + [learner_status(t) for t in tasks.TASKS]

@@ -19,11 +19,11 @@ from typing import Any
 
 import torch
 
+from core import tasks
 from core.atomic import write_json
 from core.datasets import Dataset, flowers, image_folders, read_image, read_label
 from core.errors import GiroError, ModelError
 
-TASKS = ("flowers", "bikes", "stars")
 ARCHS = ("resnet18", "resnet34", "resnet50")
 LR_SCRATCH = 3e-3  # one-cycle peak when training from scratch
 
@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=(__doc__ or "").split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("task", choices=TASKS, metavar="TASK", help="flowers, bikes or stars")
+    parser.add_argument("task", choices=tasks.names(), metavar="TASK", help=", ".join(tasks.names()))
     parser.add_argument(
         "--data", type=Path,
         help="a folder with one sub-folder per class; flowers without it downloads URLs.FLOWERS",
@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_dataset(task: str, data: Path | None, split: str) -> Dataset:
-    if task == "flowers":
+    if tasks.task(task).source == tasks.OXFORD:
         return flowers(data or download_flowers(), split)
     if data is None:
         raise GiroError(f"{task} needs --data DIR with one sub-folder per class (python -m core.collect fills one)")

@@ -13,22 +13,10 @@ from collections.abc import Sequence
 import torch
 from PIL import Image, ImageOps
 
-from core import settings
+from core import settings, tasks
 from core.classify import Prediction, top_k_of
-from core.datasets import flower_names
-from core.errors import ModelError
+from core.errors import ModelError, first_line
 from core.hub import local_or_download
-
-# Per task: display labels and the phrase CLIP reads for each, with a template that names the domain.
-CLASSES = {
-    "flowers": ({name: name for name in flower_names()}, "a photo of a {}, a type of flower."),
-    "bikes": (
-        {"Road": "road racing bicycle with drop handlebars",
-         "TT": "time trial bicycle with aero bars and disc wheels",
-         "MTB": "mountain bike with suspension and knobby tyres"},
-        "a photo of a {}.",
-    ),
-}
 
 
 class ZeroShotPredictor:
@@ -42,8 +30,7 @@ class ZeroShotPredictor:
             self.processor = CLIPProcessor.from_pretrained(folder)
             self.model = CLIPModel.from_pretrained(folder).eval().to(device)
         except Exception as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise ModelError(f"{model} is not a usable CLIP model: {reason}") from error
+            raise ModelError(f"{model} is not a usable CLIP model: {first_line(error)}") from error
         self.labels, self.device, self.card = labels, device, None
         self.model_id = model
         self._lock = threading.Lock()  # the processor's tokenizer is not documented as thread-safe
@@ -57,6 +44,10 @@ class ZeroShotPredictor:
         """CLIP's view: the shorter side resized, the centre square cropped."""
         side = self.processor.image_processor.crop_size["height"]
         return ImageOps.fit(image.convert("RGB"), (side, side), Image.Resampling.BICUBIC)
+
+    def heat_map(self, image: Image.Image, label: str) -> None:
+        """CLIP compares whole-image embeddings: there is no map of where it looked."""
+        return None
 
     def predict(self, images: Sequence[Image.Image], top_k: int = 5) -> list[Prediction]:
         if not images:
@@ -81,11 +72,13 @@ def resolve_clip(model: str) -> str:
 
 
 def load_zero_shot(task: str, model: str | None = None, device: str = "cpu") -> ZeroShotPredictor:
-    """The zero-shot predictor for a page's classes."""
-    if task not in CLASSES:
-        raise ModelError(f"no zero-shot classes for {task}")
-    names, template = CLASSES[task]
-    labels = list(names)
+    """The zero-shot predictor for a page's classes (the task's phrases in its template)."""
+    described = tasks.task(task)
+    if described.zero_shot is None:
+        raise ModelError(f"{described.page} has no zero-shot classes")
+    phrases = described.zero_shot()
+    labels = list(phrases)
+    template = described.zero_shot_template
     return ZeroShotPredictor(
-        model or settings.clip_model(), labels, [template.format(names[l]) for l in labels], device
+        model or settings.clip_model(), labels, [template.format(phrases[l]) for l in labels], device
     )

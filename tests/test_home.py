@@ -54,3 +54,22 @@ def test_every_page_renders_without_a_model(page):
     at.switch_page(page).run()
     assert not at.exception
     assert at.title and at.code  # what it is, and the command that gets its model
+
+
+def test_a_fifth_task_gets_its_card_and_status(giro_folders, monkeypatch):
+    from dataclasses import replace
+
+    from core import tasks
+
+    boats = replace(tasks.task("bikes"), name="boats", page="Boat ID", icon="⛵",
+                    summary="Sailing boat or motor boat?", needs="Needs models/boats.pkl.")
+    monkeypatch.setattr(tasks, "TASKS", (*tasks.TASKS, boats))
+    at = run_home()
+    assert not at.exception
+    titles = [s.value for s in at.subheader]
+    assert titles[:5] == ["🌄 Dream a Stage", "🌸 Flower ID", "🎬 Film-Star Lookalike", "🚲 Bike ID", "⛵ Boat ID"]
+    assert "Sailing boat or motor boat?" in [m.value for m in at.markdown]
+    assert len(at.get("page_link")) == 5
+    assert any("Boat ID" in w.value for w in at.warning)
+    assert (f"python -m core.train boats --data {giro_folders['data'] / 'boats'} "
+            f"--out {giro_folders['models'] / 'boats.pkl'}") in [c.value for c in at.code]

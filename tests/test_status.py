@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.status import all_status, dream_folders, dream_status, learner_status
+from core.tasks import task
 from core.testing import save_tiny_clip
 
 
@@ -20,15 +21,15 @@ def test_nothing_present(giro_folders):
 
 def test_learner_then_zero_shot(giro_folders, monkeypatch, tmp_path):
     monkeypatch.setenv("GIRO_CLIP_MODEL", str(save_tiny_clip(tmp_path / "clip")))
-    assert learner_status("flowers", "Flower ID").where.endswith("(zero-shot)")
+    assert learner_status(task("flowers")).where.endswith("(zero-shot)")
     (giro_folders["models"] / "flowers.pkl").write_bytes(b"x")
-    status = learner_status("flowers", "Flower ID")
+    status = learner_status(task("flowers"))
     assert status.available and status.where == str(giro_folders["models"] / "flowers.pkl")
 
 
 def test_star_gallery(giro_folders):
     (giro_folders["data"] / "stars" / "Sophia Loren").mkdir(parents=True)
-    assert learner_status("stars", "Film-Star Lookalike").available
+    assert learner_status(task("stars")).available
 
 
 def test_local_dream_model_folder(tmp_path):

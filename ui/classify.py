@@ -6,19 +6,18 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
-from core import settings
-from core.cache import classifier, face_embedder, star_gallery
-from core.classify import Prediction
+from core.classify import Prediction, Predictor
 from core.datasets import flower_photo
 from core.errors import GiroError, ModelError
 from core.faces import add_star
-from core.images import load_image
-from core.status import ModelStatus
-from ui.common import model_missing_ui
+from core.images import EXTENSIONS, load_image
+from core.status import learner_status
+from core.tasks import OXFORD_PHOTO, GALLERY, GRAD_CAM, Task, task
+from ui.cache import classifier, face_embedder, star_gallery
+from ui.common import model_missing_ui, page_header_ui
 
 CONFIDENT = 0.5  # below this, the verdict says it is not sure
 MAX_PHOTOS = 40  # per upload box
-PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "gif", "bmp", "tif", "tiff"]
 
 
 def photos_ui(key: str) -> list[tuple[str, Image.Image]]:
@@ -32,7 +31,7 @@ def photos_ui(key: str) -> list[tuple[str, Image.Image]]:
     with upload_tab:
         uploads = st.file_uploader(
             "Photos (on a phone this also offers the camera, at full resolution)",
-            type=PHOTO_TYPES, accept_multiple_files=True, key=f"{key}_uploads",
+            type=list(EXTENSIONS), accept_multiple_files=True, key=f"{key}_uploads",
         )
     photos = []
     for name, data in ([("camera photo", shot.getvalue())] if shot else []) + [
@@ -75,7 +74,7 @@ def verdict(prediction: Prediction, noun: str) -> str:
     return f"Not sure which {noun} this is. Best guesses: {guesses}."
 
 
-def model_card_ui(predictor) -> None:
+def model_card_ui(predictor: Predictor) -> None:
     card = predictor.card
     if predictor.kind == "zero-shot":
         st.caption(f"Zero-shot CLIP (`{predictor.model_id}`): no training yet; a trained learner will replace it.")
@@ -100,59 +99,76 @@ def model_card_ui(predictor) -> None:
             st.plotly_chart(figure, width="stretch", key="confusion")
 
 
-def classifier_page_ui(task: str, status: ModelStatus, noun: str, needs: str) -> None:
-    """Flower ID and Bike ID: photo in, top-k chart and verdict out."""
+def page_ui(name: str) -> None:
+    """A classifier page, as described in core.tasks: the header, then its answer view."""
+    described = task(name)
+    page_header_ui(described.page, described.icon, described.summary)
+    if described.source == GALLERY:
+        lookalike_page_ui(described)
+    else:
+        classifier_page_ui(described)
+
+
+def needs_text(described: Task) -> str:
+    if described.source == GALLERY:
+        return f"This page needs a gallery of {described.noun} photos (a folder of photos per {described.noun}); start one with:"
+    return (f"This page needs a trained {described.noun} learner or the zero-shot CLIP model; "
+            "train one with:")
+
+
+def classifier_page_ui(described: Task) -> None:
+    """Photo in, top-k chart and verdict out."""
     try:
-        predictor = classifier(task)
+        predictor = classifier(described)
     except ModelError as error:
-        if (settings.models_dir() / settings.LEARNER_FILES[task]).is_file():
+        if described.learner_path().is_file():
             st.error(str(error), icon="🧨")  # a learner is there but broken: say so loudly
         else:
             st.caption(str(error))
-            model_missing_ui(status, needs)
+            model_missing_ui(learner_status(described), needs_text(described))
         return
     model_card_ui(predictor)
-    photos = photos_ui(task)
+    photos = photos_ui(described.name)
     if not photos:
-        st.info(f"Take or upload a photo of a {noun}.", icon="👆")
+        st.info(f"Take or upload a photo of a {described.noun}.", icon="👆")
         return
     predictions = predictor.predict([image for _, image in photos], top_k=5)
     for n, ((name, image), prediction) in enumerate(zip(photos, predictions)):
         st.divider()
         seen, answer = st.columns([1, 2])
         seen.image(predictor.seen(image), caption=f"{name}, as the model sees it", width="stretch")
-        answer.markdown(verdict(prediction, noun))
-        answer.plotly_chart(top_k_figure(prediction), width="stretch", key=f"{task}_top_{n}",
+        answer.markdown(verdict(prediction, described.noun))
+        answer.plotly_chart(top_k_figure(prediction), width="stretch", key=f"{described.name}_top_{n}",
                               config={"displayModeBar": False})
-        extra_ui(task, predictor, image, prediction, answer)
+        extra_ui(described, predictor, image, prediction, answer)
 
 
-def extra_ui(task: str, predictor, image: Image.Image, prediction: Prediction, column) -> None:
+def extra_ui(described: Task, predictor: Predictor, image: Image.Image, prediction: Prediction, column) -> None:
     label = prediction[0][0]
-    if task == "flowers":
+    if described.extra == OXFORD_PHOTO:
         photo = flower_photo(label)
         if photo is not None:
             column.image(str(photo), caption=f"{label}, from the Oxford Flowers data set", width=240)
-    elif task == "bikes":
-        if hasattr(predictor, "heat_map"):
-            column.image(predictor.heat_map(image, label), width=240,
-                         caption=f"Where the model looked to say {label} (Grad-CAM)")
+    elif described.extra == GRAD_CAM:
+        heat = predictor.heat_map(image, label)
+        if heat is not None:
+            column.image(heat, width=240, caption=f"Where the model looked to say {label} (Grad-CAM)")
         else:
             column.caption("The heat map of where the model looked needs a trained learner.")
 
 
-def lookalike_page_ui(status: ModelStatus, needs: str) -> None:
+def lookalike_page_ui(described: Task) -> None:
     """Film-Star Lookalike: the face, the stars it looks like, and the top star beside it."""
     st.caption("Just for fun. Photos are used for this answer only and are never stored.")
     gallery = star_gallery()
     learner = None
     if not gallery.stars:
         try:
-            learner = classifier("stars") if (settings.models_dir() / "stars.pkl").is_file() else None
+            learner = classifier(described) if described.learner_path().is_file() else None
         except ModelError as error:
             st.error(str(error))
     if not gallery.stars and learner is None:
-        model_missing_ui(status, needs)
+        model_missing_ui(learner_status(described), needs_text(described))
     else:
         for name, image in photos_ui("stars"):
             st.divider()
@@ -167,10 +183,10 @@ def lookalike_page_ui(status: ModelStatus, needs: str) -> None:
                 prediction = learner.predict([face.chip], top_k=5)[0]
                 left, right = st.columns([1, 2])
                 left.image(face.chip, caption="your face, aligned", width="stretch")
-                right.markdown(verdict(prediction, "star"))
+                right.markdown(verdict(prediction, described.noun))
                 right.plotly_chart(top_k_figure(prediction), width="stretch", key=f"stars_{name}",
                                   config={"displayModeBar": False})
-    add_star_ui()
+    add_star_ui(described)
 
 
 def gallery_match_ui(face, gallery) -> None:
@@ -186,15 +202,15 @@ def gallery_match_ui(face, gallery) -> None:
         st.caption(f"{len(gallery.skipped)} gallery photos skipped (no single face).")
 
 
-def add_star_ui() -> None:
+def add_star_ui(described: Task) -> None:
     with st.expander("Add a star to the gallery"):
         with st.form("add_star", clear_on_submit=True):
             name = st.text_input("Name", placeholder="Sophia Loren")
-            photos = st.file_uploader("A few photos, one face each", type=PHOTO_TYPES,
+            photos = st.file_uploader("A few photos, one face each", type=list(EXTENSIONS),
                                       accept_multiple_files=True)
             if st.form_submit_button("Add"):
                 try:
-                    saved, problems = add_star(settings.data_dir() / "stars", name,
+                    saved, problems = add_star(described.data_path(), name,
                                                [(p.name, p.getvalue()) for p in first_photos(photos or [])],
                                                face_embedder())
                 except GiroError as error:

@@ -11,6 +11,7 @@ from core.errors import GiroError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from core.dream.presets import MODEL_PRESETS, presets_help
     from core.dream.stage import fields_help
 
     parser = argparse.ArgumentParser(
@@ -22,8 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
         "render",
         help="render (or resume) a stage into a run folder",
         description=(
-            "Render STAGE.toml into RUN_DIR: frames/00000.png..., manifest.json, loop.gif and "
-            "loop.mp4. Running again on the same RUN_DIR resumes where it stopped."
+            "Render STAGE.toml into RUN_DIR: frames/00000.png..., manifest.json and loop.mp4, "
+            "plus loop.gif and frames.zip for a render with a model (a preview is for watching). "
+            "Running again on the same RUN_DIR resumes where it stopped."
         ),
         epilog="Stage file fields:\n" + fields_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -34,9 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the run folder; an existing one is resumed",
     )
     render.add_argument(
-        "--preset", choices=("default", "fast"),
-        help="default: Stable Diffusion v1-4, 50 steps; fast: sd-turbo, 4 steps, no guidance "
-        "(sets model, steps, strength and guidance)",
+        "--preset", choices=list(MODEL_PRESETS),
+        help=f"{presets_help()} (sets model, steps, strength and guidance)",
     )
     render.add_argument(
         "--model", metavar="ID_OR_PATH", help="overrides the stage's render.model (and the preset's)"
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     from core.dream.render import render
+    from core.dream.run import GIF, ZIP
     from core.dream.stage import load_stage
 
     stage = load_stage(args.stage)
@@ -81,7 +83,9 @@ def _render(args: argparse.Namespace) -> int:
         print(f"model {pipelines.model} on {pipelines.device} ({pipelines.dtype})", file=sys.stderr)
     for progress in render(stage, args.out, pipelines):
         if progress.done:
-            print(f"wrote {progress.path} and {progress.path.with_suffix('.gif')}")
+            written = [p for p in (progress.path, progress.path.with_name(GIF), progress.path.with_name(ZIP))
+                       if p.is_file()]
+            print("wrote " + ", ".join(str(p) for p in written))
         else:
             print(
                 f"frame {progress.frame + 1}/{progress.total}  {progress.seconds:.2f} s  "

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from core.errors import ModelError
+from core.errors import ModelError, first_line
 from core.hub import local_or_download
 
 
@@ -28,13 +28,10 @@ class DreamPipelines:
     device: str
     dtype: torch.dtype
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    # Names of the threads that ran the pipelines: proof that one worker alone touched them.
-    callers: set[str] = field(default_factory=set, repr=False)
 
     def encode(self, prompt: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Text embeddings (prompt, empty negative prompt); computed once per distinct prompt."""
         with self.lock, torch.inference_mode():
-            self.callers.add(threading.current_thread().name)
             cond, uncond = self.text2img.encode_prompt(
                 prompt, self.device, 1, True, negative_prompt=""
             )
@@ -69,7 +66,6 @@ class DreamPipelines:
         # A CPU generator gives the same noise on every device, so seeds reproduce across machines.
         generator = torch.Generator("cpu").manual_seed(seed)
         with self.lock, torch.inference_mode():
-            self.callers.add(threading.current_thread().name)
             image = pipe(
                 prompt_embeds=embeds[0], negative_prompt_embeds=embeds[1], generator=generator,
                 callback_on_step_end=check_stop, output_type="pil", **kwargs,
@@ -92,8 +88,7 @@ def load_pipelines(model: str, device: str, dtype: torch.dtype) -> DreamPipeline
             local_files_only=True,
         )
     except Exception as error:  # diffusers raises many types for a broken folder
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelError(f"{model} is not a usable Stable Diffusion model: {reason}") from error
+        raise ModelError(f"{model} is not a usable Stable Diffusion model: {first_line(error)}") from error
     revision = Path(folder).name if Path(folder).parent.name == "snapshots" else None
     return assemble_pipelines(text2img, model, revision, device, dtype)
 

@@ -11,7 +11,7 @@ import mimetypes
 
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
 from tests.reliability.corpus import corpus
-from ui.classify import PHOTO_TYPES
+from core.images import EXTENSIONS
 
 
 def test_corpus_and_a_good_photo_in_one_drop(page, app_url, shapes_data):
@@ -36,7 +36,7 @@ def test_corpus_and_a_good_photo_in_one_drop(page, app_url, shapes_data):
     shown = {line.split(" ", 1)[0] for alert in alerts for line in alert.splitlines() if line.strip()}
 
     for name, _, want in corpus():
-        if name.rsplit(".", 1)[-1] not in PHOTO_TYPES:
+        if name.rsplit(".", 1)[-1] not in EXTENSIONS:
             assert refused_by_browser.get(name, "").endswith("files are not allowed."), name
         elif want.startswith("over the"):
             assert refused_by_browser.get(name) == "File must be 25.0MB or smaller.", name

@@ -30,7 +30,11 @@ def test_preview_renders_without_a_model(tmp_path, capsys):
     (tmp_path / "s.toml").write_text(EXAMPLE_PREVIEW)
     assert main(["render", str(tmp_path / "s.toml"), "--out", str(tmp_path / "run"), "--preview"]) == 0
     assert json.loads((tmp_path / "run" / "manifest.json").read_text())["status"] == "complete"
-    assert "frame 12/12" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "frame 12/12" in err
+    # A preview is for watching: the MP4 alone, no GIF or zip to wait for.
+    assert out == f"wrote {tmp_path / 'run' / 'loop.mp4'}\n"
+    assert not (tmp_path / "run" / "loop.gif").exists() and not (tmp_path / "run" / "frames.zip").exists()
 
 
 def test_bad_stage_is_one_line(tmp_path, capsys):

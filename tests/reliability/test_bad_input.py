@@ -14,10 +14,8 @@ from core.classify import main as classify_main
 from core.dream.__main__ import main as dream_main
 from core.dream.stage import parse_uploaded_stage
 from core.errors import ImageError, StageError
-from core.images import load_image
+from core.images import EXTENSIONS, load_image
 from tests.classifiers.test_pages import jpeg, open_page
-from ui.classify import PHOTO_TYPES
-from ui.dream import START_TYPES
 from tests.reliability.corpus import corpus
 from tests.reliability.figures import record
 from tests.reliability.stages import good_stage, hostile_stages
@@ -28,18 +26,18 @@ ACCEPTED = [name for name, _, want in CORPUS if want == "ok"]
 STAGES = hostile_stages()
 
 
-def upload_name(name: str, types: list[str] = PHOTO_TYPES) -> str:
+def upload_name(name: str) -> str:
     """The name a file gets past the uploader's type filter.
 
     Streamlit refuses other extensions itself, in the browser (see tests/browser/test_bad_uploads.py)
     and again on the server, so hostile content has to come disguised: `drawing.svg.jpg`.
     """
-    return name if name.rsplit(".", 1)[-1] in types else f"{name}.jpg"
+    return name if name.rsplit(".", 1)[-1] in EXTENSIONS else f"{name}.jpg"
 
 
-def uploads(types: list[str] = PHOTO_TYPES) -> list[tuple[str, bytes, str]]:
+def uploads() -> list[tuple[str, bytes, str]]:
     """The corpus as a browser sends it: name, bytes and the type the browser guessed."""
-    return [(upload_name(name, types), content, "application/octet-stream") for name, content, _ in CORPUS]
+    return [(upload_name(name), content, "application/octet-stream") for name, content, _ in CORPUS]
 
 
 def one_message_each(messages: list[str]) -> None:
@@ -139,7 +137,7 @@ def test_lookalike_uploads_and_gallery_form(star_gallery_folder):
 def test_dream_start_frame_upload(giro_folders):
     at = open_page("pages/1_Dream_a_Stage.py")
     at.radio(key="start_source").set_value("Upload a photo").run()
-    for (name, content, want), (disguised, *_) in zip(CORPUS, uploads(START_TYPES)):
+    for (name, content, want), (disguised, *_) in zip(CORPUS, uploads()):
         at.session_state["start_image"] = ""
         at.file_uploader(key="start_upload").set_value((disguised, content, "image/png")).run()
         assert not at.exception, name

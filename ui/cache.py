@@ -1,4 +1,4 @@
-"""The one place where core/ meets Streamlit: process-wide caches of heavy, thread-safe objects.
+"""Process-wide caches of heavy, thread-safe objects: the only `st.cache_resource` in the app.
 
 `st.cache_resource` is shared by every session (browser tab). Whatever is cached here must be
 safe to use from many threads at once; each cached object documents how it is.
@@ -6,9 +6,18 @@ safe to use from many threads at once; each cached object documents how it is.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from core.device import DeviceInfo, describe_device
+from core import settings, tasks
+from core.device import DeviceInfo, describe_device, pick_device, pick_dtype
+
+if TYPE_CHECKING:  # heavy imports wait until a page needs them: Home stays quick to open
+    from core.classify import Predictor
+    from core.dream.queue import RenderQueue
+    from core.faces import FaceEmbedder, StarGallery
 
 
 @st.cache_resource(show_spinner=False)
@@ -18,9 +27,8 @@ def device_info() -> DeviceInfo:
 
 
 @st.cache_resource(show_spinner=False)
-def render_queue() -> "RenderQueue":  # noqa: F821
+def render_queue() -> RenderQueue:
     """One queue and one worker per server: renders take turns on the GPU."""
-    from core.device import pick_device, pick_dtype
     from core.dream.pipelines import cached_pipelines
     from core.dream.queue import RenderQueue
 
@@ -29,32 +37,29 @@ def render_queue() -> "RenderQueue":  # noqa: F821
 
 
 @st.cache_resource(show_spinner="Loading the model...")
-def _classifier(task: str, learner_version: float | None, clip: str):
+def _classifier(task: str, learner_version: float | None, clip: str) -> Predictor:
     """Thread-safe predictors (see core.classify and core.zeroshot); one per learner version."""
-    from core import settings
     from core.classify import load_predictor
     from core.zeroshot import load_zero_shot
 
     if learner_version is not None:
-        return load_predictor(settings.models_dir() / settings.LEARNER_FILES[task])
+        return load_predictor(tasks.task(task).learner_path())
     return load_zero_shot(task, clip)
 
 
-def classifier(task: str):
+def classifier(task: tasks.Task) -> Predictor:
     """The page's predictor: its trained learner when there is one, else zero-shot CLIP.
 
     Keyed on the learner file's modification time, so a newly trained learner is picked up.
     Raises ModelError (not cached) when neither is on this machine.
     """
-    from core import settings
-
-    path = settings.models_dir() / settings.LEARNER_FILES[task]
+    path = task.learner_path()
     version = path.stat().st_mtime if path.is_file() else None
-    return _classifier(task, version, settings.clip_model())
+    return _classifier(task.name, version, settings.clip_model())
 
 
 @st.cache_resource(show_spinner="Loading the face models...")
-def face_embedder():
+def face_embedder() -> FaceEmbedder:
     """dlib's models behind one lock (see core.faces.FaceEmbedder)."""
     from core.faces import FaceEmbedder
 
@@ -62,19 +67,15 @@ def face_embedder():
 
 
 @st.cache_resource(show_spinner="Reading the star gallery...", max_entries=2)
-def _star_gallery(folder: str, signature: tuple):
-    from pathlib import Path
-
+def _star_gallery(folder: str, signature: tuple) -> StarGallery:
     from core.faces import StarGallery
 
     return StarGallery(Path(folder), face_embedder())
 
 
-def star_gallery():
+def star_gallery() -> StarGallery:
     """The gallery, embedded again only when a photo is added, removed or changed."""
-    from core import settings
-
-    folder = settings.data_dir() / "stars"
+    folder = tasks.task("stars").data_path()
     files = sorted(folder.glob("*/*")) if folder.is_dir() else []
     signature = tuple((str(f.relative_to(folder)), f.stat().st_mtime) for f in files if f.is_file())
     return _star_gallery(str(folder), signature)
