@@ -1,14 +1,18 @@
 import streamlit as st
 
 from core.status import dream_status
-from ui import dream
 from ui.common import model_missing_ui, page_header_ui
+from ui.dream.gallery_tab import gallery_tab_ui
+from ui.dream.render_tab import render_tab_ui
+from ui.dream.stage_tab import stage_tab_ui
+from ui.dream.start_tab import start_tab_ui
+from ui.dream.state import init_state, model_id
 
 page_header_ui(
     "Dream a Stage", "🌄", "A dream-like, seamlessly looping ride through a stage of the Giro d'Italia."
 )
-dream.init_state()
-status = dream_status(dream.model_id() or None)
+init_state()
+status = dream_status(model_id() or None)
 if not status.available:
     model_missing_ui(
         status, f"Rendering needs Stable Diffusion weights ({status.where}); fetch them once with:"
@@ -16,19 +20,10 @@ if not status.available:
 
 stage_tab, start_tab, render_tab, gallery_tab = st.tabs(["Stage", "Start frame", "Render", "Gallery"])
 with stage_tab:
-    segments = dream.stage_editor_ui()
-    render_table = dream.controls_ui(sum(s["frames"] for s in segments))
-    stage = dream.build_stage(render_table, segments)
-    if stage is not None:
-        dream.schedule_ui(stage)
+    stage = stage_tab_ui()
 with start_tab:
-    dream.start_frame_ui(stage)
-    dream.vanishing_point_ui()
+    start_tab_ui(stage)
 with render_tab:
-    if stage is None:
-        st.warning("Fix the stage first (see the Stage tab).")
-    else:
-        dream.preview_ui(stage)
-        dream.render_ui(stage)
+    render_tab_ui(stage)
 with gallery_tab:
-    dream.gallery_ui()
+    gallery_tab_ui()

@@ -2,8 +2,7 @@
 
 Streamlit runs each browser tab in its own thread and kills a script's work when a widget moves,
 so renders run here instead: the page submits a job and polls it. The worker is the only thread
-that calls the pipelines (`DreamPipelines.callers` records who did). The worker never touches
-Streamlit. A job keeps running when its tab reloads or closes; its frames are on disk, so even
+that calls the pipelines, and it never touches Streamlit. A job keeps running when its tab reloads or closes; its frames are on disk, so even
 a server restart loses nothing (`core.dream.render` resumes the run folder).
 """
 
@@ -20,10 +19,9 @@ from pathlib import Path
 
 from core.dream.pipelines import DreamPipelines
 from core.dream.render import Progress, render
+from core.dream.scratch import CANDIDATES
 from core.dream.stage import Stage
 from core.errors import GiroError
-
-CANDIDATES = 4  # start frames offered from text, as the original author picked from a grid
 
 
 @dataclass
@@ -72,6 +70,11 @@ class RenderQueue:
         with self._changed:
             return list(self._jobs)
 
+    def latest(self, owner: str, kind: str = "render") -> RenderJob | None:
+        """This session's newest job of `kind`: how a reloaded page finds its render again."""
+        mine = [job for job in self.jobs() if job.owner == owner and job.kind == kind]
+        return mine[-1] if mine else None
+
     def active_dirs(self) -> set[Path]:
         return {job.run_dir for job in self.jobs() if not job.finished}
 
@@ -88,14 +91,6 @@ class RenderQueue:
             with self._changed:
                 if job.status == "queued":
                     job.status = "cancelled"
-
-    def wait(self, job: RenderJob, timeout: float) -> bool:
-        """Block until `job` has finished (for tests and the command line)."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while not job.finished and time.monotonic() < deadline:
-                self._changed.wait(0.1)
-        return job.finished
 
     def _next(self) -> RenderJob:
         with self._changed:
@@ -133,16 +128,16 @@ class RenderQueue:
 
 
 def make_candidates(pipelines: DreamPipelines, stage: Stage, folder: Path, cancel: threading.Event) -> None:
-    """Frame-0 candidates from the first prompt, seeds seed..seed+3, as candidates/0.png..3.png."""
+    """Frame-0 candidates from the first prompt, seeds seed..seed+3, as `folder`/0.png..3.png."""
     from core.atomic import atomic_path
 
     r, first = stage.render, stage.segments[0]
     embeds = pipelines.encode(first.prompt)
-    (folder / "candidates").mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     guidance = first.guidance if first.guidance is not None else r.guidance
     for n in range(CANDIDATES):
         image = pipelines.first_frame(embeds, r.width, r.height, r.steps, guidance, r.seed + n, cancel.is_set)
         if image is None:
             return
-        with atomic_path(folder / "candidates" / f"{n}.png") as temporary:
+        with atomic_path(folder / f"{n}.png") as temporary:
             image.save(temporary, format="PNG")

@@ -21,7 +21,7 @@ from core.dream.colour import match_colours, to_lab
 from core.dream.pipelines import DreamPipelines
 from core.dream.plan import FramePlan, make_plan
 from core.dream.preview import test_card
-from core.dream.run import GIF, MP4, RunFolder
+from core.dream.run import GIF, MP4, ZIP, Manifest, RunFolder
 from core.dream.stage import Stage
 from core.dream.video import seam_figure, step_distances, write_gif, write_mp4
 from core.dream.zoom import mix_ahead, zoom_in
@@ -54,7 +54,7 @@ def render(
     run = RunFolder(Path(run_dir))
     manifest = run.open(stage, _model_info(pipelines))
     plans = make_plan(stage)
-    total, start = len(plans), manifest["frames_done"]
+    total, start = len(plans), manifest.frames_done
     first = run.load_frame(0) if start else None
     previous = run.load_frame(start - 1) if start else None
     # Colours are held to frame 0's; a preview has no model to drift them.
@@ -88,14 +88,14 @@ def render(
 
         seconds = time.perf_counter() - began
         spent.append(seconds)
-        manifest["frame_seconds"][plan.index] = round(seconds, 4)
-        manifest["frames_done"] = plan.index + 1
+        manifest.frame_seconds[plan.index] = round(seconds, 4)
+        manifest.frames_done = plan.index + 1
         run.write_manifest(manifest)
         mean = sum(spent) / len(spent)
         yield Progress(plan.index, total, seconds, mean, mean * (total - plan.index - 1), path)
 
-    if manifest["frames_done"] < total:
-        manifest["status"] = "cancelled"
+    if manifest.frames_done < total:
+        manifest.status = "cancelled"
         run.write_manifest(manifest)
         return
     yield _finish(run, manifest, stage, spent)
@@ -133,24 +133,26 @@ def _embeds(plan: FramePlan, embeddings: dict) -> tuple[torch.Tensor, torch.Tens
     return cond, uncond
 
 
-def _finish(run: RunFolder, manifest: dict, stage: Stage, spent: list[float]) -> Progress:
+def _finish(run: RunFolder, manifest: Manifest, stage: Stage, spent: list[float]) -> Progress:
     began = time.perf_counter()
-    frames = [run.frame_path(i) for i in range(manifest["frames_total"])]
+    total = manifest.frames_total
+    frames = run.frame_paths(total)
     distances = step_distances(frames)
     fps = stage.render.fps
-    with run.writing(GIF):
-        write_gif(frames, run.path / GIF, fps)
     with run.writing(MP4):
         mp4 = write_mp4(frames, run.path / MP4, fps)
-    manifest.update(
-        status="complete",
-        step_distances=[round(d, 4) for d in distances],
-        seam=None if (seam := seam_figure(distances)) is None else round(seam, 4),
-        outputs={"gif": GIF, "mp4": MP4, "fps": fps},
-    )
+    manifest.outputs = {"mp4": MP4, "fps": fps}
+    if not manifest.model.get("preview"):  # a preview is watched on the page, never downloaded
+        with run.writing(GIF):
+            write_gif(frames, run.path / GIF, fps)
+        run.write_frames_zip(total)
+        manifest.outputs.update(gif=GIF, zip=ZIP)
+    seam = seam_figure(distances)
+    manifest.status = "complete"
+    manifest.step_distances = [round(d, 4) for d in distances]
+    manifest.seam = None if seam is None else round(seam, 4)
     run.write_manifest(manifest)
     mean = sum(spent) / len(spent) if spent else 0.0
-    total = manifest["frames_total"]
     return Progress(total, total, time.perf_counter() - began, mean, 0.0, mp4, done=True)
 
 

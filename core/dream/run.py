@@ -1,4 +1,5 @@
-"""A run folder: `frames/00000.png ...`, `manifest.json`, `stage.toml`, `loop.gif`, `loop.mp4`.
+"""A run folder: `frames/00000.png ...`, `manifest.json`, `stage.toml`, `loop.gif`, `loop.mp4`,
+`frames.zip`.
 
 Every file is written atomically, so whatever is in the folder after a crash is whole: a frame
 on disk is a finished frame, and the manifest always parses.
@@ -8,10 +9,13 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import time
+import uuid
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,7 +27,7 @@ from core.dream.stage import Stage, stage_to_toml
 from core.errors import RunError, StageError
 
 MANIFEST = "manifest.json"
-GIF, MP4 = "loop.gif", "loop.mp4"
+GIF, MP4, ZIP = "loop.gif", "loop.mp4", "frames.zip"
 # Changing these does not change a single frame, so a resumed run may change them.
 RESUMABLE_FIELDS = {"fps"}
 
@@ -39,6 +43,68 @@ def library_versions() -> dict[str, str]:
 
 
 @dataclass
+class Manifest:
+    """`manifest.json`: how a run was made and how far it got. Read and written only through here."""
+
+    stage: dict[str, Any]  # Stage.to_dict()
+    model: dict[str, Any]  # id, revision, device, dtype, preview
+    frames_total: int
+    seeds: list[int]
+    frame_seconds: list[float | None]  # wall time of each frame; None until rendered
+    versions: dict[str, str] = field(default_factory=dict)
+    status: str = "rendering"  # rendering, cancelled, complete
+    created: str = ""
+    updated: str = ""
+    frames_done: int = 0
+    seam: float | None = None  # see core.dream.video.seam_figure
+    step_distances: list[float] | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def new(cls, stage: Stage, model: dict[str, Any]) -> Manifest:
+        total = stage.total_frames
+        return cls(
+            stage=stage.to_dict(), model=model, frames_total=total,
+            seeds=[stage.render.seed + i for i in range(total)], frame_seconds=[None] * total,
+            versions=library_versions(), created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest | None:
+        """The manifest at `path`; None if there is none; StageError (one line) if it is damaged."""
+        damaged = f"{path.parent.name}/{path.name} is damaged: start a new run folder"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise StageError(damaged) from error
+        known = {f.name for f in fields(cls)}
+        required = {"stage", "model", "frames_total", "seeds", "frame_seconds"}
+        if not isinstance(data, dict) or not required <= data.keys():
+            raise StageError(damaged)
+        manifest = cls(**{k: v for k, v in data.items() if k in known})
+        if not (isinstance(manifest.stage, dict) and isinstance(manifest.model, dict)
+                and isinstance(manifest.frames_total, int) and isinstance(manifest.frames_done, int)
+                and isinstance(manifest.stage.get("segment"), list) and manifest.stage["segment"]):
+            raise StageError(damaged)
+        return manifest
+
+    def save(self, path: Path) -> None:
+        self.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        write_json(path, asdict(self))
+
+    @property
+    def title(self) -> str:
+        """The first prompt: what the ride starts as."""
+        return str(self.stage["segment"][0].get("prompt", ""))
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+
+@dataclass
 class RunFolder:
     path: Path
 
@@ -49,13 +115,14 @@ class RunFolder:
     def frame_path(self, index: int) -> Path:
         return self.frames_dir / f"{index:05d}.png"
 
-    def manifest(self) -> dict[str, Any] | None:
-        try:
-            return json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise StageError(f"{self.path.name}/{MANIFEST} is damaged: start a new run folder") from error
+    @classmethod
+    def create(cls, runs_dir: Path, title: str) -> RunFolder:
+        """A new, unique run folder named by time and the first prompt (not yet made on disk)."""
+        slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:32]
+        return cls(runs_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{uuid.uuid4().hex[:4]}")
+
+    def manifest(self) -> Manifest | None:
+        return Manifest.load(self.path / MANIFEST)
 
     @contextmanager
     def writing(self, name: str) -> Iterator[None]:
@@ -68,49 +135,34 @@ class RunFolder:
                 "are kept: free some space and run again to resume"
             ) from error
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
-        manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    def write_manifest(self, manifest: Manifest) -> None:
         with self.writing(MANIFEST):
-            write_json(self.path / MANIFEST, manifest)
+            manifest.save(self.path / MANIFEST)
 
-    def open(self, stage: Stage, model: dict[str, Any]) -> dict[str, Any]:
+    def open(self, stage: Stage, model: dict[str, Any]) -> Manifest:
         """Start a new run, or check that an existing one renders the same frames and resume it."""
         stage_dict = stage.to_dict()
         manifest = self.manifest()
         if manifest is not None:
-            if _frame_defining(manifest["stage"]) != _frame_defining(stage_dict) or (
-                manifest["model"]["id"] != model["id"]
+            if _frame_defining(manifest.stage) != _frame_defining(stage_dict) or (
+                manifest.model.get("id") != model["id"]
             ):
                 raise StageError(
-                    f"{self.path} already holds a different render: pick a new output folder "
+                    f"{self.path.name} already holds a different render: pick a new output folder "
                     "or render the same stage and model to resume it"
                 )
-            manifest["stage"] = stage_dict
-            manifest["status"] = "rendering"
-            manifest["model"].update(model)
+            manifest.stage = stage_dict
+            manifest.status = "rendering"
+            manifest.model.update(model)
         else:
-            total = stage.total_frames
-            manifest = {
-                "status": "rendering",
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "stage": stage_dict,
-                "model": model,
-                "frames_total": total,
-                "frames_done": 0,
-                "seeds": [stage.render.seed + i for i in range(total)],
-                "frame_seconds": [None] * total,
-                "versions": library_versions(),
-                "seam": None,
-                "step_distances": None,
-                "outputs": {},
-            }
+            manifest = Manifest.new(stage, model)
         with self.writing("stage.toml"):
             self.frames_dir.mkdir(parents=True, exist_ok=True)
             for stale in self.frames_dir.glob(".*.part.png"):  # left by a kill mid-write
                 stale.unlink()
             with atomic_path(self.path / "stage.toml") as temporary:
                 temporary.write_text(stage_to_toml(stage), encoding="utf-8")
-        manifest["frames_done"] = self.frames_done(manifest["frames_total"])
+        manifest.frames_done = self.frames_done(manifest.frames_total)
         self.write_manifest(manifest)
         return manifest
 
@@ -131,19 +183,37 @@ class RunFolder:
         with Image.open(self.frame_path(index)) as image:
             return image.convert("RGB")
 
+    def frame_paths(self, total: int) -> list[Path]:
+        return [self.frame_path(i) for i in range(total)]
+
+    def write_frames_zip(self, total: int) -> Path:
+        """All frames in one zip for download, written once when the render completes."""
+        path = self.path / ZIP
+        with self.writing(ZIP), atomic_path(path) as temporary:
+            with zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as archive:  # PNGs don't shrink
+                for frame in self.frame_paths(total):
+                    archive.write(frame, f"frames/{frame.name}")
+        return path
+
+    def frames_zip(self, total: int) -> Path:
+        """The frames' zip; made now for a run completed before renders wrote one."""
+        path = self.path / ZIP
+        return path if path.is_file() else self.write_frames_zip(total)
+
 
 def _frame_defining(stage_dict: dict[str, Any]) -> dict[str, Any]:
     render = {k: v for k, v in stage_dict["render"].items() if k not in RESUMABLE_FIELDS}
     return {"render": render, "segment": stage_dict["segment"]}
 
 
-def list_runs(runs_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
+def list_runs(runs_dir: Path) -> list[tuple[Path, Manifest]]:
     """Run folders with a readable manifest, newest first."""
     runs = []
     for manifest_path in runs_dir.glob(f"*/{MANIFEST}"):
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            manifest = Manifest.load(manifest_path)
+        except (OSError, StageError):
             continue
-        runs.append((manifest_path.parent, manifest))
-    return sorted(runs, key=lambda run: run[1].get("created", ""), reverse=True)
+        if manifest is not None:
+            runs.append((manifest_path.parent, manifest))
+    return sorted(runs, key=lambda run: run[1].created, reverse=True)

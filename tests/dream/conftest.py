@@ -1,27 +1,59 @@
-"""A tiny Stable Diffusion folder, built once, loaded through the same code as a Hub model."""
+"""The tiny Stable Diffusion (tests/conftest.py builds its folder) loaded through the same code as
+a Hub model; small stages for it; and watchers for the render queue."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import threading
+import time
 
 import pytest
 import torch
 
+from core.dream.queue import RenderJob
 from core.dream.stage import parse_stage
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    from core.dream.testing import save_pipeline
-
-    return save_pipeline(tmp_path_factory.mktemp("models") / "tiny-sd")
-
-
-@pytest.fixture(scope="session")
-def tiny_pipelines(tiny_model):
+def tiny_pipelines(tiny_dream_model):
     from core.dream.pipelines import load_pipelines
 
-    return load_pipelines(str(tiny_model), "cpu", torch.float32)
+    return load_pipelines(str(tiny_dream_model), "cpu", torch.float32)
+
+
+def finished(job: RenderJob, timeout: float) -> bool:
+    """Wait up to `timeout` seconds for `job` to finish; whether it did."""
+    deadline = time.monotonic() + timeout
+    while not job.finished and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return job.finished
+
+
+class UNetGuard:
+    """Counts the threads inside the UNet at once: more than one would be a race on the scheduler."""
+
+    def __init__(self, unet, monkeypatch, closed: bool = False):
+        """`closed`: the first caller waits at its first step until `gate.set()`, so others queue."""
+        self.inside, self.most, self.threads = 0, 0, set()
+        self.gate = threading.Event()
+        if not closed:
+            self.gate.set()
+        self._count = threading.Lock()
+        forward = unet.forward
+
+        def guarded(*args, **kwargs):
+            self.gate.wait(60)
+            with self._count:
+                self.inside += 1
+                self.most = max(self.most, self.inside)
+                self.threads.add(threading.current_thread().name)
+            try:
+                time.sleep(0.005)  # widen the window a second caller would have to slip through
+                return forward(*args, **kwargs)
+            finally:
+                with self._count:
+                    self.inside -= 1
+
+        monkeypatch.setattr(unet, "forward", guarded)
 
 
 def small_stage(frames=(4, 4), loop_frames=3, **render):

@@ -64,11 +64,11 @@ def test_path_that_does_not_exist():
         resolve_model("/no/such/model")
 
 
-def test_corrupt_model_folder(tiny_model, tmp_path):
+def test_corrupt_model_folder(tiny_dream_model, tmp_path):
     import shutil
 
     broken = tmp_path / "broken"
-    shutil.copytree(tiny_model, broken)
+    shutil.copytree(tiny_dream_model, broken)
     for weights in (broken / "unet").glob("*.safetensors"):
         weights.write_bytes(b"not weights")
     with pytest.raises(ModelError, match="is not a usable Stable Diffusion model"):

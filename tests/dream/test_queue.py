@@ -6,10 +6,11 @@ import json
 import threading
 
 from core.dream.queue import RenderQueue
-from tests.dream.conftest import small_stage
+from tests.dream.conftest import UNetGuard, finished, small_stage
 
 
-def test_three_renders_queue_and_each_finishes_in_its_own_folder(tiny_pipelines, tmp_path):
+def test_three_renders_queue_and_each_finishes_in_its_own_folder(tiny_pipelines, tmp_path, monkeypatch):
+    guard = UNetGuard(tiny_pipelines.text2img.unet, monkeypatch)
     release = threading.Event()
     queue = RenderQueue(lambda model: release.wait(30) and tiny_pipelines)  # holds the first job
     stages = [small_stage(frames=(3,), loop_frames=0, seed=s) for s in (1, 2, 3)]
@@ -23,13 +24,12 @@ def test_three_renders_queue_and_each_finishes_in_its_own_folder(tiny_pipelines,
     assert sorted(queue.position(j) for j in jobs) == [0, 1, 2]
     release.set()
     for job in jobs:
-        assert queue.wait(job, 120) and job.status == "done", job.message
+        assert finished(job, 120) and job.status == "done", job.message
     for n, stage in enumerate(stages):
         manifest = json.loads((tmp_path / f"run{n}" / "manifest.json").read_text())
         assert manifest["seeds"] == [stage.render.seed + i for i in range(3)]
         assert len(list((tmp_path / f"run{n}" / "frames").glob("0*.png"))) == 3
-    assert tiny_pipelines.callers <= {"dream-worker", "MainThread"}  # MainThread: other tests
-    assert "dream-worker" in tiny_pipelines.callers
+    assert guard.threads == {"dream-worker"} and guard.most == 1
 
 
 def test_resubmitting_a_running_folder_watches_the_same_job(tiny_pipelines, tmp_path):
@@ -37,7 +37,7 @@ def test_resubmitting_a_running_folder_watches_the_same_job(tiny_pipelines, tmp_
     stage = small_stage(frames=(2,), loop_frames=0)
     first = queue.submit("render", stage, tmp_path / "run", owner="a")
     assert queue.submit("render", stage, tmp_path / "run", owner="b") is first
-    assert queue.wait(first, 60)
+    assert finished(first, 60)
 
 
 def test_cancel_a_queued_job_and_a_failure_is_one_line(tiny_pipelines, tmp_path):
@@ -54,14 +54,14 @@ def test_cancel_a_queued_job_and_a_failure_is_one_line(tiny_pipelines, tmp_path)
     waiting = queue.submit("render", small_stage(frames=(2,), loop_frames=0, seed=5), tmp_path / "b", "x")
     queue.cancel(waiting.id)
     release.set()
-    assert queue.wait(failing, 30) and failing.status == "failed"
+    assert finished(failing, 30) and failing.status == "failed"
     assert failing.message.endswith("is not on this machine")
-    assert queue.wait(waiting, 30) and waiting.status == "cancelled"
+    assert finished(waiting, 30) and waiting.status == "cancelled"
 
 
 def test_candidates(tiny_pipelines, tmp_path):
     queue = RenderQueue(lambda model: tiny_pipelines)
-    job = queue.submit("candidates", small_stage(frames=(2,), loop_frames=0), tmp_path / "starts", "x")
-    assert queue.wait(job, 60) and job.status == "done"
-    assert sorted(p.name for p in (tmp_path / "starts" / "candidates").glob("*.png")) == [
+    job = queue.submit("candidates", small_stage(frames=(2,), loop_frames=0), tmp_path / "candidates", "x")
+    assert finished(job, 60) and job.status == "done"
+    assert sorted(p.name for p in (tmp_path / "candidates").glob("*.png")) == [
         "0.png", "1.png", "2.png", "3.png"]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import imageio.v2 as imageio
@@ -41,6 +42,8 @@ def test_render_writes_frames_manifest_and_videos(tiny_pipelines, tmp_path):
     assert len(frame_bytes(tmp_path / "run")) == 6
     assert imageio.get_reader(tmp_path / "run" / "loop.mp4").count_frames() == 6
     assert Image.open(tmp_path / "run" / "loop.gif").n_frames == 6
+    with zipfile.ZipFile(tmp_path / "run" / "frames.zip") as archive:  # built once, at the end
+        assert len(archive.namelist()) == 6
 
 
 def test_prompt_embeddings_once_per_prompt(tiny_pipelines, tmp_path, monkeypatch):
@@ -129,11 +132,11 @@ def cli(stage: Path, out: Path, model: Path, **kwargs) -> subprocess.Popen:
     )
 
 
-def test_killed_render_resumes_to_the_same_frames(tiny_model, tmp_path):
+def test_killed_render_resumes_to_the_same_frames(tiny_dream_model, tmp_path):
     stage = tmp_path / "stage.toml"
     stage.write_text(stage_to_toml(small_stage(frames=(8, 8), loop_frames=4)))
     killed = tmp_path / "killed"
-    process = cli(stage, killed, tiny_model)
+    process = cli(stage, killed, tiny_dream_model)
     deadline = time.monotonic() + 120
     while len(list((killed / "frames").glob("0*.png"))) < 5:
         assert process.poll() is None, process.communicate()
@@ -142,10 +145,10 @@ def test_killed_render_resumes_to_the_same_frames(tiny_model, tmp_path):
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert json.loads((killed / "manifest.json").read_text())["status"] == "rendering"
-    assert cli(stage, killed, tiny_model).wait() == 0
+    assert cli(stage, killed, tiny_dream_model).wait() == 0
 
     whole = tmp_path / "whole"
-    assert cli(stage, whole, tiny_model).wait() == 0
+    assert cli(stage, whole, tiny_dream_model).wait() == 0
     assert len(frame_bytes(killed)) == 16
     assert frame_bytes(killed) == frame_bytes(whole)
     assert json.loads((killed / "manifest.json").read_text())["status"] == "complete"

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from core.cache import render_queue
 from tests.classifiers.test_pages import open_page
+from tests.dream.conftest import finished
 from tests.reliability.figures import record
+from ui.cache import render_queue
 
 ROOT = Path(__file__).resolve().parents[2]
 SECONDS: dict[str, float] = {}
@@ -91,7 +92,7 @@ def test_broken_dream_model_fails_the_render_with_one_line(kind, message, tiny_d
     began = time.monotonic()
     [button for button in at.button if button.label == "Render"][0].click().run()
     job = render_queue().get(at.session_state["job_id"])
-    assert render_queue().wait(job, timeout=60)
+    assert finished(job, 60)
     SECONDS[f"dream model: {kind}"] = time.monotonic() - began
     at.run()
     assert not at.exception

@@ -9,7 +9,6 @@ that was never interrupted.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from pathlib import Path
 
@@ -20,14 +19,15 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.cache import render_queue
 from core.dream.pipelines import cached_pipelines, load_pipelines
 from core.dream.render import render
 from core.dream.run import RunFolder
 from core.dream.stage import load_stage
 from tests.browser.conftest import DESKTOP, assert_no_exception, screenshot, wait_for_app
 from tests.browser.server import AppServer
+from tests.dream.conftest import UNetGuard, finished
 from tests.reliability.figures import record
+from ui.cache import render_queue
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,36 +41,11 @@ def frames_of(run_dir: Path) -> list[np.ndarray]:
     return [np.asarray(Image.open(p)) for p in sorted((run_dir / "frames").glob("0*.png"))]
 
 
-class UNetGuard:
-    """Counts the threads inside the UNet at once: more than one would be a race on the scheduler."""
-
-    def __init__(self, unet, monkeypatch):
-        self.inside, self.most, self.threads = 0, 0, set()
-        self.gate = threading.Event()  # closed: the worker waits at its first step, so the others queue
-        self._count = threading.Lock()
-        forward = unet.forward
-
-        def guarded(*args, **kwargs):
-            self.gate.wait(60)
-            with self._count:
-                self.inside += 1
-                self.most = max(self.most, self.inside)
-                self.threads.add(threading.current_thread().name)
-            try:
-                time.sleep(0.005)  # widen the window a second caller would have to slip through
-                return forward(*args, **kwargs)
-            finally:
-                with self._count:
-                    self.inside -= 1
-
-        monkeypatch.setattr(unet, "forward", guarded)
-
-
 def test_three_sessions_render_at_once(tiny_dream_model, giro_folders, monkeypatch):
     monkeypatch.setenv("GIRO_DREAM_MODEL", str(tiny_dream_model))
     st.cache_resource.clear()  # once: the three sessions share the server's queue, as in a real server
     pipelines = cached_pipelines(str(tiny_dream_model), "cpu", torch.float32)  # what the queue will use
-    guard = UNetGuard(pipelines.text2img.unet, monkeypatch)
+    guard = UNetGuard(pipelines.text2img.unet, monkeypatch, closed=True)
     stages = [("Tuscan hills at dawn", 1), ("the sea at Sanremo", 2), ("the Dolomites in snow", 3)]
 
     sessions = []
@@ -88,7 +63,7 @@ def test_three_sessions_render_at_once(tiny_dream_model, giro_folders, monkeypat
                     ["Queued: 2 renders ahead of yours on this server."]]
     guard.gate.set()
     for job in jobs:
-        assert render_queue().wait(job, timeout=300) and job.status == "done", job.message
+        assert finished(job, 300) and job.status == "done", job.message
     for at in sessions:
         at.run()
         assert not at.exception and not at.error and len(at.get("video")) >= 1
@@ -97,7 +72,7 @@ def test_three_sessions_render_at_once(tiny_dream_model, giro_folders, monkeypat
     assert guard.most == 1 and threads == ["dream-worker"], (guard.most, threads)
     for job, (prompt, seed) in zip(jobs, stages):
         manifest = RunFolder(job.run_dir).manifest()
-        assert manifest["stage"]["segment"][0]["prompt"] == prompt and manifest["seeds"][0] == seed
+        assert manifest.title == prompt and manifest.seeds[0] == seed
     # Each render alone, in this thread: the frames must be the same, so none came from another render.
     for n, job in enumerate(jobs):
         alone = giro_folders["runs"] / f"alone-{n}"
@@ -157,7 +132,7 @@ def test_server_killed_mid_render_resumes_to_the_same_frames(browser, server_env
         server.stop()
 
     manifest = RunFolder(run_dir).manifest()
-    assert manifest["status"] == "complete" and manifest["frames_done"] == frames
+    assert manifest.complete and manifest.frames_done == frames
     reference = tmp_path / "uninterrupted"
     pipelines = load_pipelines(str(tiny_dream_model), "cpu", torch.float32)
     list(render(load_stage(run_dir / "stage.toml"), reference, pipelines))

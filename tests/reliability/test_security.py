@@ -12,12 +12,13 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from core.cache import render_queue
 from core.classify import load_predictor
 from core.classify import main as classify_main
 from core.errors import ModelError
 from tests.classifiers.test_pages import jpeg, open_page
+from tests.dream.conftest import finished
 from tests.reliability.stages import good_stage
+from ui.cache import render_queue
 
 
 class Exploit:
@@ -126,7 +127,7 @@ def test_renders_and_session_folders_stay_in_runs(giro_folders):
     at.run()
     [button for button in at.button if button.label == "Render"][0].click().run()
     job = render_queue().get(at.session_state["job_id"])
-    render_queue().wait(job, timeout=60)  # it fails at once: no model here
+    finished(job, 60)  # it fails at once: no model here
     assert job.run_dir.parent == giro_folders["runs"] and ".." not in job.run_dir.name
     assert len(at.session_state["owner"]) == 12 and at.session_state["owner"] != "../../../tmp"
     shutil.rmtree(job.run_dir, ignore_errors=True)

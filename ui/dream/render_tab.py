@@ -1,0 +1,129 @@
+"""The Render tab: a motion preview, queued renders with progress, and interrupted runs to resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core import settings
+from core.dream.preview import preview_stage
+from core.dream.render import render
+from core.dream.run import MP4, RunFolder, list_runs
+from core.dream.scratch import new_preview_dir
+from core.dream.stage import Stage, load_stage
+from core.errors import GiroError
+from ui.cache import render_queue
+from ui.dream.results import results_ui
+from ui.dream.state import load_into_state
+
+
+def render_tab_ui(stage: Stage | None) -> None:
+    if stage is None:
+        st.warning("Fix the stage first (see the Stage tab).")
+        return
+    preview_ui(stage)
+    render_ui(stage)
+
+
+def preview_ui(stage: Stage) -> None:
+    """Zoom and loop-mixing only, no model; it runs in the page because it needs no GPU."""
+    if st.button("Preview motion", help="zoom and loop-mixing only, no model: a second or two"):
+        folder = new_preview_dir()
+        with st.spinner("Previewing the motion..."):
+            try:
+                for _ in render(preview_stage(stage), folder):
+                    pass
+            except GiroError as error:
+                st.error(str(error))
+                return
+        st.session_state.preview_dir = str(folder)
+    folder = st.session_state.get("preview_dir")
+    if folder and (Path(folder) / MP4).is_file():
+        st.video(str(Path(folder) / MP4), loop=True, autoplay=True, muted=True)
+        manifest = RunFolder(Path(folder)).manifest()
+        if manifest is not None and manifest.seam is not None:
+            st.caption(f"Preview seam figure {manifest.seam:.2f} (about 1: the loop has no visible jump)")
+
+
+def render_ui(stage: Stage) -> None:
+    state, queue = st.session_state, render_queue()
+    r = stage.render
+    start = "the start frame you chose" if r.first_image else "text-to-image of the first prompt"
+    st.write(
+        f"**{stage.total_frames} frames** at {r.width}x{r.height} with `{stage.model()}`, "
+        f"from {start}; {int(r.steps * r.strength)} denoising steps per frame."
+    )
+    cap = settings.dream_renders_per_session()
+    left = cap - state.renders_started
+    if st.button("Render", type="primary", disabled=left <= 0,
+                 help=f"{left} of {cap} renders left in this session"):
+        run = RunFolder.create(settings.runs_dir(), stage.segments[0].prompt)
+        state.job_id = queue.submit("render", stage, run.path, state.owner).id
+        state.renders_started += 1
+    if left <= 0:
+        st.caption(f"This session has used its {cap} renders (GIRO_DREAM_RENDERS_PER_SESSION).")
+    job = queue.get(state.get("job_id", "")) or queue.latest(state.owner)
+    if job is not None and not job.finished:
+        st.fragment(run_every=1.0)(job_progress_ui)(job.id)
+    elif job is not None:
+        job_result_ui(job.id)
+    resume_ui()
+
+
+def job_progress_ui(job_id: str) -> None:
+    queue = render_queue()
+    job = queue.get(job_id)
+    if job is None or job.finished:
+        st.rerun()  # the whole page: results replace the progress
+    place = queue.position(job)
+    if place:
+        st.info(f"Queued: {place} render{'s' if place > 1 else ''} ahead of yours on this server.")
+    progress = job.progress
+    if progress is None:
+        st.progress(0.0, text="Loading the model..." if place == 0 else "Waiting for the GPU...")
+    else:
+        done = progress.frame + 1
+        st.progress(done / progress.total, text=(
+            f"frame {done} of {progress.total} · {progress.seconds_per_frame:.1f} s per frame · "
+            f"ETA {progress.eta_seconds / 60:.1f} min"))
+        st.image(str(progress.path), width=320, caption=f"frame {progress.frame}")
+    if st.button("Cancel", key=f"cancel_{job_id}"):
+        queue.cancel(job_id)
+
+
+def job_result_ui(job_id: str) -> None:
+    job = render_queue().get(job_id)
+    if job.status == "failed":
+        st.error(job.message)
+    elif job.status == "cancelled":
+        st.warning("Cancelled. The frames so far are kept: resume below.")
+    else:
+        results_ui(job.run_dir, "render")
+
+
+def resume_ui() -> None:
+    """Renders that stopped (a reload, a closed tab, a restart) and are not running now."""
+    active = render_queue().active_dirs()
+    stopped = [(path, m) for path, m in list_runs(settings.runs_dir())
+               if not m.complete and path not in active]
+    if not stopped:
+        return
+    st.subheader("Interrupted renders")
+    if st.session_state.get("resume_error"):
+        st.error(st.session_state.pop("resume_error"))
+    for path, manifest in stopped[:5]:
+        a, b = st.columns([3, 1])
+        a.write(f"`{path.name}`: {manifest.frames_done} of {manifest.frames_total} frames")
+        b.button("Resume", key=f"resume_{path.name}", on_click=_on_resume, args=(str(path),))
+
+
+def _on_resume(path: str) -> None:
+    """Queue the run again and show its stage, so the page describes what is rendering."""
+    try:
+        stage = load_stage(Path(path) / "stage.toml")
+    except GiroError as error:
+        st.session_state.resume_error = str(error)
+        return
+    st.session_state.job_id = render_queue().submit("render", stage, Path(path), st.session_state.owner).id
+    load_into_state(stage)

@@ -1,0 +1,129 @@
+"""The Stage tab: presets and import, the segment table, the sliders and the schedule plot."""
+
+from __future__ import annotations
+
+
+import pandas as pd
+import streamlit as st
+
+from core import settings
+from core.dream.plan import make_plan
+from core.dream.stage import LOOP_CURVES, Stage, load_stage, parse_uploaded_stage, stage_from_dict, stage_to_toml
+from core.errors import GiroError
+from core.status import dream_folders
+from ui.cache import device_info
+from ui.dream.plots import schedule_figure
+from ui.dream.state import (EXAMPLES, MODELS, SEGMENT_COLUMNS, STAGE_PRESETS, load_into_state, model_label,
+                            on_model_choice, render_table, segment_from_row)
+
+SIZES = ["256x256", "384x384", "512x512", "640x384", "768x512", "512x768"]
+
+
+def stage_tab_ui() -> Stage | None:
+    """The whole tab; the stage it describes, or None after saying why it is not valid."""
+    segments = stage_editor_ui()
+    total = sum(s["frames"] for s in segments)
+    controls_ui(total)
+    stage = build_stage(render_table(total), segments)
+    if stage is not None:
+        schedule_ui(stage)
+    return stage
+
+
+def _on_preset() -> None:
+    load_into_state(load_stage(EXAMPLES / STAGE_PRESETS[st.session_state.stage_preset]))
+
+
+def _on_import() -> None:
+    upload = st.session_state.get("stage_file")
+    if upload is None:
+        return
+    try:
+        stage, note = parse_uploaded_stage(upload.getvalue(), name=upload.name)
+    except GiroError as error:
+        st.session_state.import_error, st.session_state.import_note = str(error), ""
+        return
+    load_into_state(stage)
+    st.session_state.import_error, st.session_state.import_note = "", note
+
+
+def stage_editor_ui() -> list[dict]:
+    """The segments as an editable table: add, remove, and reorder by the `order` column."""
+    left, right = st.columns([2, 1])
+    left.selectbox("Preset", list(STAGE_PRESETS), key="stage_preset", on_change=_on_preset,
+                   help="Loads the stage into the table and the controls")
+    right.file_uploader("Import a stage (.toml)", type=["toml"], key="stage_file", on_change=_on_import)
+    if st.session_state.get("import_error"):
+        st.error(st.session_state.import_error)
+    if st.session_state.get("import_note"):
+        st.warning(st.session_state.import_note)
+    table = st.data_editor(
+        pd.DataFrame(st.session_state.dream_rows, columns=SEGMENT_COLUMNS),
+        key=f"segments_{st.session_state.editor_version}",
+        num_rows="dynamic", width="stretch", hide_index=True,
+        column_config={
+            "order": st.column_config.NumberColumn("#", help="change to reorder", min_value=1, step=1, width="small"),
+            "prompt": st.column_config.TextColumn("prompt", width="large", required=True),
+            "frames": st.column_config.NumberColumn("frames", min_value=1, step=1, required=True),
+            "strength": st.column_config.NumberColumn("strength", min_value=0.01, max_value=1.0, step=0.05),
+            "guidance": st.column_config.NumberColumn("guidance", min_value=0.0, max_value=30.0, step=0.5),
+            "zoom_px": st.column_config.NumberColumn("zoom px", min_value=0.0, step=0.25),
+        },
+    )
+    rows = table.sort_values("order", kind="stable", na_position="last").to_dict("records")
+    return [segment_from_row(row) for row in rows if isinstance(row.get("prompt"), str) and row["prompt"].strip()]
+
+
+def controls_ui(total_frames: int) -> None:
+    """The model choice and the sliders; their values stay in the session state (see ui.dream.state)."""
+    state = st.session_state
+    st.radio("Model", list(MODELS), key="model_choice", on_change=on_model_choice, horizontal=True,
+             format_func=model_label)
+    if MODELS[state.model_choice] == "folder":
+        folders = dream_folders()
+        if folders:
+            st.selectbox("Diffusers folder", folders, key="model_folder",
+                         help=f"folders with a model_index.json in {settings.models_dir()}")
+        else:
+            st.caption(f"No diffusers folder (one with a model_index.json) in {settings.models_dir()} yet: "
+                       f"the default model `{settings.dream_model()}` is used.")
+    info = device_info()
+    st.caption(f"Runs on `{info.device}` ({info.name}), {info.dtype}.")
+    a, b, c, d = st.columns(4)
+    a.slider("Zoom pixels per frame", 0.0, 8.0, step=0.25, key="zoom_px",
+             help="trimmed from every edge before each redraw: the speed of travel")
+    b.slider("Strength", 0.05, 1.0, step=0.05, key="strength", help="how much of each frame is redrawn")
+    c.slider("Guidance", 0.0, 15.0, step=0.5, key="guidance", help="how closely frames follow the prompt")
+    d.slider("Steps", 1, 100, key="steps", help="img2img runs int(steps x strength) of them")
+    a, b, c, d = st.columns(4)
+    a.number_input("Seed", 0, 2**32 - 1, key="seed")
+    sizes = SIZES if state.size in SIZES else [state.size, *SIZES]  # an imported stage's own size
+    b.selectbox("Size (width x height)", sizes, key="size")
+    c.slider("Frames per second", 1, 30, key="fps")
+    d.slider("Prompt transition (frames)", 0, 24, key="transition_frames",
+             help="blend one segment's prompt into the next instead of cutting")
+    a, b, c = st.columns([2, 1, 1])
+    a.slider("Loop back over the last frames", 0, max(1, total_frames - 1), key="loop_frames")
+    b.radio("Loop curve", LOOP_CURVES, key="loop_curve")
+    c.toggle("Colour coherence", key="colour_coherence", help="hold every frame to frame 0's colours")
+
+
+def build_stage(render: dict, segments: list[dict]) -> Stage | None:
+    """The stage the controls describe, or None after showing the one-line reason."""
+    try:
+        return stage_from_dict({"render": render, "segment": segments})
+    except GiroError as error:
+        st.error(str(error), icon="⚠️")
+        return None
+
+
+def schedule_ui(stage: Stage) -> None:
+    plans = make_plan(stage)
+    st.plotly_chart(schedule_figure(plans), width="stretch", key="schedule")
+    r = stage.render
+    st.caption(
+        f"{stage.total_frames} frames, {stage.total_frames / r.fps:.1f} s at {r.fps} fps; "
+        f"loop-back over the last {r.loop_frames} frames ({r.loop_curve}); "
+        f"{int(r.steps * r.strength)} denoising steps per frame."
+    )
+    st.download_button("Export stage (.toml)", stage_to_toml(stage), "stage.toml", "application/toml")

@@ -1,0 +1,128 @@
+"""The Start frame tab: frame 0 from text candidates, an upload or a sketch; the vanishing point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from PIL import Image, ImageDraw
+
+from core.dream.preview import test_card
+from core.dream.scratch import candidate_frames, candidates_dir, clear_candidates, save_start_frame
+from core.dream.stage import Stage
+from core.errors import GiroError
+from core.images import EXTENSIONS, load_image
+from ui.cache import render_queue
+
+CANVAS_WIDTH = 384
+
+
+def start_tab_ui(stage: Stage | None) -> None:
+    start_frame_ui(stage)
+    vanishing_point_ui()
+
+
+def start_frame_ui(stage: Stage | None) -> None:
+    source = st.radio("Start frame", ["From text", "Upload a photo", "Sketch"], horizontal=True,
+                      key="start_source")
+    if source == "Upload a photo":
+        upload = st.file_uploader("Photo", type=list(EXTENSIONS), key="start_upload")
+        if upload is not None and st.session_state.get("start_upload_id") != upload.file_id:
+            try:
+                image = load_image(upload.getvalue(), name=upload.name)
+            except GiroError as error:
+                st.error(str(error))
+            else:
+                use_start_image(image)
+                st.session_state.start_upload_id = upload.file_id
+    elif source == "Sketch":
+        sketch_ui()
+    elif stage is not None:
+        candidates_ui(stage)
+    if st.session_state.start_image:
+        cols = st.columns([1, 3])
+        cols[0].image(st.session_state.start_image, caption="start frame")
+        if cols[1].button("Start from text instead"):
+            st.session_state.start_image = ""
+            st.rerun()
+
+
+def use_start_image(image: Image.Image) -> None:
+    st.session_state.start_image = str(save_start_frame(image))
+
+
+def sketch_ui() -> None:
+    from streamlit_drawable_canvas import st_canvas
+
+    st.caption("Draw the first frame: the road, the horizon, a few trees.")
+    colour = st.color_picker("Colour", "#2e8b57", key="sketch_colour")
+    result = st_canvas(stroke_width=12, stroke_color=colour, background_color="#ffffff",
+                       height=CANVAS_WIDTH, width=CANVAS_WIDTH, drawing_mode="freedraw",
+                       return_image_data=True, key="sketch")
+    if st.button("Use this sketch") and result.image_data is not None:
+        rgba = Image.fromarray(result.image_data.astype("uint8"), "RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        use_start_image(Image.alpha_composite(white, rgba).convert("RGB"))
+        st.rerun()
+
+
+def candidates_ui(stage: Stage) -> None:
+    queue, owner = render_queue(), st.session_state.owner
+    if st.button("Generate 4 candidates", help="text-to-image from the first prompt, four seeds"):
+        clear_candidates(owner)
+        st.session_state.candidates_job = queue.submit("candidates", stage, candidates_dir(owner), owner).id
+    job = queue.get(st.session_state.get("candidates_job", ""))
+    if job is not None and not job.finished:
+        st.fragment(run_every=1.0)(_candidates_progress)(job.id)
+    elif job is not None and job.status == "failed":
+        st.error(job.message)
+    images = candidate_frames(owner)
+    if images:
+        for column, path in zip(st.columns(len(images)), images):
+            column.image(str(path))
+            if column.button("Use this", key=f"use_{path.stem}"):
+                use_start_image(Image.open(path).convert("RGB"))
+                st.rerun()
+
+
+def _candidates_progress(job_id: str) -> None:
+    job = render_queue().get(job_id)
+    if job is None or job.finished:
+        st.rerun()
+    place = render_queue().position(job)
+    st.info("Drawing four candidates..." if place == 0 else f"Waiting: {place} ahead in the queue.")
+
+
+def vanishing_point_ui() -> None:
+    """Click on the start frame to set the zoom centre; the marker shows where it is."""
+    from streamlit_drawable_canvas import st_canvas
+
+    state = st.session_state
+    width, height = (int(v) for v in state.size.split("x"))
+    canvas_h = round(CANVAS_WIDTH * height / width)
+    if state.start_image and Path(state.start_image).is_file():
+        background = Image.open(state.start_image).convert("RGB").resize((CANVAS_WIDTH, canvas_h))
+    else:
+        background = test_card(CANVAS_WIDTH, canvas_h, (state.vp_x, state.vp_y))
+    marked = background.copy()
+    x, y = state.vp_x * CANVAS_WIDTH, state.vp_y * canvas_h
+    draw = ImageDraw.Draw(marked)
+    for colour, width in (("#000000", 5), ("#ffd400", 2)):  # yellow on black shows on any picture
+        draw.ellipse((x - 10, y - 10, x + 10, y + 10), outline=colour, width=width)
+        draw.line((x - 18, y, x + 18, y), fill=colour, width=width)
+        draw.line((x, y - 18, x, y + 18), fill=colour, width=width)
+    st.caption("Click where the road meets the horizon: that point stays put as you ride in.")
+    result = st_canvas(background_image=marked, drawing_mode="point", point_display_radius=4,
+                       stroke_width=2, stroke_color="#e4007c", fill_color="#e4007c",
+                       height=canvas_h, width=CANVAS_WIDTH, key=f"vp_{state.vp_x:.4f}_{state.vp_y:.4f}")
+    points = [o for o in (result.json_data or {}).get("objects", []) if str(o.get("type")).lower() == "circle"]
+    if points:
+        point = points[-1]
+        px = point["left"] + point["radius"] + point.get("strokeWidth", 0) / 2
+        py = point["top"]
+        state.vp_x = round(min(max(px / CANVAS_WIDTH, 0.0), 1.0), 4)
+        state.vp_y = round(min(max(py / canvas_h, 0.0), 1.0), 4)
+        st.rerun()
+    a, b = st.columns(2)
+    a.slider("Vanishing point x", 0.0, 1.0, step=0.01, key="vp_x")
+    b.slider("Vanishing point y", 0.0, 1.0, step=0.01, key="vp_y")

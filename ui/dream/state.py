@@ -1,0 +1,122 @@
+"""The page's state and the Stage it describes, mapped in one place from the dataclass fields.
+
+Every render setting with a widget of its own is kept under its field's name in
+`st.session_state`; the few that are drawn differently (the size box, the vanishing point's two
+sliders, the model choice, the start frame) are mapped by hand below. A new field of
+`RenderSettings` or `Segment` reaches the state, the table and the stage through here alone.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import streamlit as st
+
+from core import settings
+from core.dream.presets import MODEL_PRESETS
+from core.dream.stage import RenderSettings, Segment, Stage, load_stage
+from core.status import dream_folders
+from ui.cache import render_queue
+
+EXAMPLES = settings.ROOT / "examples"
+STAGE_PRESETS = {"The Giro stage": "giro_stage.toml", "Treelined avenue loop": "avenue_loop.toml"}
+MODELS = {
+    "Stable Diffusion v1-4 (the original)": "default",
+    "sd-turbo (fast: 4 steps, no guidance)": "fast",
+    "A folder in models/": "folder",
+}
+# Render fields drawn by a widget other than their own (see load_into_state and render_table).
+_MAPPED_BY_HAND = {"model", "width", "height", "vanishing_point", "first_image"}
+WIDGET_FIELDS = tuple(f.name for f in fields(RenderSettings) if f.name not in _MAPPED_BY_HAND)
+_RENDER_TYPES = get_type_hints(RenderSettings)
+SEGMENT_COLUMNS = ["order", *(f.name for f in fields(Segment))]
+_SEGMENT_OVERRIDES = [f.name for f in fields(Segment) if f.default is None]
+OWNER = re.compile(r"[0-9a-f]{12}")
+
+
+def init_state() -> None:
+    state = st.session_state
+    if "owner" not in state:
+        # In the address, so a reload (or a phone waking up) finds its render again.
+        owner = st.query_params.get("session", "")
+        state.owner = owner if OWNER.fullmatch(owner) else uuid.uuid4().hex[:12]
+        st.query_params["session"] = state.owner
+    if "dream_rows" not in state:  # after a reload: the stage of the render in flight
+        job = render_queue().latest(state.owner)
+        load_into_state(job.stage if job else load_stage(EXAMPLES / STAGE_PRESETS["The Giro stage"]))
+    state.setdefault("renders_started", 0)
+    state.setdefault("start_image", "")
+    state.setdefault("model_choice", next(iter(MODELS)))
+
+
+def load_into_state(stage: Stage) -> None:
+    """Put a stage into the widgets' state (only from callbacks, before widgets are drawn)."""
+    r, state = stage.render, st.session_state
+    state.dream_rows = [{"order": n + 1, **asdict(s)} for n, s in enumerate(stage.segments)]
+    state.editor_version = state.get("editor_version", 0) + 1
+    state.update({name: getattr(r, name) for name in WIDGET_FIELDS})
+    state.size = f"{r.width}x{r.height}"
+    state.vp_x, state.vp_y = r.vanishing_point
+    state.start_image = r.first_image if r.first_image and Path(r.first_image).is_file() else ""
+
+
+def render_table(total_frames: int) -> dict[str, Any]:
+    """The [render] table the widgets describe."""
+    state = st.session_state
+    table = {name: _RENDER_TYPES[name](state[name]) for name in WIDGET_FIELDS}
+    table["loop_frames"] = min(table["loop_frames"], max(0, total_frames - 1))
+    width, height = (int(v) for v in state.size.split("x"))
+    table.update(
+        model=model_id(), width=width, height=height,
+        vanishing_point=[float(state.vp_x), float(state.vp_y)], first_image=state.start_image,
+    )
+    return table
+
+
+def segment_from_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A table row as a [[segment]] table: empty override cells fall back to the render's value."""
+    segment = {"prompt": row["prompt"], "frames": _int(row.get("frames"))}
+    for name in _SEGMENT_OVERRIDES:
+        value = row.get(name)
+        if value is not None and not (isinstance(value, float) and math.isnan(value)):
+            segment[name] = float(value)
+    return segment
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def on_model_choice() -> None:
+    choice = MODELS[st.session_state.model_choice]
+    if choice == "folder":
+        folders = dream_folders()
+        if st.session_state.get("model_folder") not in folders:
+            st.session_state.model_folder = next(iter(folders), None)
+    if choice in MODEL_PRESETS:
+        st.session_state.update(MODEL_PRESETS[choice].sampling())
+
+
+def model_id() -> str:
+    """The model the page's choice names: the server's default, a preset's, or a folder in models/."""
+    choice = MODELS[st.session_state.model_choice]
+    if choice == "folder":
+        name = st.session_state.get("model_folder")
+        return str(settings.models_dir() / name) if name in dream_folders() else ""
+    return settings.dream_model() if choice == "default" else MODEL_PRESETS[choice].model
+
+
+def model_label(choice: str) -> str:
+    """The default choice names the server's own model when GIRO_DREAM_MODEL has replaced v1-4."""
+    model = settings.dream_model()
+    if MODELS[choice] != "default" or model == settings.DREAM_DEFAULT_MODEL:
+        return choice
+    return f"{Path(model).name if Path(model).is_dir() else model} (this server's GIRO_DREAM_MODEL)"
