@@ -37,12 +37,23 @@ def page(request, browser):
     context.close()
 
 
+# True once the script has stopped: Streamlit marks its root with the script's state.
+SCRIPT_DONE = (
+    "() => document.querySelector('[data-testid=\"stApp\"]')"
+    "?.getAttribute('data-test-script-state') === 'notRunning'"
+)
+
+
 def wait_for_app(tab, timeout: float = 60_000) -> None:
-    """Wait until the script has run: the title is drawn and nothing is running any more."""
+    """Wait until the script has run: the title is drawn and the script has stopped.
+
+    The "Running..." status widget shows only for runs longer than about a second, so its absence
+    proves nothing: a page whose title was drawn could still be drawing the rest (on a cold server,
+    Home's title came 0.4 s before its last element and the sidebar's navigation). Streamlit marks
+    its root with the script's state (SCRIPT_DONE).
+    """
     tab.wait_for_selector("h1", timeout=timeout)
-    tab.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout
-    )
+    tab.wait_for_function(SCRIPT_DONE, timeout=timeout)
 
 
 def screenshot(tab, name: str) -> Path:

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from tests.browser.conftest import SCRIPT_DONE
 from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, AppServer
 from tests.reliability.figures import record
 
@@ -40,8 +41,7 @@ class Session:
 
     async def idle(self) -> None:
         await self.page.wait_for_selector("h1", timeout=120_000)
-        await self.page.wait_for_function(
-            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+        await self.page.wait_for_function(SCRIPT_DONE, timeout=120_000)
 
     async def classify(self, name: str, photo: bytes) -> tuple[str, tuple[str, ...]]:
         """Upload `photo` as `name`; the verdict and the chart's bar labels, as the user sees them."""
