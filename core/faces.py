@@ -23,6 +23,7 @@ from PIL import Image
 from core.atomic import atomic_path
 from core.errors import FaceError, GiroError
 from core.images import IMAGE_SUFFIXES, load_image
+from core.settings import PHOTO_MAX_SIDE
 
 DETECT_SIDE = 1024  # detect on a copy this large: a 12 MP phone photo would take seconds
 CHIP_SIZE = 150  # what the embedding network expects
@@ -113,7 +114,8 @@ class StarGallery:
                 if photo.suffix.lower() not in IMAGE_SUFFIXES:
                     continue
                 try:
-                    face = embedder.one_face(load_image(photo), name=f"{star_dir.name}/{photo.name}")
+                    face = embedder.one_face(load_image(photo, max_side=PHOTO_MAX_SIDE),
+                                             name=f"{star_dir.name}/{photo.name}")
                 except GiroError as error:
                     self.skipped.append(str(error))
                     continue
@@ -155,7 +157,7 @@ def add_star(gallery: Path, name: str, photos: list[tuple[str, bytes]], embedder
     saved, problems = 0, []
     for label, data in photos:
         try:
-            image = load_image(data, name=label)
+            image = load_image(data, name=label, max_side=PHOTO_MAX_SIDE)
             embedder.one_face(image, name=label)
         except GiroError as error:
             problems.append(str(error))

@@ -35,6 +35,12 @@ def runs_dir() -> Path:
 MAX_UPLOAD_MB = 25
 # 50 megapixels covers every phone camera and stops decompression bombs long before memory does.
 MAX_IMAGE_PIXELS = 50_000_000
+# A guest's photo is kept at most this large: the models see 224 px, faces are found at 1024 px.
+PHOTO_MAX_SIDE = 1024
+# The most pixels one answer decodes, all photos of a box together: 33 twelve-megapixel photos.
+MAX_REQUEST_PIXELS = 400_000_000
+# Start frames are kept at most this large: the largest frame a stage may ask for.
+START_FRAME_MAX_SIDE = 2048
 
 # Dream a Stage.
 DREAM_DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"  # the original's model

@@ -99,3 +99,21 @@ def test_the_default_model_choice_names_the_servers_model(monkeypatch, tmp_path)
     radio = at.radio(key="model_choice")
     assert radio.options[0] == "my-sd (this server's GIRO_DREAM_MODEL)"
     assert radio.value == "Stable Diffusion v1-4 (the original)"  # the choice itself is unchanged
+
+
+@pytest.mark.parametrize("edge", ["high", "low"])
+def test_a_stage_at_every_ranges_edge_opens_on_the_page(page, edge):
+    """Every value check_stage accepts fits the widgets: an imported stage never breaks them."""
+    from core.dream.stage import RANGES
+
+    values = {name: bounds[1] if edge == "high" else bounds[0] for name, bounds in RANGES.items()}
+    if edge == "low":
+        values["steps"] = 100  # int(steps * strength) must be at least 1
+    toml = "[render]\n" + "".join(f"{k} = {v!r}\n" for k, v in values.items()) + (
+        'loop_frames = 3\n[[segment]]\nprompt = "a road"\nframes = 200\n')
+    page.file_uploader(key="stage_file").set_value(("edge.toml", toml.encode(), "text/plain")).run()
+    assert not page.exception and not page.error, [e.value for e in page.error]
+    for name in ("zoom_px", "strength", "guidance", "steps", "fps", "transition_frames"):
+        assert page.slider(key=name).value == values[name], name
+    assert page.number_input(key="seed").value == values["seed"]
+    assert len(schedule(page)["loop-mixing weight"]) == 200

@@ -6,15 +6,16 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
+from core import settings
 from core.classify import Prediction, Predictor
 from core.datasets import flower_photo
 from core.errors import GiroError, ModelError
 from core.faces import add_star
-from core.images import EXTENSIONS, load_image
+from core.images import EXTENSIONS, header_pixels, load_image
 from core.status import learner_status
 from core.tasks import OXFORD_PHOTO, GALLERY, GRAD_CAM, Task, task
 from ui.cache import classifier, face_embedder, star_gallery
-from ui.common import model_missing_ui, page_header_ui
+from ui.common import as_text, model_missing_ui, page_header_ui
 
 CONFIDENT = 0.5  # below this, the verdict says it is not sure
 MAX_PHOTOS = 40  # per upload box
@@ -33,14 +34,23 @@ def photos_ui(key: str) -> list[tuple[str, Image.Image]]:
             "Photos (on a phone this also offers the camera, at full resolution)",
             type=list(EXTENSIONS), accept_multiple_files=True, key=f"{key}_uploads",
         )
-    photos = []
+    photos, skipped, budget = [], 0, settings.MAX_REQUEST_PIXELS
     for name, data in ([("camera photo", shot.getvalue())] if shot else []) + [
         (u.name, u.getvalue()) for u in first_photos(uploads or [])
     ]:
+        pixels = header_pixels(data)
+        if pixels > budget:
+            skipped += 1
+            continue
+        budget -= pixels
         try:
-            photos.append((name, load_image(data, name=name)))
+            photos.append((name, load_image(data, name=name, max_side=settings.PHOTO_MAX_SIDE)))
         except GiroError as error:
-            st.error(str(error), icon="🚫")
+            st.error(as_text(str(error)), icon="🚫")
+    if skipped:
+        st.warning(f"{skipped} photo{'s' if skipped > 1 else ''} left out: together they hold over "
+                   f"{settings.MAX_REQUEST_PIXELS // 10**6} megapixels, the most one answer reads. "
+                   "Send them in smaller batches.")
     return photos
 
 
@@ -136,7 +146,7 @@ def classifier_page_ui(described: Task) -> None:
     for n, ((name, image), prediction) in enumerate(zip(photos, predictions)):
         st.divider()
         seen, answer = st.columns([1, 2])
-        seen.image(predictor.seen(image), caption=f"{name}, as the model sees it", width="stretch")
+        seen.image(predictor.seen(image), caption=f"{as_text(name)}, as the model sees it", width="stretch")
         answer.markdown(verdict(prediction, described.noun))
         answer.plotly_chart(top_k_figure(prediction), width="stretch", key=f"{described.name}_top_{n}",
                               config={"displayModeBar": False})
@@ -175,7 +185,7 @@ def lookalike_page_ui(described: Task) -> None:
             try:
                 face = face_embedder().one_face(image, name=name)
             except GiroError as error:
-                st.error(str(error), icon="🙈")
+                st.error(as_text(str(error)), icon="🙈")
                 continue
             if gallery.stars:
                 gallery_match_ui(face, gallery)
@@ -194,8 +204,8 @@ def gallery_match_ui(face, gallery) -> None:
     top = matches[0]
     you, star = st.columns(2)
     you.image(face.chip, caption="you", width="stretch")
-    star.image(top.chip, caption=top.star, width="stretch")
-    st.markdown(f"You look most like **{top.star}** (similarity {top.similarity:.2f}).")
+    star.image(top.chip, caption=as_text(top.star), width="stretch")
+    st.markdown(f"You look most like **{as_text(top.star)}** (similarity {top.similarity:.2f}).")
     figure = top_k_figure([(m.star, max(0.0, m.similarity)) for m in matches], "similarity")
     st.plotly_chart(figure, width="stretch", key=f"match_{id(face)}", config={"displayModeBar": False})
     if gallery.skipped:
@@ -214,9 +224,9 @@ def add_star_ui(described: Task) -> None:
                                                [(p.name, p.getvalue()) for p in first_photos(photos or [])],
                                                face_embedder())
                 except GiroError as error:
-                    st.error(str(error))
+                    st.error(as_text(str(error)))
                     return
                 for problem in problems:
-                    st.warning(problem)
+                    st.warning(as_text(problem))
                 if saved:
-                    st.success(f"Added {saved} photo{'s' if saved > 1 else ''} of {' '.join(name.split())}.")
+                    st.success(f"Added {saved} photo{'s' if saved > 1 else ''} of {as_text(' '.join(name.split()))}.")

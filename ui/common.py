@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import streamlit as st
 
 from core.status import ModelStatus
@@ -17,3 +20,19 @@ def page_header_ui(title: str, icon: str, what: str) -> None:
     st.set_page_config(page_title=f"{title} · Giro Dreams", page_icon=icon, layout="wide")
     st.title(f"{icon} {title}")
     st.write(what)
+
+
+# What makes markdown out of text: links and images, autolinks (scheme://, www., e-mail), emphasis,
+# code, HTML, LaTeX, tables, headings, and Streamlit's :colour[...] and :emoji: directives.
+_MARKUP = re.compile(r"([\\`*_\[\]<>~$|!#]|:(?=//)|(?<=:)/|\bwww(?=\.)|@|:(?=[a-z_-]+[:\[]))")
+
+
+def as_text(text: str) -> str:
+    """User text (a prompt, a file name, a value from an uploaded stage) for anything Streamlit
+    reads as markdown: labels, alerts, captions, expanders. Shown as typed, never as a link."""
+    return _MARKUP.sub(lambda m: "\\" + m.group(0) if m.group(0) != "www" else "www\u200b", text)
+
+
+def plot_text(text: str) -> str:
+    """User text for a plotly label, which reads a few HTML tags (links among them)."""
+    return html.escape(text)

@@ -7,12 +7,14 @@ under names of our own: an upload is data, never a path.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 
 from PIL import Image
 
 from core import settings
 from core.atomic import atomic_path
+from core.dream.run import list_runs
 
 CANDIDATES = 4  # start frames offered from text, as the original author picked from a grid
 
@@ -21,13 +23,23 @@ def starts_dir() -> Path:
     return settings.runs_dir() / "_starts"
 
 
-def save_start_frame(image: Image.Image) -> Path:
-    """Keep `image` as a start frame and return its path."""
-    folder = starts_dir()
+def save_start_frame(image: Image.Image, owner: str, in_use: Collection[str] = ()) -> Path:
+    """Keep `image` (at most START_FRAME_MAX_SIDE a side) as session `owner`'s start frame.
+
+    The session's earlier start frames go, unless a run folder's stage or a path in `in_use`
+    (the stages waiting in the queue) still names them.
+    """
+    folder = starts_dir() / owner
     folder.mkdir(parents=True, exist_ok=True)
+    image = image.copy()
+    image.thumbnail((settings.START_FRAME_MAX_SIDE, settings.START_FRAME_MAX_SIDE), Image.Resampling.LANCZOS)
     path = folder / f"{uuid.uuid4().hex}.png"
     with atomic_path(path) as temporary:
         image.save(temporary, format="PNG")
+    used = set(in_use) | {m.stage["render"].get("first_image", "") for _, m in list_runs(settings.runs_dir())}
+    for old in folder.glob("*.png"):
+        if old != path and str(old) not in used:
+            old.unlink(missing_ok=True)
     return path
 
 

@@ -17,6 +17,27 @@ from core.errors import StageError
 
 LOOP_CURVES = ("linear", "ease-in-out")
 MAX_STAGE_BYTES = 100_000  # the longest example is 2 kB; anything near this is not a stage
+MAX_SEGMENTS = 200  # the Giro stage has 7; a table or plot of thousands helps nobody
+# (lowest, highest, step) of each number a person sets: check_stage refuses what lies outside,
+# and the page's sliders and table offer exactly this, so no valid stage can break a widget.
+RANGES: dict[str, tuple[float, float, float]] = {
+    "seed": (0, 2**32 - 1, 1),
+    "zoom_px": (0.0, 16.0, 0.25),  # always under half the smallest frame (64 px)
+    "strength": (0.01, 1.0, 0.01),
+    "guidance": (0.0, 30.0, 0.5),
+    "steps": (1, 150, 1),
+    "fps": (1, 60, 1),
+    "transition_frames": (0, 120, 1),
+}
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _span(name: str) -> str:
+    low, high, _ = RANGES[name]
+    return f"{_number(low)}-{_number(high)}"
 
 
 def _help(text: str) -> dict[str, str]:
@@ -32,13 +53,13 @@ class RenderSettings:
     height: int = field(default=512, metadata=_help("frame height in pixels, a multiple of 8, 64-2048"))
     seed: int = field(default=42, metadata=_help("base seed; frame i uses seed + i (0 to 2**32 - 1)"))
     zoom_px: float = field(default=1.5, metadata=_help(
-        "pixels trimmed from each edge per frame, fractions allowed; 0 <= zoom_px < half the frame"))
+        f"pixels trimmed from each edge per frame, fractions allowed, {_span('zoom_px')}"))
     strength: float = field(default=0.45, metadata=_help(
-        "img2img strength in (0, 1]: how much of each frame is redrawn"))
-    guidance: float = field(default=7.5, metadata=_help("classifier-free guidance scale, 0-30"))
+        f"img2img strength, {_span('strength')}: how much of each frame is redrawn"))
+    guidance: float = field(default=7.5, metadata=_help(f"classifier-free guidance scale, {_span('guidance')}"))
     steps: int = field(default=50, metadata=_help(
-        "denoising steps, 1-150; img2img runs int(steps * strength) of them, at least 1"))
-    fps: int = field(default=12, metadata=_help("frames per second of the GIF and MP4, 1-60"))
+        f"denoising steps, {_span('steps')}; img2img runs int(steps * strength) of them, at least 1"))
+    fps: int = field(default=12, metadata=_help(f"frames per second of the GIF and MP4, {_span('fps')}"))
     loop_frames: int = field(default=24, metadata=_help(
         "the last frames over which the first frame is mixed back in; 0 = no loop"))
     loop_curve: str = field(default="ease-in-out", metadata=_help(
@@ -50,7 +71,8 @@ class RenderSettings:
     colour_coherence: bool = field(default=True, metadata=_help(
         "match every frame's colours to frame 0 (LAB histograms) against colour drift"))
     transition_frames: int = field(default=0, metadata=_help(
-        "blend the prompt into the next segment's over this many frames; 0 = hard cut"))
+        f"blend the prompt into the next segment's over this many frames, {_span('transition_frames')}; "
+        "0 = hard cut"))
 
 
 @dataclass(frozen=True)
@@ -217,22 +239,18 @@ def check_stage(stage: Stage) -> None:
         value = getattr(r, name)
         if not 64 <= value <= 2048 or value % 8:
             raise StageError(f"render.{name} must be a multiple of 8 from 64 to 2048, got {value}")
-    if not 0 <= r.seed < 2**32:
-        raise StageError(f"render.seed must be from 0 to 2**32 - 1, got {r.seed}")
-    if not 1 <= r.steps <= 150:
-        raise StageError(f"render.steps must be from 1 to 150, got {r.steps}")
-    if not 1 <= r.fps <= 60:
-        raise StageError(f"render.fps must be from 1 to 60, got {r.fps}")
+    for name in ("seed", "steps", "fps", "transition_frames"):
+        _check_range(f"render.{name}", name, getattr(r, name))
     if r.loop_curve not in LOOP_CURVES:
         raise StageError(f"render.loop_curve must be {' or '.join(LOOP_CURVES)}, got {r.loop_curve!r}")
     x, y = r.vanishing_point
     if not (0 <= x <= 1 and 0 <= y <= 1):
         raise StageError(f"render.vanishing_point must lie in the frame (each in [0, 1]), got [{x}, {y}]")
-    if r.transition_frames < 0:
-        raise StageError(f"render.transition_frames must be 0 or more, got {r.transition_frames}")
     if r.first_image and not Path(r.first_image).is_file():
         raise StageError(f"render.first_image: {Path(r.first_image).name} does not exist")
     _check_frame_params("render", r.zoom_px, r.strength, r.guidance, r)
+    if len(stage.segments) > MAX_SEGMENTS:
+        raise StageError(f"the stage has {len(stage.segments)} segments, over the cap of {MAX_SEGMENTS}")
     for number, s in enumerate(stage.segments, start=1):
         where = f"segment {number}"
         if not s.prompt.strip():
@@ -255,20 +273,21 @@ def _check_frame_params(
     render: RenderSettings,
 ) -> None:
     prefix = f"{where}." if where == "render" else f"{where}: "
-    if zoom_px is not None:
-        half = min(render.width, render.height) / 2
-        if not math.isfinite(zoom_px) or not 0 <= zoom_px < half:
-            raise StageError(f"{prefix}zoom_px must be from 0 to below {half:g} (half the frame), got {zoom_px}")
-    if guidance is not None and not (math.isfinite(guidance) and 0 <= guidance <= 30):
-        raise StageError(f"{prefix}guidance must be from 0 to 30, got {guidance}")
+    for name, value in (("zoom_px", zoom_px), ("guidance", guidance), ("strength", strength)):
+        if value is not None:
+            _check_range(prefix + name, name, value)
     if strength is not None:
-        if not (math.isfinite(strength) and 0 < strength <= 1):
-            raise StageError(f"{prefix}strength must be in (0, 1], got {strength}")
         if int(render.steps * strength) < 1:
             raise StageError(
                 f"{prefix}strength {strength} with {render.steps} steps runs no denoising step "
                 f"(int(steps * strength) = 0): raise steps or strength"
             )
+
+
+def _check_range(where: str, name: str, value: float) -> None:
+    low, high, _ = RANGES[name]
+    if not (math.isfinite(value) and low <= value <= high):
+        raise StageError(f"{where} must be from {_number(low)} to {_number(high)}, got {value}")
 
 
 # ---------------------------------------------------------------- writing
@@ -290,7 +309,13 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return '"' + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped) + '"'
+        return '"' + "".join(c if c.isprintable() else _escape(c) for c in escaped) + '"'
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def _escape(character: str) -> str:
+    """TOML's escapes: \\uXXXX inside the basic plane, \\UXXXXXXXX beyond it (emoji tags, flags)."""
+    code = ord(character)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import json
+
 from PIL import Image
 
 from core.dream.scratch import (candidate_frames, candidates_dir, clear_candidates, new_preview_dir,
                                 save_start_frame)
+from tests.dream.test_run import OLD_RUN
 
 
-def test_start_frames_get_names_of_our_own_in_the_runs_folder(giro_folders):
-    image = Image.new("RGB", (40, 30), (200, 10, 10))
-    first, second = save_start_frame(image), save_start_frame(image)
-    assert first != second and first.parent == second.parent == giro_folders["runs"] / "_starts"
+def test_start_frames_get_names_of_our_own_and_at_most_2048_px(giro_folders):
+    first = save_start_frame(Image.new("RGB", (40, 30), (200, 10, 10)), "aaaaaaaaaaaa")
+    assert first.parent == giro_folders["runs"] / "_starts" / "aaaaaaaaaaaa"
     with Image.open(first) as saved:
         assert saved.format == "PNG" and saved.size == (40, 30)
+    big = save_start_frame(Image.new("RGB", (8000, 6000), (10, 200, 10)), "aaaaaaaaaaaa")
+    with Image.open(big) as saved:
+        assert saved.size == (2048, 1536)
+
+
+def test_a_new_start_frame_removes_the_sessions_unused_ones(giro_folders):
+    image, me = Image.new("RGB", (40, 30)), "aaaaaaaaaaaa"
+    used_by_a_run = save_start_frame(image, me)
+    run = giro_folders["runs"] / "run"
+    run.mkdir()
+    manifest = json.loads((OLD_RUN / "manifest.json").read_text())
+    manifest["stage"]["render"]["first_image"] = str(used_by_a_run)
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    queued = save_start_frame(image, me)
+    dropped = save_start_frame(image, me, in_use={str(queued)})
+    someone_elses = save_start_frame(image, "bbbbbbbbbbbb")
+    newest = save_start_frame(image, me, in_use={str(queued)})
+    assert used_by_a_run.is_file() and queued.is_file() and newest.is_file() and someone_elses.is_file()
+    assert not dropped.exists()
 
 
 def test_candidates_are_listed_and_cleared_per_session(giro_folders):

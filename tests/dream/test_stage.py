@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.dream.stage import fields_help, load_stage, parse_stage, parse_uploaded_stage, stage_to_toml
+from core.dream.stage import (fields_help, load_stage, parse_stage, parse_uploaded_stage, stage_from_dict,
+                              stage_to_toml)
 from core.errors import StageError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -54,10 +55,14 @@ def test_first_image_is_relative_to_the_stage_file(tmp_path):
 REFUSED = [
     (stage_with(segment="frames = 0").replace("frames = 8\n", "", 1), "segment 1: frames must be at least 1"),
     (stage_with("zoom_px = -1"), "render.zoom_px must be from 0"),
-    (stage_with("zoom_px = 256"), "render.zoom_px must be from 0 to below 256"),
+    (stage_with("zoom_px = 256"), "render.zoom_px must be from 0 to 16, got 256"),
+    (stage_with("zoom_px = 16.25"), "render.zoom_px must be from 0 to 16, got 16.25"),
     (stage_with(segment="zoom_px = 300"), "segment 1: zoom_px"),
-    (stage_with("strength = 0"), r"render.strength must be in \(0, 1\]"),
-    (stage_with("strength = 1.5"), r"render.strength must be in \(0, 1\]"),
+    (stage_with("strength = 0"), "render.strength must be from 0.01 to 1, got 0.0"),
+    (stage_with("strength = 0.005"), "render.strength must be from 0.01 to 1, got 0.005"),
+    (stage_with("strength = 1.5"), "render.strength must be from 0.01 to 1, got 1.5"),
+    (stage_with("transition_frames = 121"), "render.transition_frames must be from 0 to 120, got 121"),
+    (stage_with("seed = 4294967296"), "render.seed must be from 0 to 4294967295, got 4294967296"),
     (stage_with(segment="strength = -0.2"), "segment 1: strength"),
     (stage_with("steps = 2\nstrength = 0.4"), r"runs no denoising step \(int\(steps \* strength\) = 0\)"),
     (stage_with("steps = 0"), "render.steps must be from 1 to 150"),
@@ -132,3 +137,18 @@ def test_an_uploaded_stage_names_no_file(tmp_path):
     stage, note = parse_uploaded_stage(stage_with(f'first_image = "{tmp_path / "start.png"}"').encode(), "s.toml")
     assert stage.render.first_image == "" and note.startswith("s.toml: its first_image was left out")
     assert parse_uploaded_stage(GOOD.encode(), "s.toml")[1] == ""
+
+
+def test_at_most_200_segments():
+    lines = ["[render]", "steps = 10"] + ["[[segment]]\nprompt = \"a road\"\nframes = 1"] * 201
+    with pytest.raises(StageError, match="^the stage has 201 segments, over the cap of 200$"):
+        parse_stage("\n".join(lines))
+    assert len(parse_stage("\n".join(lines[:-1])).segments) == 200
+
+
+def test_escapes_round_trip_outside_the_basic_plane():
+    # The flag of Scotland is a black flag and tag characters (U+E0067...), which are not printable.
+    text = 'a ride to 🏔️ "Stelvio" \\ back\ttab, 𝒢iro 🚴‍♀️ 🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f and a bell \x07'
+    stage = stage_from_dict({"render": {"steps": 10, "loop_frames": 2}, "segment": [{"prompt": text, "frames": 8}]})
+    again = parse_stage(stage_to_toml(stage))
+    assert again == stage and again.segments[0].prompt == text

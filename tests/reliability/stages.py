@@ -23,7 +23,7 @@ def hostile_stages() -> list[tuple[str, bytes, str]]:
         ("big.toml", GOOD.encode() + b"# padding\n" * 20_000, "is over 100 kB"),
         ("million.toml", b'[[segment]]\nprompt = "x"\nframes = 1000000\n', "1000000 frames, over the cap"),
         ("many-segments.toml", b'[[segment]]\nprompt = "x"\nframes = 1\n' * 2500, "2500 frames, over the cap"),
-        ("nan.toml", stage_with("strength = nan").encode(), "render.strength must be in (0, 1]"),
+        ("nan.toml", stage_with("strength = nan").encode(), "render.strength must be from 0.01 to 1, got nan"),
         ("inf.toml", stage_with("zoom_px = inf").encode(), "render.zoom_px must be from 0"),
         ("huge-int.toml", stage_with("seed = 99999999999999999999").encode(), "render.seed"),
         ("nul.toml", stage_with('model = "a\\u0000b"').replace("\\u0000", "\x00").encode(), "is not valid TOML"),

@@ -8,6 +8,7 @@ import streamlit as st
 
 from core import settings
 from core.dream.run import list_runs
+from ui.common import as_text
 from ui.dream.results import results_ui
 
 SHOWN = 12
@@ -18,7 +19,7 @@ def gallery_tab_ui() -> None:
     if not runs:
         st.caption("No finished renders yet.")
     for path, manifest in runs[:SHOWN]:
-        with st.expander(f"{manifest.created[:16]} · {manifest.title} · {manifest.frames_total} frames"):
+        with st.expander(f"{manifest.created[:16]} · {as_text(manifest.title)} · {manifest.frames_total} frames"):
             results_ui(path, "gallery")
             st.code(json.dumps({"model": manifest.model, "render": manifest.stage["render"]}, indent=1),
                     language="json")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from core.dream.plan import FramePlan
+from ui.common import plot_text
 
 PINK, BLUE, GREEN = "#e4007c", "#1f6fb2", "#2e8b57"
+MAX_LABELS = 60  # segment prompts written on the plot; beyond this they would overlap
 
 
 def _short(text: str, length: int = 28) -> str:
@@ -20,7 +22,8 @@ def schedule_figure(plans: list[FramePlan]) -> go.Figure:
     figure = go.Figure()
     figure.add_scatter(
         x=frames, y=[p.loop_weight for p in plans], name="loop-mixing weight",
-        line={"color": PINK, "width": 3}, hovertemplate="frame %{x}<br>weight %{y:.3f}<extra></extra>",
+        line={"color": PINK, "width": 3}, customdata=[plot_text(_short(p.prompt)) for p in plans],
+        hovertemplate="frame %{x}: %{customdata}<br>weight %{y:.3f}<extra></extra>",
     )
     figure.add_scatter(
         x=frames, y=[p.strength for p in plans], name="strength", line={"color": BLUE, "dash": "dot"},
@@ -30,13 +33,15 @@ def schedule_figure(plans: list[FramePlan]) -> go.Figure:
         x=frames, y=[p.guidance for p in plans], name="guidance", yaxis="y2",
         line={"color": GREEN, "dash": "dash"}, hovertemplate="frame %{x}<br>guidance %{y:.1f}<extra></extra>",
     )
+    # Shapes and labels are set once: added one by one, plotly re-validates the layout each time,
+    # which took 130 s for 400 segments.
     starts = [p for i, p in enumerate(plans) if i == 0 or p.segment != plans[i - 1].segment]
-    for p in starts:
-        figure.add_vline(x=p.index, line={"color": "#999", "width": 1})
-        figure.add_annotation(
-            x=p.index, y=1.0, yref="paper", text=_short(p.prompt), showarrow=False,
-            xanchor="left", yanchor="top", textangle=-90, font={"size": 10, "color": "#555"},
-        )
+    lines = [dict(type="line", x0=p.index, x1=p.index, y0=0, y1=1, xref="x", yref="paper",
+                  line={"color": "#999", "width": 1}) for p in starts]
+    labels = [dict(x=p.index, y=1.0, yref="paper", text=plot_text(_short(p.prompt)), showarrow=False,
+                   xanchor="left", yanchor="top", textangle=-90, font={"size": 10, "color": "#555"})
+              for p in starts] if len(starts) <= MAX_LABELS else []
+    figure.update_layout(shapes=lines, annotations=labels)
     figure.update_layout(
         height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis={"title": "frame"}, yaxis={"title": "weight, strength", "range": [0, 1.05]},

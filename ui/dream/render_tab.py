@@ -14,6 +14,7 @@ from core.dream.scratch import new_preview_dir
 from core.dream.stage import Stage, load_stage
 from core.errors import GiroError
 from ui.cache import render_queue
+from ui.common import as_text
 from ui.dream.results import results_ui
 from ui.dream.state import load_into_state
 
@@ -35,7 +36,7 @@ def preview_ui(stage: Stage) -> None:
                 for _ in render(preview_stage(stage), folder):
                     pass
             except GiroError as error:
-                st.error(str(error))
+                st.error(as_text(str(error)))
                 return
         st.session_state.preview_dir = str(folder)
     folder = st.session_state.get("preview_dir")
@@ -95,7 +96,7 @@ def job_progress_ui(job_id: str) -> None:
 def job_result_ui(job_id: str) -> None:
     job = render_queue().get(job_id)
     if job.status == "failed":
-        st.error(job.message)
+        st.error(as_text(job.message))
     elif job.status == "cancelled":
         st.warning("Cancelled. The frames so far are kept: resume below.")
     else:
@@ -111,7 +112,7 @@ def resume_ui() -> None:
         return
     st.subheader("Interrupted renders")
     if st.session_state.get("resume_error"):
-        st.error(st.session_state.pop("resume_error"))
+        st.error(as_text(st.session_state.pop("resume_error")))
     for path, manifest in stopped[:5]:
         a, b = st.columns([3, 1])
         a.write(f"`{path.name}`: {manifest.frames_done} of {manifest.frames_total} frames")

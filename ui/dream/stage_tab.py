@@ -8,10 +8,12 @@ import streamlit as st
 
 from core import settings
 from core.dream.plan import make_plan
-from core.dream.stage import LOOP_CURVES, Stage, load_stage, parse_uploaded_stage, stage_from_dict, stage_to_toml
+from core.dream.stage import (LOOP_CURVES, RANGES, Stage, load_stage, parse_uploaded_stage, stage_from_dict,
+                              stage_to_toml)
 from core.errors import GiroError
 from core.status import dream_folders
 from ui.cache import device_info
+from ui.common import as_text
 from ui.dream.plots import schedule_figure
 from ui.dream.state import (EXAMPLES, MODELS, SEGMENT_COLUMNS, STAGE_PRESETS, load_into_state, model_label,
                             on_model_choice, render_table, segment_from_row)
@@ -54,9 +56,9 @@ def stage_editor_ui() -> list[dict]:
                    help="Loads the stage into the table and the controls")
     right.file_uploader("Import a stage (.toml)", type=["toml"], key="stage_file", on_change=_on_import)
     if st.session_state.get("import_error"):
-        st.error(st.session_state.import_error)
+        st.error(as_text(st.session_state.import_error))
     if st.session_state.get("import_note"):
-        st.warning(st.session_state.import_note)
+        st.warning(as_text(st.session_state.import_note))
     table = st.data_editor(
         pd.DataFrame(st.session_state.dream_rows, columns=SEGMENT_COLUMNS),
         key=f"segments_{st.session_state.editor_version}",
@@ -65,9 +67,9 @@ def stage_editor_ui() -> list[dict]:
             "order": st.column_config.NumberColumn("#", help="change to reorder", min_value=1, step=1, width="small"),
             "prompt": st.column_config.TextColumn("prompt", width="large", required=True),
             "frames": st.column_config.NumberColumn("frames", min_value=1, step=1, required=True),
-            "strength": st.column_config.NumberColumn("strength", min_value=0.01, max_value=1.0, step=0.05),
-            "guidance": st.column_config.NumberColumn("guidance", min_value=0.0, max_value=30.0, step=0.5),
-            "zoom_px": st.column_config.NumberColumn("zoom px", min_value=0.0, step=0.25),
+            "strength": _column("strength", "strength"),
+            "guidance": _column("guidance", "guidance"),
+            "zoom_px": _column("zoom px", "zoom_px"),
         },
     )
     rows = table.sort_values("order", kind="stable", na_position="last").to_dict("records")
@@ -90,22 +92,33 @@ def controls_ui(total_frames: int) -> None:
     info = device_info()
     st.caption(f"Runs on `{info.device}` ({info.name}), {info.dtype}.")
     a, b, c, d = st.columns(4)
-    a.slider("Zoom pixels per frame", 0.0, 8.0, step=0.25, key="zoom_px",
-             help="trimmed from every edge before each redraw: the speed of travel")
-    b.slider("Strength", 0.05, 1.0, step=0.05, key="strength", help="how much of each frame is redrawn")
-    c.slider("Guidance", 0.0, 15.0, step=0.5, key="guidance", help="how closely frames follow the prompt")
-    d.slider("Steps", 1, 100, key="steps", help="img2img runs int(steps x strength) of them")
+    _slider(a, "Zoom pixels per frame", "zoom_px", "trimmed from every edge before each redraw: the speed of travel")
+    _slider(b, "Strength", "strength", "how much of each frame is redrawn")
+    _slider(c, "Guidance", "guidance", "how closely frames follow the prompt")
+    _slider(d, "Steps", "steps", "img2img runs int(steps x strength) of them")
     a, b, c, d = st.columns(4)
-    a.number_input("Seed", 0, 2**32 - 1, key="seed")
+    low, high, step = RANGES["seed"]
+    a.number_input("Seed", low, high, step=step, key="seed")
     sizes = SIZES if state.size in SIZES else [state.size, *SIZES]  # an imported stage's own size
     b.selectbox("Size (width x height)", sizes, key="size")
-    c.slider("Frames per second", 1, 30, key="fps")
-    d.slider("Prompt transition (frames)", 0, 24, key="transition_frames",
-             help="blend one segment's prompt into the next instead of cutting")
+    _slider(c, "Frames per second", "fps")
+    _slider(d, "Prompt transition (frames)", "transition_frames",
+            "blend one segment's prompt into the next instead of cutting")
     a, b, c = st.columns([2, 1, 1])
     a.slider("Loop back over the last frames", 0, max(1, total_frames - 1), key="loop_frames")
     b.radio("Loop curve", LOOP_CURVES, key="loop_curve")
     c.toggle("Colour coherence", key="colour_coherence", help="hold every frame to frame 0's colours")
+
+
+def _slider(column, label: str, name: str, help: str | None = None) -> None:
+    """A slider over exactly the range check_stage accepts (core.dream.stage.RANGES)."""
+    low, high, step = RANGES[name]
+    column.slider(label, low, high, step=step, key=name, help=help)
+
+
+def _column(label: str, name: str) -> st.column_config.NumberColumn:
+    low, high, step = RANGES[name]
+    return st.column_config.NumberColumn(label, min_value=low, max_value=high, step=step)
 
 
 def build_stage(render: dict, segments: list[dict]) -> Stage | None:
@@ -113,7 +126,7 @@ def build_stage(render: dict, segments: list[dict]) -> Stage | None:
     try:
         return stage_from_dict({"render": render, "segment": segments})
     except GiroError as error:
-        st.error(str(error), icon="⚠️")
+        st.error(as_text(str(error)), icon="⚠️")
         return None
 
 

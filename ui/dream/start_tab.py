@@ -12,7 +12,9 @@ from core.dream.scratch import candidate_frames, candidates_dir, clear_candidate
 from core.dream.stage import Stage
 from core.errors import GiroError
 from core.images import EXTENSIONS, load_image
+from core.settings import START_FRAME_MAX_SIDE
 from ui.cache import render_queue
+from ui.common import as_text
 
 CANVAS_WIDTH = 384
 
@@ -29,9 +31,9 @@ def start_frame_ui(stage: Stage | None) -> None:
         upload = st.file_uploader("Photo", type=list(EXTENSIONS), key="start_upload")
         if upload is not None and st.session_state.get("start_upload_id") != upload.file_id:
             try:
-                image = load_image(upload.getvalue(), name=upload.name)
+                image = load_image(upload.getvalue(), name=upload.name, max_side=START_FRAME_MAX_SIDE)
             except GiroError as error:
-                st.error(str(error))
+                st.error(as_text(str(error)))
             else:
                 use_start_image(image)
                 st.session_state.start_upload_id = upload.file_id
@@ -48,7 +50,8 @@ def start_frame_ui(stage: Stage | None) -> None:
 
 
 def use_start_image(image: Image.Image) -> None:
-    st.session_state.start_image = str(save_start_frame(image))
+    waiting = {job.stage.render.first_image for job in render_queue().jobs() if not job.finished}
+    st.session_state.start_image = str(save_start_frame(image, st.session_state.owner, waiting))
 
 
 def sketch_ui() -> None:
@@ -75,7 +78,7 @@ def candidates_ui(stage: Stage) -> None:
     if job is not None and not job.finished:
         st.fragment(run_every=1.0)(_candidates_progress)(job.id)
     elif job is not None and job.status == "failed":
-        st.error(job.message)
+        st.error(as_text(job.message))
     images = candidate_frames(owner)
     if images:
         for column, path in zip(st.columns(len(images)), images):
