@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from core.errors import GiroError
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -52,14 +54,28 @@ def dream_model() -> str:
     return os.environ.get("GIRO_DREAM_MODEL") or DREAM_DEFAULT_MODEL
 
 
+def _whole_number(variable: str, default: int) -> int:
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 1:
+        raise GiroError(f"{variable} must be a whole number of at least 1, got {value!r}")
+    return number
+
+
 def dream_max_frames() -> int:
     """The most frames one render may ask for (`GIRO_DREAM_MAX_FRAMES`)."""
-    return int(os.environ.get("GIRO_DREAM_MAX_FRAMES", "2000"))
+    return _whole_number("GIRO_DREAM_MAX_FRAMES", 2000)
 
 
 def dream_renders_per_session() -> int:
-    """Renders one browser session may start, so one guest cannot hold a shared GPU all evening."""
-    return int(os.environ.get("GIRO_DREAM_RENDERS_PER_SESSION", "5"))
+    """Renders and candidate sets one browser session may start, resumes included, so one guest
+    cannot hold a shared GPU all evening (`GIRO_DREAM_RENDERS_PER_SESSION`)."""
+    return _whole_number("GIRO_DREAM_RENDERS_PER_SESSION", 5)
 
 
 # Classifiers: before a learner is trained, zero-shot CLIP answers (core/tasks.py lists the pages).

@@ -33,7 +33,8 @@ def render_queue() -> RenderQueue:
     from core.dream.queue import RenderQueue
 
     device = pick_device()
-    return RenderQueue(lambda model: cached_pipelines(model, device, pick_dtype(device)))
+    return RenderQueue(lambda model: cached_pipelines(model, device, pick_dtype(device)),
+                       per_owner=settings.dream_renders_per_session())
 
 
 @st.cache_resource(show_spinner="Loading the model...")

@@ -1,8 +1,10 @@
 """One render at a time per server: a queue and one worker thread that owns the GPU.
 
 Streamlit runs each browser tab in its own thread and kills a script's work when a widget moves,
-so renders run here instead: the page submits a job and polls it. The worker is the only thread
-that calls the pipelines, and it never touches Streamlit. A job keeps running when its tab reloads or closes; its frames are on disk, so even
+so renders run here instead: the page submits a job and polls it. The GPU worker is the only
+thread that calls the pipelines, and no worker touches Streamlit. Previews need no model, so
+they run on a lane of their own and never wait behind a render. Each session (owner) may start
+`per_owner` renders and candidate sets, resumes included; it holds one preview at a time. A job keeps running when its tab reloads or closes; its frames are on disk, so even
 a server restart loses nothing (`core.dream.render` resumes the run folder).
 """
 
@@ -18,16 +20,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.dream.pipelines import DreamPipelines
+from core.dream.preview import preview_stage
 from core.dream.render import Progress, render
 from core.dream.scratch import CANDIDATES
 from core.dream.stage import Stage
 from core.errors import GiroError
 
 
+class QueueError(GiroError):
+    """A job the queue will not take: the session has used its renders."""
+
+
 @dataclass
 class RenderJob:
     id: str
-    kind: str  # "render", or "candidates" (four start frames to choose from)
+    kind: str  # "render", "candidates" (four start frames to choose from) or "preview" (no model)
     stage: Stage
     run_dir: Path
     owner: str  # the session that asked; used for its cap and its place in the queue
@@ -41,26 +48,55 @@ class RenderJob:
     def finished(self) -> bool:
         return self.status in ("done", "cancelled", "failed")
 
+    @property
+    def counts(self) -> bool:
+        """Whether it uses up one of its owner's renders: all but previews and jobs that failed
+        before they made anything (a missing model is not the guest's render)."""
+        return self.kind != "preview" and not (self.status == "failed" and self.progress is None)
+
+
+# Which worker thread runs each kind of job.
+LANES = {"render": "dream-worker", "candidates": "dream-worker", "preview": "preview-worker"}
+
 
 class RenderQueue:
-    """Jobs run one after another, in the order they came, on one worker thread."""
+    """Jobs run in the order they came, one at a time per lane (see LANES)."""
 
-    def __init__(self, load: Callable[[str], DreamPipelines]):
+    def __init__(self, load: Callable[[str], DreamPipelines], per_owner: int = 5):
         self._load = load  # model id or folder -> pipelines (cached by the caller)
+        self.per_owner = per_owner
         self._jobs: list[RenderJob] = []
         self._changed = threading.Condition()
-        self._worker = threading.Thread(target=self._work, name="dream-worker", daemon=True)
-        self._worker.start()
+        for lane in sorted(set(LANES.values())):
+            threading.Thread(target=self._work, args=(lane,), name=lane, daemon=True).start()
 
     def submit(self, kind: str, stage: Stage, run_dir: Path, owner: str) -> RenderJob:
+        """Queue a job, or return the one already working on `run_dir`.
+
+        Raises QueueError when `owner` has used its renders; a new preview cancels the owner's last.
+        """
         with self._changed:
             for job in self._jobs:
                 if job.run_dir == run_dir and not job.finished:
                     return job  # already queued or running: watch that one
+            if kind == "preview":
+                for job in self._jobs:
+                    if job.owner == owner and job.kind == "preview" and not job.finished:
+                        job.cancel.set()
+            elif self._used(owner) >= self.per_owner:
+                raise QueueError(f"this session has used its {self.per_owner} renders")
             job = RenderJob(uuid.uuid4().hex[:12], kind, stage, run_dir, owner)
             self._jobs.append(job)
             self._changed.notify_all()
             return job
+
+    def left(self, owner: str) -> int:
+        """Renders `owner` may still start."""
+        with self._changed:
+            return max(0, self.per_owner - self._used(owner))
+
+    def _used(self, owner: str) -> int:
+        return sum(1 for job in self._jobs if job.owner == owner and job.counts)
 
     def get(self, job_id: str) -> RenderJob | None:
         with self._changed:
@@ -79,9 +115,9 @@ class RenderQueue:
         return {job.run_dir for job in self.jobs() if not job.finished}
 
     def position(self, job: RenderJob) -> int:
-        """0 while running, n when n jobs run or wait ahead of it."""
+        """0 while running, n when n jobs run or wait ahead of it in its lane."""
         with self._changed:
-            waiting = [j for j in self._jobs if not j.finished]
+            waiting = [j for j in self._jobs if not j.finished and LANES[j.kind] == LANES[job.kind]]
             return waiting.index(job) if job in waiting else 0
 
     def cancel(self, job_id: str) -> None:
@@ -92,18 +128,18 @@ class RenderQueue:
                 if job.status == "queued":
                     job.status = "cancelled"
 
-    def _next(self) -> RenderJob:
+    def _next(self, lane: str) -> RenderJob:
         with self._changed:
             while True:
-                job = next((j for j in self._jobs if j.status == "queued"), None)
+                job = next((j for j in self._jobs if j.status == "queued" and LANES[j.kind] == lane), None)
                 if job is not None:
                     job.status = "running"
                     return job
                 self._changed.wait()
 
-    def _work(self) -> None:
+    def _work(self, lane: str) -> None:
         while True:
-            job = self._next()
+            job = self._next(lane)
             try:
                 self._run(job)
                 status = "cancelled" if job.cancel.is_set() else "done"
@@ -118,6 +154,10 @@ class RenderQueue:
 
     def _run(self, job: RenderJob) -> None:
         if job.cancel.is_set():  # cancelled while it waited
+            return
+        if job.kind == "preview":
+            for progress in render(preview_stage(job.stage), job.run_dir, None, job.cancel):
+                job.progress = progress
             return
         pipelines = self._load(job.stage.model())
         if job.kind == "candidates":

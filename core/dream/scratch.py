@@ -6,6 +6,7 @@ under names of our own: an upload is data, never a path.
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Collection
 from pathlib import Path
@@ -17,6 +18,7 @@ from core.atomic import atomic_path
 from core.dream.run import list_runs
 
 CANDIDATES = 4  # start frames offered from text, as the original author picked from a grid
+KEEP_PREVIEWS = 2  # per session: the one on the page and the one being made
 
 
 def starts_dir() -> Path:
@@ -58,5 +60,11 @@ def clear_candidates(owner: str) -> None:
         old.unlink(missing_ok=True)
 
 
-def new_preview_dir() -> Path:
-    return settings.runs_dir() / "_previews" / uuid.uuid4().hex[:12]
+def new_preview_dir(owner: str) -> Path:
+    """A folder for session `owner`'s next preview; its older previews go, but the last KEEP_PREVIEWS."""
+    folder = settings.runs_dir() / "_previews" / owner
+    if folder.is_dir():
+        older = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in older[KEEP_PREVIEWS - 1:]:
+            shutil.rmtree(old, ignore_errors=True)
+    return folder / uuid.uuid4().hex[:12]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
+
 from core.dream.queue import RenderQueue
 from tests.dream.conftest import UNetGuard, finished, small_stage
 
@@ -65,3 +67,44 @@ def test_candidates(tiny_pipelines, tmp_path):
     assert finished(job, 60) and job.status == "done"
     assert sorted(p.name for p in (tmp_path / "candidates").glob("*.png")) == [
         "0.png", "1.png", "2.png", "3.png"]
+
+
+def test_each_owner_has_its_renders_candidates_and_resumes_included(tiny_pipelines, tmp_path):
+    from core.dream.queue import QueueError
+
+    queue = RenderQueue(lambda model: tiny_pipelines, per_owner=3)
+    stage = small_stage(frames=(2,), loop_frames=0)
+    first = queue.submit("render", stage, tmp_path / "a", "me")
+    assert finished(first, 60)
+    queue.submit("candidates", stage, tmp_path / "candidates", "me")
+    resumed = queue.submit("render", stage, tmp_path / "a", "me")  # a resume of a finished run
+    assert resumed is not first and queue.left("me") == 0
+    with pytest.raises(QueueError, match="^this session has used its 3 renders$"):
+        queue.submit("render", stage, tmp_path / "b", "me")
+    assert queue.submit("render", stage, tmp_path / "c", "someone else").owner == "someone else"
+    assert queue.left("someone else") == 2
+
+
+def test_a_render_that_fails_to_start_gives_its_place_back(tmp_path):
+    from core.errors import ModelError
+
+    def missing(model):
+        raise ModelError(f"{model} is not on this machine")
+
+    queue = RenderQueue(missing, per_owner=1)
+    failed = queue.submit("render", small_stage(frames=(2,), loop_frames=0), tmp_path / "a", "me")
+    assert finished(failed, 30) and failed.status == "failed" and queue.left("me") == 1
+
+
+def test_previews_have_their_own_lane_and_one_per_owner(tiny_pipelines, tmp_path):
+    release = threading.Event()
+    queue = RenderQueue(lambda model: release.wait(60) and tiny_pipelines, per_owner=1)
+    stage = small_stage(frames=(6,), loop_frames=2)
+    render_job = queue.submit("render", stage, tmp_path / "render", "me")  # holds the GPU lane
+    old = queue.submit("preview", stage, tmp_path / "old", "me")
+    new = queue.submit("preview", stage, tmp_path / "new", "me")
+    assert finished(new, 60) and new.status == "done" and (tmp_path / "new" / "loop.mp4").is_file()
+    assert finished(old, 5) and old.status in ("cancelled", "done") and old.cancel.is_set()
+    assert not render_job.finished and queue.left("me") == 0  # previews never count
+    release.set()
+    assert finished(render_job, 120) and render_job.status == "done"

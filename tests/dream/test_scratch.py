@@ -47,6 +47,13 @@ def test_candidates_are_listed_and_cleared_per_session(giro_folders):
     assert [p.name for p in candidate_frames("bbbbbbbbbbbb")] == ["0.png", "1.png", "2.png", "3.png"]
 
 
-def test_previews_each_get_a_new_folder(giro_folders):
-    a, b = new_preview_dir(), new_preview_dir()
-    assert a != b and a.parent == b.parent == giro_folders["runs"] / "_previews"
+def test_previews_each_get_a_new_folder_and_old_ones_go(giro_folders):
+    made = []
+    for _ in range(5):
+        folder = new_preview_dir("aaaaaaaaaaaa")
+        folder.mkdir(parents=True)
+        made.append(folder)
+    other = new_preview_dir("bbbbbbbbbbbb")
+    other.mkdir(parents=True)
+    assert len(set(made)) == 5 and made[0].parent == giro_folders["runs"] / "_previews" / "aaaaaaaaaaaa"
+    assert [p.exists() for p in made] == [False, False, False, True, True] and other.exists()

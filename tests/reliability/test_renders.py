@@ -145,3 +145,36 @@ def test_server_killed_mid_render_resumes_to_the_same_frames(browser, server_env
                              "restart_to_finished_loop_s": round(resumed_in, 1),
                              "frames_differing_from_uninterrupted": len(differing),
                              "server_tracebacks": server.tracebacks()})
+
+
+def test_the_render_cap_holds_across_reloads(tiny_dream_model, giro_folders, monkeypatch):
+    """Reloads keep ?session=, and the queue counts renders and candidates per session: three
+    reloads no longer give six renders under a cap of two. Previews never count."""
+    monkeypatch.setenv("GIRO_DREAM_MODEL", str(tiny_dream_model))
+    monkeypatch.setenv("GIRO_DREAM_RENDERS_PER_SESSION", "2")
+    st.cache_resource.clear()
+    owner, clicked = "", []
+    for reload in range(3):
+        at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=120).run()
+        if owner:
+            at.query_params["session"] = owner
+        at.switch_page("pages/1_Dream_a_Stage.py").run()
+        owner = at.session_state["owner"]
+        at.file_uploader(key="stage_file").set_value(("s.toml", stage_toml("a road", reload, 6), "text/plain")).run()
+        [b for b in at.button if b.label == "Preview motion"][0].click().run()
+        button = next(b for b in at.button if b.label == "Render")
+        if not button.disabled:
+            button.click().run()
+            clicked.append(at.session_state["job_id"])
+            assert finished(render_queue().get(clicked[-1]), 120)
+        if reload == 0:
+            at.radio(key="start_source").set_value("From text").run()
+            [b for b in at.button if b.label == "Generate 4 candidates"][0].click().run()
+            assert finished(render_queue().latest(owner, "candidates"), 120)
+        assert not at.exception
+    assert len(clicked) == 1 and render_queue().left(owner) == 0
+    at.run()
+    assert next(b for b in at.button if b.label == "Render").disabled
+    assert "This session has used its 2 renders (GIRO_DREAM_RENDERS_PER_SESSION)." in [c.value for c in at.caption]
+    previews = [j for j in render_queue().jobs() if j.owner == owner and j.kind == "preview"]
+    assert len(previews) == 3 and all(not j.counts for j in previews)

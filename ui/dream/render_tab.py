@@ -7,8 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import settings
-from core.dream.preview import preview_stage
-from core.dream.render import render
+from core.dream.queue import QueueError
 from core.dream.run import MP4, RunFolder, list_runs
 from core.dream.scratch import new_preview_dir
 from core.dream.stage import Stage, load_stage
@@ -17,6 +16,8 @@ from ui.cache import render_queue
 from ui.common import as_text
 from ui.dream.results import results_ui
 from ui.dream.state import load_into_state
+
+PREVIEW_HELP = "zoom and loop-mixing only, no model, at 256 px"
 
 
 def render_tab_ui(stage: Stage | None) -> None:
@@ -28,23 +29,31 @@ def render_tab_ui(stage: Stage | None) -> None:
 
 
 def preview_ui(stage: Stage) -> None:
-    """Zoom and loop-mixing only, no model; it runs in the page because it needs no GPU."""
-    if st.button("Preview motion", help="zoom and loop-mixing only, no model: a second or two"):
-        folder = new_preview_dir()
-        with st.spinner("Previewing the motion..."):
-            try:
-                for _ in render(preview_stage(stage), folder):
-                    pass
-            except GiroError as error:
-                st.error(as_text(str(error)))
-                return
-        st.session_state.preview_dir = str(folder)
-    folder = st.session_state.get("preview_dir")
-    if folder and (Path(folder) / MP4).is_file():
-        st.video(str(Path(folder) / MP4), loop=True, autoplay=True, muted=True)
-        manifest = RunFolder(Path(folder)).manifest()
+    """Zoom and loop-mixing only, no model: the queue's preview lane makes it, the page polls."""
+    queue, owner = render_queue(), st.session_state.owner
+    if st.button("Preview motion", help=PREVIEW_HELP):
+        st.session_state.preview_job = queue.submit("preview", stage, new_preview_dir(owner), owner).id
+    job = queue.get(st.session_state.get("preview_job", "")) or queue.latest(owner, "preview")
+    if job is None:
+        return
+    if not job.finished:
+        st.fragment(run_every=0.5)(_preview_progress_ui)(job.id)
+    elif job.status == "failed":
+        st.error(as_text(job.message))
+    elif (job.run_dir / MP4).is_file():
+        st.video(str(job.run_dir / MP4), loop=True, autoplay=True, muted=True)
+        manifest = RunFolder(job.run_dir).manifest()
         if manifest is not None and manifest.seam is not None:
             st.caption(f"Preview seam figure {manifest.seam:.2f} (about 1: the loop has no visible jump)")
+
+
+def _preview_progress_ui(job_id: str) -> None:
+    job = render_queue().get(job_id)
+    if job is None or job.finished:
+        st.rerun()
+    progress = job.progress
+    done = 0.0 if progress is None else (progress.frame + 1) / progress.total
+    st.progress(min(done, 1.0), text="Previewing the motion...")
 
 
 def render_ui(stage: Stage) -> None:
@@ -55,13 +64,14 @@ def render_ui(stage: Stage) -> None:
         f"**{stage.total_frames} frames** at {r.width}x{r.height} with `{stage.model()}`, "
         f"from {start}; {int(r.steps * r.strength)} denoising steps per frame."
     )
-    cap = settings.dream_renders_per_session()
-    left = cap - state.renders_started
+    left, cap = queue.left(state.owner), queue.per_owner
     if st.button("Render", type="primary", disabled=left <= 0,
                  help=f"{left} of {cap} renders left in this session"):
         run = RunFolder.create(settings.runs_dir(), stage.segments[0].prompt)
-        state.job_id = queue.submit("render", stage, run.path, state.owner).id
-        state.renders_started += 1
+        try:
+            state.job_id = queue.submit("render", stage, run.path, state.owner).id
+        except QueueError as error:
+            st.error(as_text(str(error)))
     if left <= 0:
         st.caption(f"This session has used its {cap} renders (GIRO_DREAM_RENDERS_PER_SESSION).")
     job = queue.get(state.get("job_id", "")) or queue.latest(state.owner)
@@ -123,8 +133,8 @@ def _on_resume(path: str) -> None:
     """Queue the run again and show its stage, so the page describes what is rendering."""
     try:
         stage = load_stage(Path(path) / "stage.toml")
+        st.session_state.job_id = render_queue().submit("render", stage, Path(path), st.session_state.owner).id
     except GiroError as error:
         st.session_state.resume_error = str(error)
         return
-    st.session_state.job_id = render_queue().submit("render", stage, Path(path), st.session_state.owner).id
     load_into_state(stage)

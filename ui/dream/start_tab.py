@@ -73,7 +73,10 @@ def candidates_ui(stage: Stage) -> None:
     queue, owner = render_queue(), st.session_state.owner
     if st.button("Generate 4 candidates", help="text-to-image from the first prompt, four seeds"):
         clear_candidates(owner)
-        st.session_state.candidates_job = queue.submit("candidates", stage, candidates_dir(owner), owner).id
+        try:
+            st.session_state.candidates_job = queue.submit("candidates", stage, candidates_dir(owner), owner).id
+        except GiroError as error:
+            st.error(as_text(str(error)))
     job = queue.get(st.session_state.get("candidates_job", ""))
     if job is not None and not job.finished:
         st.fragment(run_every=1.0)(_candidates_progress)(job.id)

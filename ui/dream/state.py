@@ -49,7 +49,6 @@ def init_state() -> None:
     if "dream_rows" not in state:  # after a reload: the stage of the render in flight
         job = render_queue().latest(state.owner)
         load_into_state(job.stage if job else load_stage(EXAMPLES / STAGE_PRESETS["The Giro stage"]))
-    state.setdefault("renders_started", 0)
     state.setdefault("start_image", "")
     state.setdefault("model_choice", next(iter(MODELS)))
 
