@@ -187,9 +187,33 @@ def load_predictor(path: str | Path, device: str = "cpu") -> LearnerPredictor:
             learn = load_learner(path, cpu=True)
     except Exception as error:
         raise ModelError(f"{path.name} is not a fastai learner this app can load: {first_line(error)}") from error
-    card_path = path.with_suffix(".json")
-    card = json.loads(card_path.read_text()) if card_path.is_file() else None
-    return LearnerPredictor(learn, card, device, model_id=path.name)
+    return LearnerPredictor(learn, read_card(path.with_suffix(".json")), device, model_id=path.name)
+
+
+# What the page shows of a model card (core.train writes them), each with its type.
+CARD_FIELDS = {"architecture": str, "image_size": int, "date": str, "n_train": int, "split": str,
+               "accuracy": float, "top5_accuracy": float, "n_held_out": int, "classes": list}
+
+
+_KINDS = {str: "text", int: "a whole number", float: "a number", list: "a list"}
+
+
+def read_card(path: Path) -> dict[str, Any] | None:
+    """The model card beside a learner; None if there is none; ModelError (one line) if broken."""
+    if not path.is_file():
+        return None
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelError(f"{path.name} is not a model card this app can read: {first_line(error)}") from error
+    if not isinstance(card, dict):
+        raise ModelError(f"{path.name} is not a model card this app can read: not a JSON object")
+    for name, kind in CARD_FIELDS.items():
+        value = card.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind):
+            raise ModelError(f"{path.name} is not a model card this app can read: {name} is missing or "
+                             f"not {_KINDS[kind]}")
+    return card
 
 
 # ---------------------------------------------------------------- command line

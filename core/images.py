@@ -147,8 +147,11 @@ def _read_bounded(source: bytes | BinaryIO | str | Path, label: str, max_mb: flo
         path = Path(source)
         if not path.is_file():
             raise ImageError(f"{label} does not exist or is not a file")
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(limit + 1)
+        except OSError as error:  # no permission, a device that refuses reads (/proc/self/mem)
+            raise ImageError(f"{label} cannot be read: {error.strerror or error}") from error
     else:
         data = source.read(limit + 1)
     if len(data) > limit:

@@ -82,6 +82,18 @@ def dream_renders_per_session() -> int:
 CLIP_DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 
 
+ADD_STARS = ("host", "anyone", "nobody")
+
+
+def add_stars() -> str:
+    """Who may add photos to the star gallery (`GIRO_ADD_STARS`): `host` (a browser on the machine
+    that serves the app; the default), `anyone`, or `nobody`."""
+    rule = os.environ.get("GIRO_ADD_STARS", "host").strip().lower()
+    if rule not in ADD_STARS:
+        raise GiroError(f"GIRO_ADD_STARS must be {', '.join(ADD_STARS)}, got {rule!r}")
+    return rule
+
+
 def clip_model() -> str:
     """The zero-shot CLIP model id or local folder (`GIRO_CLIP_MODEL`)."""
     return os.environ.get("GIRO_CLIP_MODEL") or CLIP_DEFAULT_MODEL

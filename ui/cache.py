@@ -6,6 +6,7 @@ safe to use from many threads at once; each cached object documents how it is.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,11 +68,20 @@ def face_embedder() -> FaceEmbedder:
     return FaceEmbedder()
 
 
+_last_gallery: dict[str, StarGallery] = {}  # each folder's newest gallery, to embed only what is new
+_last_gallery_lock = threading.Lock()
+
+
 @st.cache_resource(show_spinner="Reading the star gallery...", max_entries=2)
 def _star_gallery(folder: str, signature: tuple) -> StarGallery:
     from core.faces import StarGallery
 
-    return StarGallery(Path(folder), face_embedder())
+    with _last_gallery_lock:
+        previous = _last_gallery.get(folder)
+    gallery = StarGallery(Path(folder), face_embedder(), previous)
+    with _last_gallery_lock:
+        _last_gallery[folder] = gallery
+    return gallery
 
 
 def star_gallery() -> StarGallery:

@@ -10,12 +10,12 @@ from core import settings
 from core.classify import Prediction, Predictor
 from core.datasets import flower_photo
 from core.errors import GiroError, ModelError
-from core.faces import add_star
+from core.faces import MAX_STAR_PHOTOS, add_star
 from core.images import EXTENSIONS, header_pixels, load_image
 from core.status import learner_status
 from core.tasks import OXFORD_PHOTO, GALLERY, GRAD_CAM, Task, task
 from ui.cache import classifier, face_embedder, star_gallery
-from ui.common import as_text, model_missing_ui, page_header_ui
+from ui.common import as_text, is_host, model_missing_ui, page_header_ui
 
 CONFIDENT = 0.5  # below this, the verdict says it is not sure
 MAX_PHOTOS = 40  # per upload box
@@ -169,7 +169,7 @@ def extra_ui(described: Task, predictor: Predictor, image: Image.Image, predicti
 
 def lookalike_page_ui(described: Task) -> None:
     """Film-Star Lookalike: the face, the stars it looks like, and the top star beside it."""
-    st.caption("Just for fun. Photos are used for this answer only and are never stored.")
+    st.caption("Just for fun. Your photo is used for this answer only and is never stored.")
     gallery = star_gallery()
     learner = None
     if not gallery.stars:
@@ -212,8 +212,23 @@ def gallery_match_ui(face, gallery) -> None:
         st.caption(f"{len(gallery.skipped)} gallery photos skipped (no single face).")
 
 
+def may_add_stars() -> bool:
+    try:
+        rule = settings.add_stars()
+    except GiroError as error:
+        st.error(str(error))
+        return False
+    return rule == "anyone" or (rule == "host" and is_host())
+
+
 def add_star_ui(described: Task) -> None:
-    with st.expander("Add a star to the gallery"):
+    """For the host only (GIRO_ADD_STARS): guests' photos are never stored."""
+    if not may_add_stars():
+        return
+    with st.expander("Add a star to the gallery (host)"):
+        st.caption(f"Photos added here are stored on this server, in the star gallery's folder for "
+                   f"that {described.noun}, until you delete them. At most {MAX_STAR_PHOTOS} photos a "
+                   f"{described.noun}.")
         with st.form("add_star", clear_on_submit=True):
             name = st.text_input("Name", placeholder="Sophia Loren")
             photos = st.file_uploader("A few photos, one face each", type=list(EXTENSIONS),

@@ -16,6 +16,14 @@ def model_missing_ui(status: ModelStatus, needs: str) -> None:
     st.code(status.get_command, language="bash")
 
 
+def is_host() -> bool:
+    """A browser on the machine that serves the app (Streamlit gives loopback clients no address).
+
+    Behind a proxy that forwards client addresses this could be spoofed; `make serve` has none.
+    """
+    return st.context.ip_address is None
+
+
 def page_header_ui(title: str, icon: str, what: str) -> None:
     st.set_page_config(page_title=f"{title} · Giro Dreams", page_icon=icon, layout="wide")
     st.title(f"{icon} {title}")

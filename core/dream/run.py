@@ -131,7 +131,7 @@ class RunFolder:
             yield
         except OSError as error:
             raise RunError(
-                f"cannot write {name} in {self.path}: {error.strerror or error}; the frames so far "
+                f"cannot write {name} in {self.path.name}: {error.strerror or error}; the frames so far "
                 "are kept: free some space and run again to resume"
             ) from error
 
@@ -141,6 +141,8 @@ class RunFolder:
 
     def open(self, stage: Stage, model: dict[str, Any]) -> Manifest:
         """Start a new run, or check that an existing one renders the same frames and resume it."""
+        if self.path.exists() and not self.path.is_dir():
+            raise RunError(f"{self.path.name} is a file, not a run folder: pick a folder for the run")
         stage_dict = stage.to_dict()
         manifest = self.manifest()
         if manifest is not None:

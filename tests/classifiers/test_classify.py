@@ -117,3 +117,27 @@ def test_command_line_plain(learner_in_models, shapes_data, capsys):
     good = sorted((shapes_data / "square").glob("*.jpg"))[0]
     assert main(["bikes", str(good)]) == 0
     assert capsys.readouterr().out.startswith(f"{good}: square (")
+
+
+@pytest.mark.parametrize("text, reason", [
+    ('{"architecture": "resnet18", "accur', "Unterminated string"),
+    ("[]", "not a JSON object"),
+    ('{"architecture": "resnet18"}', "image_size is missing or not a whole number"),
+    ('{"architecture": "resnet18", "image_size": 64, "date": "x", "n_train": 1, "split": "s", '
+     '"accuracy": "high", "top5_accuracy": 1.0, "n_held_out": 1, "classes": []}', "accuracy is missing or not a number"),
+])
+def test_a_broken_model_card_is_one_line(learner_in_models, text, reason, capsys):
+    (learner_in_models.parent / "bikes.json").write_text(text)
+    with pytest.raises(ModelError, match=f"^bikes.json is not a model card this app can read: {reason}"):
+        load_predictor("bikes")
+    assert main(["bikes", "whatever.jpg"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: bikes.json is not a model card") and err.count("\n") == 1
+
+
+def test_an_unreadable_image_does_not_stop_the_batch(learner_in_models, shapes_data, capsys):
+    good = str(sorted((shapes_data / "circle").glob("*.jpg"))[0])
+    assert main(["bikes", "/proc/self/mem", good, "--json"]) == 1
+    out, err = capsys.readouterr()
+    assert err == "error: /proc/self/mem cannot be read: Input/output error\n"
+    assert json.loads(out)["image"] == good

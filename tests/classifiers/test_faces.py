@@ -8,7 +8,7 @@ from PIL import Image
 from skimage import data
 
 from core.errors import FaceError, GiroError
-from core.faces import FaceEmbedder, StarGallery
+from core.faces import FaceEmbedder, StarGallery, add_star, star_name
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +70,56 @@ def test_empty_gallery(embedder, astronaut, tmp_path):
     gallery = StarGallery(tmp_path / "nothing", embedder)
     with pytest.raises(GiroError, match="has no usable photos yet"):
         gallery.match(embedder.one_face(astronaut))
+
+
+def jpeg(image: Image.Image) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("typed, kept", [
+    ("  Sophia   Loren ", "Sophia Loren"),
+    ("Ｓｏｐｈｉａ Ｌｏｒｅｎ", "Sophia Loren"),  # full-width letters fold to their plain forms
+    ("Любовь Орлова", "Любовь Орлова"),  # one alphabet, not Latin: welcome
+])
+def test_star_names_are_normalised(typed, kept):
+    assert star_name(typed) == kept
+
+
+@pytest.mark.parametrize("typed, why", [
+    ("\u0410udrey Hepburn", "mixes Cyrillic and Latin"),  # a Cyrillic А passing for a Latin A
+    ("../etc", "letters, spaces"),
+    ("Sophia/Loren", "letters, spaces"),
+])
+def test_star_names_that_are_refused(typed, why):
+    with pytest.raises(GiroError, match=why):
+        star_name(typed)
+
+
+def test_a_star_keeps_at_most_twelve_photos_and_one_spelling(embedder, astronaut, tmp_path):
+    photo, gallery = jpeg(astronaut), tmp_path / "stars"
+    saved, problems = add_star(gallery, "Eileen Collins", [(f"{n}.jpg", photo) for n in range(10)], embedder)
+    assert saved == 10 and problems == []
+    saved, problems = add_star(gallery, "eileen COLLINS", [(f"{n}.jpg", photo) for n in range(5)], embedder)
+    assert saved == 2 and problems == [
+        f"{n}.jpg left out: Eileen Collins now has 12 photos, the most a star keeps" for n in (2, 3, 4)]
+    assert [p.name for p in gallery.iterdir()] == ["Eileen Collins"]
+    with pytest.raises(GiroError, match="^Eileen Collins already has 12 photos, the most a star keeps$"):
+        add_star(gallery, "Eileen Collins", [("x.jpg", photo)], embedder)
+
+
+def test_a_new_gallery_embeds_only_new_photos(embedder, astronaut, tmp_path, monkeypatch):
+    for star in ("Eileen Collins", "Someone Else"):
+        (tmp_path / star).mkdir()
+        astronaut.save(tmp_path / star / "a.jpg")
+    first = StarGallery(tmp_path, embedder)
+    astronaut.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / "Someone Else" / "b.jpg")
+    seen = []
+    one_face = embedder.one_face
+    monkeypatch.setattr(embedder, "one_face", lambda image, name: seen.append(name) or one_face(image, name))
+    second = StarGallery(tmp_path, embedder, previous=first)
+    assert seen == ["Someone Else/b.jpg"]
+    assert len(second._photos) == 3 and second.stars == first.stars

@@ -91,3 +91,26 @@ def test_at_most_forty_photos_at_once(learners, shapes_data):
     assert not at.exception
     assert at.warning[0].value == "45 photos: the first 40 are used. Remove some to see the others."
     assert sum(1 for c in captions(at) if c.endswith("as the model sees it")) == 40
+
+
+def add_star_forms(at: AppTest) -> int:
+    return sum(1 for e in at.expander if e.label.startswith("Add a star"))
+
+
+def test_only_the_host_may_add_a_star(star_gallery_folder, monkeypatch):
+    """AppTest's client has a stand-in address, so it is a guest until it says otherwise (a real
+    browser on the serving machine has none: Streamlit hides loopback addresses)."""
+    assert add_star_forms(open_page("pages/3_Film-Star_Lookalike.py")) == 0
+    monkeypatch.setattr("ui.classify.is_host", lambda: True)
+    at = open_page("pages/3_Film-Star_Lookalike.py")
+    assert add_star_forms(at) == 1
+    assert any("stored on this server" in c.value for c in at.caption)
+    monkeypatch.setattr("ui.classify.is_host", lambda: False)  # a phone at the meetup
+    at = open_page("pages/3_Film-Star_Lookalike.py")
+    assert add_star_forms(at) == 0 and not at.exception
+    assert not any("stored on this server" in c.value for c in at.caption)
+    monkeypatch.setenv("GIRO_ADD_STARS", "anyone")
+    assert add_star_forms(open_page("pages/3_Film-Star_Lookalike.py")) == 1
+    monkeypatch.setenv("GIRO_ADD_STARS", "nobody")
+    monkeypatch.setattr("ui.classify.is_host", lambda: True)
+    assert add_star_forms(open_page("pages/3_Film-Star_Lookalike.py")) == 0

@@ -49,3 +49,38 @@ def test_missing_model_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: CompVis/stable-diffusion-v1-4 is not on this machine")
     assert err.count("\n") == 1
+
+
+def _one_line(capsys, start: str) -> None:
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {start}") and err.count("\n") == 1, err
+
+
+def test_a_start_image_that_cannot_be_read_is_one_line(tmp_path, capsys):
+    (tmp_path / "s.toml").write_text(EXAMPLE_PREVIEW.replace("loop_frames = 4", 'loop_frames = 4\nfirst_image = "/proc/self/mem"'))
+    assert main(["render", str(tmp_path / "s.toml"), "--out", str(tmp_path / "run"), "--preview"]) == 2
+    _one_line(capsys, "mem cannot be read: Input/output error")
+
+
+def test_out_naming_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "s.toml").write_text(EXAMPLE_PREVIEW)
+    (tmp_path / "taken").write_text("a file")
+    assert main(["render", str(tmp_path / "s.toml"), "--out", str(tmp_path / "taken"), "--preview"]) == 2
+    _one_line(capsys, "taken is a file, not a run folder")
+    assert (tmp_path / "taken").read_text() == "a file"
+
+
+@pytest.mark.parametrize("content", ["{}", "[]"])
+def test_a_run_folder_with_a_damaged_manifest_is_one_line(tmp_path, capsys, content):
+    (tmp_path / "s.toml").write_text(EXAMPLE_PREVIEW)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "manifest.json").write_text(content)
+    assert main(["render", str(tmp_path / "s.toml"), "--out", str(tmp_path / "run"), "--preview"]) == 2
+    _one_line(capsys, "run/manifest.json is damaged: start a new run folder")
+
+
+def test_a_frame_cap_that_is_not_a_number_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GIRO_DREAM_MAX_FRAMES", "abc")
+    (tmp_path / "s.toml").write_text(EXAMPLE_PREVIEW)
+    assert main(["render", str(tmp_path / "s.toml"), "--out", str(tmp_path / "run"), "--preview"]) == 2
+    _one_line(capsys, "GIRO_DREAM_MAX_FRAMES must be a whole number of at least 1, got 'abc'")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -112,7 +113,8 @@ def test_camera(learners):
             assert at.error[0].value.startswith("camera photo ")
 
 
-def test_lookalike_uploads_and_gallery_form(star_gallery_folder):
+def test_lookalike_uploads_and_gallery_form(star_gallery_folder, monkeypatch):
+    monkeypatch.setattr("ui.classify.is_host", lambda: True)  # adding a star is the host's act
     at = open_page("pages/3_Film-Star_Lookalike.py")
     me = ("me.jpg", jpeg(Image.fromarray(data.astronaut())), "image/jpeg")
     at.file_uploader(key="stars_uploads").set_value([*uploads(), me]).run()
@@ -137,17 +139,22 @@ def test_lookalike_uploads_and_gallery_form(star_gallery_folder):
 def test_dream_start_frame_upload(giro_folders):
     at = open_page("pages/1_Dream_a_Stage.py")
     at.radio(key="start_source").set_value("Upload a photo").run()
+    accepted = 0
     for (name, content, want), (disguised, *_) in zip(CORPUS, uploads()):
         at.session_state["start_image"] = ""
         at.file_uploader(key="start_upload").set_value((disguised, content, "image/png")).run()
         assert not at.exception, name
         if want == "ok":
             assert not at.error and at.session_state["start_image"].endswith(".png"), name
+            assert Image.open(at.session_state["start_image"]).format == "PNG", name
+            accepted += 1
         else:
             assert len(at.error) == 1 and at.error[0].value.startswith(disguised) and want in at.error[0].value
             assert at.session_state["start_image"] == ""
-    starts = list((giro_folders["runs"] / "_starts").iterdir())
-    assert len(starts) == len(ACCEPTED) and all(Image.open(p).format == "PNG" for p in starts)
+    assert accepted == len(ACCEPTED)
+    # Each new start frame replaced the session's last: only the newest is kept.
+    (session,) = (giro_folders["runs"] / "_starts").iterdir()
+    assert [p.name for p in session.iterdir()] == [Path(at.session_state["start_image"]).name]
 
 
 # ---------------------------------------------------------------- stage files

@@ -15,7 +15,7 @@ from core.errors import GiroError
 from ui.cache import render_queue
 from ui.common import as_text
 from ui.dream.results import results_ui
-from ui.dream.state import load_into_state
+from ui.dream.state import load_into_state, model_name
 
 PREVIEW_HELP = "zoom and loop-mixing only, no model, at 256 px"
 
@@ -61,7 +61,7 @@ def render_ui(stage: Stage) -> None:
     r = stage.render
     start = "the start frame you chose" if r.first_image else "text-to-image of the first prompt"
     st.write(
-        f"**{stage.total_frames} frames** at {r.width}x{r.height} with `{stage.model()}`, "
+        f"**{stage.total_frames} frames** at {r.width}x{r.height} with `{as_text(model_name(stage.model()))}`, "
         f"from {start}; {int(r.steps * r.strength)} denoising steps per frame."
     )
     left, cap = queue.left(state.owner), queue.per_owner

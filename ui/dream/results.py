@@ -20,15 +20,19 @@ def results_ui(run_dir: Path, where: str) -> None:
     # The gallery shows its loops smaller; that also keeps Streamlit's element ids apart.
     st.video(str(run_dir / MP4), loop=True, autoplay=True, muted=True,
              width="stretch" if where == "render" else 480)
-    a, b, c, d = st.columns(4)
-    a.download_button("GIF", (run_dir / GIF).read_bytes(), f"{run_dir.name}.gif", "image/gif",
-                      key=f"gif_{key}")
-    b.download_button("MP4", (run_dir / MP4).read_bytes(), f"{run_dir.name}.mp4", "video/mp4",
-                      key=f"mp4_{key}")
-    c.download_button("Frames (.zip)", run.frames_zip(manifest.frames_total).read_bytes(),
-                      f"{run_dir.name}-frames.zip", "application/zip", key=f"zip_{key}")
-    d.download_button("Stage (.toml)", (run_dir / "stage.toml").read_bytes(), f"{run_dir.name}.toml",
-                      "application/toml", key=f"toml_{key}")
+    # Each file is read when its button is clicked, not on every rerun: a gallery of twelve renders
+    # held their GIFs, MP4s and zips in memory on every run (672 MB -> 1,730 MB with four big ones).
+    total = manifest.frames_total
+    downloads = [
+        ("GIF", lambda: (run_dir / GIF).read_bytes(), f"{run_dir.name}.gif", "image/gif"),
+        ("MP4", lambda: (run_dir / MP4).read_bytes(), f"{run_dir.name}.mp4", "video/mp4"),
+        ("Frames (.zip)", lambda: run.frames_zip(total).read_bytes(), f"{run_dir.name}-frames.zip",
+         "application/zip"),
+        ("Stage (.toml)", lambda: (run_dir / "stage.toml").read_bytes(), f"{run_dir.name}.toml",
+         "application/toml"),
+    ]
+    for column, (label, read, name, mime) in zip(st.columns(len(downloads)), downloads):
+        column.download_button(label, read, name, mime, key=f"{label}_{key}")
     if manifest.step_distances:
         st.plotly_chart(motion_figure(manifest.step_distances, manifest.seam),
                         width="stretch", key=f"motion_{key}")

@@ -16,7 +16,7 @@ from ui.cache import device_info
 from ui.common import as_text
 from ui.dream.plots import schedule_figure
 from ui.dream.state import (EXAMPLES, MODELS, SEGMENT_COLUMNS, STAGE_PRESETS, load_into_state, model_label,
-                            on_model_choice, render_table, segment_from_row)
+                            model_name, on_model_choice, render_table, segment_from_row)
 
 SIZES = ["256x256", "384x384", "512x512", "640x384", "768x512", "512x768"]
 
@@ -85,10 +85,10 @@ def controls_ui(total_frames: int) -> None:
         folders = dream_folders()
         if folders:
             st.selectbox("Diffusers folder", folders, key="model_folder",
-                         help=f"folders with a model_index.json in {settings.models_dir()}")
+                         help="diffusers folders (with a model_index.json) in the server's models folder")
         else:
-            st.caption(f"No diffusers folder (one with a model_index.json) in {settings.models_dir()} yet: "
-                       f"the default model `{settings.dream_model()}` is used.")
+            st.caption("No diffusers folder (one with a model_index.json) in the server's models folder yet: "
+                       f"the default model `{as_text(model_name(settings.dream_model()))}` is used.")
     info = device_info()
     st.caption(f"Runs on `{info.device}` ({info.name}), {info.dtype}.")
     a, b, c, d = st.columns(4)

@@ -113,9 +113,14 @@ def model_id() -> str:
     return settings.dream_model() if choice == "default" else MODEL_PRESETS[choice].model
 
 
+def model_name(model: str) -> str:
+    """A model as a guest may see it: a Hub id, or a local folder's name without the server's path."""
+    return Path(model).name if Path(model).expanduser().is_dir() else model
+
+
 def model_label(choice: str) -> str:
     """The default choice names the server's own model when GIRO_DREAM_MODEL has replaced v1-4."""
     model = settings.dream_model()
     if MODELS[choice] != "default" or model == settings.DREAM_DEFAULT_MODEL:
         return choice
-    return f"{Path(model).name if Path(model).is_dir() else model} (this server's GIRO_DREAM_MODEL)"
+    return f"{model_name(model)} (this server's GIRO_DREAM_MODEL)"
