@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,26 @@ def test_a_stage_at_every_ranges_edge_opens_on_the_page(page, edge):
         assert page.slider(key=name).value == values[name], name
     assert page.number_input(key="seed").value == values["seed"]
     assert len(schedule(page)["loop-mixing weight"]) == 200
+
+
+def test_a_planted_link_in_a_prompt_is_shown_as_text(giro_folders):
+    """A finished render whose first prompt carries markdown: every visitor's gallery shows it as
+    typed, and no browser fetches the image it names."""
+    import shutil
+
+    from tests.dream.test_run import OLD_RUN
+
+    payload = "![x](https://evil.example/p.png) [win](http://evil.example) :red[hi]"
+    run = giro_folders["runs"] / "planted"
+    shutil.copytree(OLD_RUN, run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["stage"]["segment"][0]["prompt"] = payload
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60).run()
+    at.switch_page("pages/1_Dream_a_Stage.py").run()
+    assert not at.exception
+    (label,) = [e.label for e in at.expander if "frames" in e.label]
+    assert "\\!\\[x\\](https\\:\\//evil.example/p.png)" in label and "\\:red\\[hi\\]" in label
+    assert not re.search(r"(?<!\\)[\[\]!]", label)  # every bracket and ! escaped: no link, no image
+    assert "Not in this run's folder: loop.gif, loop.mp4." in [c.value for c in at.caption]

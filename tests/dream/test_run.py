@@ -78,3 +78,19 @@ def test_frames_zip_is_made_once_with_every_frame(tmp_path):
     stamp = path.stat().st_mtime_ns
     assert run.frames_zip(4).stat().st_mtime_ns == stamp
     assert not list(run_dir.glob(".*part*"))
+
+
+def test_ten_sessions_opening_a_render_at_once_each_get_a_whole_zip(tmp_path):
+    """The zip of an older run is made on demand: ten threads asking at once used to collide on
+    one temporary name (two of three got FileNotFoundError)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(OLD_RUN, run_dir)
+    run = RunFolder(run_dir)
+    with ThreadPoolExecutor(10) as pool:
+        paths = list(pool.map(lambda _: run.frames_zip(4), range(10)))
+    assert set(paths) == {run_dir / "frames.zip"}
+    with zipfile.ZipFile(run_dir / "frames.zip") as archive:
+        assert archive.testzip() is None and len(archive.namelist()) == 4
+    assert not list(run_dir.glob(".*part*"))
