@@ -4,8 +4,9 @@ Streamlit runs each browser tab in its own thread and kills a script's work when
 so renders run here instead: the page submits a job and polls it. The GPU worker is the only
 thread that calls the pipelines, and no worker touches Streamlit. Previews need no model, so
 they run on a lane of their own and never wait behind a render. Each session (owner) may start
-`per_owner` renders and candidate sets, resumes included; it holds one preview at a time. A job keeps running when its tab reloads or closes; its frames are on disk, so even
-a server restart loses nothing (`core.dream.render` resumes the run folder).
+`per_owner` renders and candidate sets, resumes included; it holds one preview at a time. A job
+keeps running when its tab reloads or closes; its frames are on disk, so even a server restart
+loses nothing (`core.dream.render` resumes the run folder).
 """
 
 from __future__ import annotations
