@@ -14,7 +14,7 @@ from core.dream.run import MANIFEST, Manifest, RunFolder, list_runs
 from core.dream.stage import load_stage
 from core.errors import StageError
 
-OLD_RUN = Path(__file__).parent / "data" / "run_v1"  # written by the code before Manifest existed
+OLD_RUN = Path(__file__).parent / "fixtures" / "run_v1"  # written by the code before Manifest existed
 
 
 def test_a_manifest_written_before_the_dataclass_still_opens():

@@ -19,6 +19,7 @@ from tests.classifiers.test_pages import open_page
 from tests.dream.conftest import finished
 from tests.reliability.figures import record
 from ui.cache import render_queue
+from ui.common import as_text
 
 ROOT = Path(__file__).resolve().parents[2]
 SECONDS: dict[str, float] = {}
@@ -97,7 +98,7 @@ def test_broken_dream_model_fails_the_render_with_one_line(kind, message, tiny_d
     at.run()
     assert not at.exception
     assert job.status == "failed" and message in job.message and "\n" not in job.message
-    assert [e.value for e in at.error] == [job.message]
+    assert [e.value for e in at.error] == [as_text(job.message)]  # shown as text, never as markdown
 
 
 class Blackhole:
