@@ -22,7 +22,7 @@ def hostile_stages() -> list[tuple[str, bytes, str]]:
         ("nested.toml", b"a = " + b"[" * 5000 + b"]" * 5000, "nested too deeply"),
         ("big.toml", GOOD.encode() + b"# padding\n" * 20_000, "is over 100 kB"),
         ("million.toml", b'[[segment]]\nprompt = "x"\nframes = 1000000\n', "1000000 frames, over the cap"),
-        ("many-segments.toml", b'[[segment]]\nprompt = "x"\nframes = 1\n' * 2500, "2500 frames, over the cap"),
+        ("many-segments.toml", b'[[segment]]\nprompt = "x"\nframes = 1\n' * 2500, "2500 segments, over the cap of 200"),
         ("nan.toml", stage_with("strength = nan").encode(), "render.strength must be from 0.01 to 1, got nan"),
         ("inf.toml", stage_with("zoom_px = inf").encode(), "render.zoom_px must be from 0"),
         ("huge-int.toml", stage_with("seed = 99999999999999999999").encode(), "render.seed"),

@@ -20,6 +20,7 @@ from tests.classifiers.test_pages import jpeg, open_page
 from tests.reliability.corpus import corpus
 from tests.reliability.figures import record
 from tests.reliability.stages import good_stage, hostile_stages
+from ui.common import as_text
 
 CORPUS = corpus()
 REFUSED = {name: want for name, _, want in CORPUS if want != "ok"}
@@ -172,7 +173,7 @@ def test_stage_import_on_the_page():
     for name, content, want in STAGES:
         at.file_uploader(key="stage_file").set_value((name, content, "application/toml")).run()
         assert not at.exception, name
-        assert len(at.error) == 1 and want in at.error[0].value, (name, at.error[0].value if at.error else None)
+        assert len(at.error) == 1 and as_text(want) in at.error[0].value, (name, at.error[0].value if at.error else None)
         assert at.session_state["dream_rows"] == before  # the stage on the page is untouched
     at.file_uploader(key="stage_file").set_value(("good.toml", good_stage(), "application/toml")).run()
     assert not at.error and not at.exception
