@@ -55,6 +55,8 @@ def import_stage(page, tmp_path) -> None:
 
 
 def download(page, label: str, tmp_path) -> bytes:
+    # A click on a download (read when clicked) reruns the page; one that lands mid-rerun was lost.
+    wait_for_app(page)
     with page.expect_download() as info:
         page.locator('[data-testid="stDownloadButton"] button:visible', has_text=label).first.click()
     target = tmp_path / info.value.suggested_filename
