@@ -5,7 +5,8 @@ import streamlit as st
 from core import tasks
 from core.errors import GiroError
 from core.lan import phone_url, qr_code
-from core.status import all_status
+from core.status import ModelStatus, all_status
+from ui import common
 from ui.cache import device_info
 
 st.set_page_config(page_title="Giro Dreams", page_icon="🚴", layout="wide")
@@ -25,18 +26,25 @@ def cards() -> list[tuple[str, str, str, str]]:
     return [DREAM_CARD] + [(t.script, f"{t.icon} {t.page}", t.summary, t.needs) for t in tasks.TASKS]
 
 
-def page_cards_ui() -> None:
-    every = cards()
+def page_cards_ui(statuses: list[ModelStatus]) -> None:
+    """A card per page with its state, so a guest sees at a glance which pages answer."""
+    every = list(zip(cards(), statuses))
     for start in range(0, len(every), PER_ROW):
-        for column, (path, title, what, needs) in zip(st.columns(PER_ROW), every[start : start + PER_ROW]):
+        for column, ((path, title, what, needs), status) in zip(st.columns(PER_ROW), every[start : start + PER_ROW]):
             with column.container(border=True):
                 st.subheader(title)
                 st.write(what)
-                st.caption(needs)
+                if status.available:
+                    st.badge("Ready", icon=":material/check:", color="green")
+                else:
+                    st.badge("Needs setup", icon=":material/build:", color="orange")
+                    st.caption(needs)
                 st.page_link(path, label=f"Open {title.split(' ', 1)[1]}", icon="➡️")
 
 
-def status_ui() -> None:
+def status_ui(statuses: list[ModelStatus]) -> None:
+    """The host's view of this machine: the device, each model's folder and the command for a
+    missing one. Guests see the device only: server paths and commands are not theirs."""
     st.subheader("This machine")
     try:
         info = device_info()
@@ -47,7 +55,9 @@ def status_ui() -> None:
         st.write(f"**Device:** `{info.device}` ({info.name}{memory}), {info.dtype}")
         if info.device == "cpu":
             st.caption("No GPU: classifiers are quick, but a dream takes minutes per frame.")
-    for status in all_status():
+    if not common.is_host():
+        return
+    for status in statuses:
         if status.available:
             st.success(f"**{status.page}:** ready, using `{status.where}`", icon="✅")
         else:
@@ -73,6 +83,7 @@ st.write(
     "dream a stage of the Giro d'Italia, and name flowers, bikes and film-star lookalikes "
     "from a phone photo."
 )
-page_cards_ui()
+statuses = all_status()
+page_cards_ui(statuses)
 phone_ui()
-status_ui()
+status_ui(statuses)

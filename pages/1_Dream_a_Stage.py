@@ -15,7 +15,8 @@ init_state()
 status = dream_status(model_id() or None)
 if not status.available:
     model_missing_ui(
-        status, f"Rendering needs Stable Diffusion weights ({status.where}); fetch them once with:"
+        status, "Rendering needs Stable Diffusion weights, which this machine does not have yet. "
+        "The motion preview works without them."
     )
 
 stage_tab, start_tab, render_tab, gallery_tab = st.tabs(["Stage", "Start frame", "Render", "Gallery"])

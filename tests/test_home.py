@@ -24,7 +24,17 @@ def run_home() -> AppTest:
     return at.run()
 
 
-def test_home_shows_device_and_how_to_get_each_model(giro_folders):
+@pytest.fixture
+def host(monkeypatch):
+    """The browser on the serving machine (AppTest's client has a stand-in address: a guest)."""
+    monkeypatch.setattr("ui.common.is_host", lambda: True)
+
+
+def badges(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if "-badge[" in m.value]
+
+
+def test_home_shows_device_and_how_to_get_each_model(giro_folders, host):
     at = run_home()
     assert not at.exception
     assert "Giro Dreams" in at.title[0].value
@@ -35,10 +45,25 @@ def test_home_shows_device_and_how_to_get_each_model(giro_folders):
     assert f"python -m core.train flowers --out {giro_folders['models'] / 'flowers.pkl'}" in commands
 
 
-def test_home_reports_a_present_learner(giro_folders):
+def test_home_reports_a_present_learner(giro_folders, host):
     (giro_folders["models"] / "bikes.pkl").write_bytes(b"placeholder")
     at = run_home()
     assert any("Bike ID" in s.value and "ready" in s.value for s in at.success)
+
+
+def test_each_card_says_whether_its_page_is_ready(giro_folders):
+    at = run_home()
+    assert [("Ready" in b) for b in badges(at)] == [False, False, False, False]
+    (giro_folders["models"] / "bikes.pkl").write_bytes(b"placeholder")
+    at = run_home()
+    assert [("Ready" in b) for b in badges(at)] == [False, False, False, True]  # cards in page order
+
+
+def test_a_guest_sees_no_server_path_and_no_command(giro_folders):
+    at = run_home()
+    assert not at.exception and not at.code
+    shown = " ".join(e.value for e in [*at.markdown, *at.caption, *at.success, *at.warning, *at.info])
+    assert "Device:" in shown and str(giro_folders["models"]) not in shown and "python -m" not in shown
 
 
 def test_home_reports_a_bad_device_without_a_traceback(monkeypatch):
@@ -49,14 +74,19 @@ def test_home_reports_a_bad_device_without_a_traceback(monkeypatch):
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_every_page_renders_without_a_model(page):
+def test_every_page_renders_without_a_model(page, giro_folders, monkeypatch):
     at = run_home()
     at.switch_page(page).run()
     assert not at.exception
-    assert at.title and at.code  # what it is, and the command that gets its model
+    assert at.title and at.info and not at.code  # what it is and what it needs; no command for a guest
+    shown = " ".join(e.value for e in [*at.markdown, *at.caption, *at.info])
+    assert str(giro_folders["models"]) not in shown and "The host of this app can set it up." in shown
+    monkeypatch.setattr("ui.common.is_host", lambda: True)
+    at.run()
+    assert at.code  # the host gets the command that fills the gap
 
 
-def test_a_fifth_task_gets_its_card_and_status(giro_folders, monkeypatch):
+def test_a_fifth_task_gets_its_card_and_status(giro_folders, monkeypatch, host):
     from dataclasses import replace
 
     from core import tasks

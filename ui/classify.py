@@ -15,7 +15,8 @@ from core.images import EXTENSIONS, header_pixels, load_image
 from core.status import learner_status
 from core.tasks import OXFORD_PHOTO, GALLERY, GRAD_CAM, Task, task
 from ui.cache import classifier, face_embedder, star_gallery
-from ui.common import as_text, is_host, model_missing_ui, page_header_ui
+from ui import common
+from ui.common import as_text, model_missing_ui, page_header_ui
 
 CONFIDENT = 0.5  # below this, the verdict says it is not sure
 MAX_PHOTOS = 40  # per upload box
@@ -121,9 +122,9 @@ def page_ui(name: str) -> None:
 
 def needs_text(described: Task) -> str:
     if described.source == GALLERY:
-        return f"This page needs a gallery of {described.noun} photos (a folder of photos per {described.noun}); start one with:"
-    return (f"This page needs a trained {described.noun} learner or the zero-shot CLIP model; "
-            "train one with:")
+        return f"This page needs a gallery of {described.noun} photos, which this machine does not have yet."
+    return (f"This page needs a trained {described.noun} learner or the zero-shot CLIP model, "
+            "and this machine has neither yet.")
 
 
 def classifier_page_ui(described: Task) -> None:
@@ -134,8 +135,7 @@ def classifier_page_ui(described: Task) -> None:
         if described.learner_path().is_file():
             st.error(str(error), icon="🧨")  # a learner is there but broken: say so loudly
         else:
-            st.caption(str(error))
-            model_missing_ui(learner_status(described), needs_text(described))
+            model_missing_ui(learner_status(described), needs_text(described), reason=str(error))
         return
     model_card_ui(predictor)
     photos = photos_ui(described.name)
@@ -218,7 +218,7 @@ def may_add_stars() -> bool:
     except GiroError as error:
         st.error(str(error))
         return False
-    return rule == "anyone" or (rule == "host" and is_host())
+    return rule == "anyone" or (rule == "host" and common.is_host())
 
 
 def add_star_ui(described: Task) -> None:

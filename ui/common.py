@@ -10,10 +10,20 @@ import streamlit as st
 from core.status import ModelStatus
 
 
-def model_missing_ui(status: ModelStatus, needs: str) -> None:
-    """One sentence on what the page needs, and the exact command that gets it."""
+def model_missing_ui(status: ModelStatus, needs: str, reason: str = "") -> None:
+    """One sentence on what the page needs; for the host, why and the exact command, folded away.
+
+    A guest's phone sees no command and no server path: neither is theirs to use.
+    """
     st.info(needs, icon="📦")
-    st.code(status.get_command, language="bash")
+    if not is_host():
+        st.caption("The host of this app can set it up.")
+        return
+    with st.expander("Set it up (host)"):
+        if reason:
+            st.caption(as_text(reason))
+        st.write(f"Expected at `{status.where}`. Run on this machine:")
+        st.code(status.get_command, language="bash")
 
 
 def is_host() -> bool:

@@ -62,9 +62,12 @@ def test_model_card_is_shown(learners):
     assert "resnet18" in card_text and "Held-out accuracy" in card_text
 
 
-def test_no_model_says_what_it_needs(giro_folders):
+def test_no_model_says_what_it_needs(giro_folders, monkeypatch):
     at = open_page("pages/4_Bike_ID.py")
-    assert not at.exception
+    assert not at.exception and not at.code
+    assert at.info[0].value.startswith("This page needs a trained bike learner or the zero-shot CLIP model")
+    monkeypatch.setattr("ui.common.is_host", lambda: True)
+    at = open_page("pages/4_Bike_ID.py")
     assert any("python -m core.train bikes" in c.value for c in at.code)
     assert "openai/clip-vit-base-patch32 is not on this machine" in at.caption[0].value
 
@@ -101,16 +104,16 @@ def test_only_the_host_may_add_a_star(star_gallery_folder, monkeypatch):
     """AppTest's client has a stand-in address, so it is a guest until it says otherwise (a real
     browser on the serving machine has none: Streamlit hides loopback addresses)."""
     assert add_star_forms(open_page("pages/3_Film-Star_Lookalike.py")) == 0
-    monkeypatch.setattr("ui.classify.is_host", lambda: True)
+    monkeypatch.setattr("ui.common.is_host", lambda: True)
     at = open_page("pages/3_Film-Star_Lookalike.py")
     assert add_star_forms(at) == 1
     assert any("stored on this server" in c.value for c in at.caption)
-    monkeypatch.setattr("ui.classify.is_host", lambda: False)  # a phone at the meetup
+    monkeypatch.setattr("ui.common.is_host", lambda: False)  # a phone at the meetup
     at = open_page("pages/3_Film-Star_Lookalike.py")
     assert add_star_forms(at) == 0 and not at.exception
     assert not any("stored on this server" in c.value for c in at.caption)
     monkeypatch.setenv("GIRO_ADD_STARS", "anyone")
     assert add_star_forms(open_page("pages/3_Film-Star_Lookalike.py")) == 1
     monkeypatch.setenv("GIRO_ADD_STARS", "nobody")
-    monkeypatch.setattr("ui.classify.is_host", lambda: True)
+    monkeypatch.setattr("ui.common.is_host", lambda: True)
     assert add_star_forms(open_page("pages/3_Film-Star_Lookalike.py")) == 0

@@ -115,7 +115,7 @@ def test_camera(learners):
 
 
 def test_lookalike_uploads_and_gallery_form(star_gallery_folder, monkeypatch):
-    monkeypatch.setattr("ui.classify.is_host", lambda: True)  # adding a star is the host's act
+    monkeypatch.setattr("ui.common.is_host", lambda: True)  # adding a star is the host's act
     at = open_page("pages/3_Film-Star_Lookalike.py")
     me = ("me.jpg", jpeg(Image.fromarray(data.astronaut())), "image/jpeg")
     at.file_uploader(key="stars_uploads").set_value([*uploads(), me]).run()

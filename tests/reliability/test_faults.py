@@ -51,6 +51,7 @@ def test_broken_learner_is_an_error_on_its_page(kind, giro_folders, trained):
 
 
 def test_missing_models_folder_says_what_to_do(giro_folders, monkeypatch):
+    monkeypatch.setattr("ui.common.is_host", lambda: True)  # the command is for the host
     monkeypatch.setenv("GIRO_MODELS", str(giro_folders["models"] / "gone"))
     began = time.monotonic()
     at = open_page("pages/2_Flower_ID.py")

@@ -55,7 +55,7 @@ def test_pickles_load_only_from_the_models_folder(giro_folders, trained, tmp_pat
 @pytest.mark.parametrize("host", [False, True])
 def test_no_page_takes_a_path(host, monkeypatch):
     """Only the host types anything (a star's name); the Dream model folder is picked from models/."""
-    monkeypatch.setattr("ui.classify.is_host", lambda: host)
+    monkeypatch.setattr("ui.common.is_host", lambda: host)
     typed = {}
     for page in ("pages/1_Dream_a_Stage.py", "pages/2_Flower_ID.py", "pages/3_Film-Star_Lookalike.py",
                  "pages/4_Bike_ID.py"):
@@ -81,7 +81,7 @@ def test_the_dream_model_folder_comes_from_models(giro_folders, tmp_path):
 
 
 def test_upload_names_are_never_paths(giro_folders, learners, tmp_path, monkeypatch):
-    monkeypatch.setattr("ui.classify.is_host", lambda: True)  # the star form is the host's
+    monkeypatch.setattr("ui.common.is_host", lambda: True)  # the star form is the host's
     photo = jpeg(Image.fromarray(data.astronaut()))
     before = files_under(tmp_path)
     # A real image on the server, named by the upload: the app must read the bytes sent, not the file.
