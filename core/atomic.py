@@ -19,15 +19,25 @@ def atomic_path(final: Path) -> Iterator[Path]:
     ends in `.part` before the suffix, so no reader mistakes it for a finished file; it is unique,
     so two threads writing the same file at once each write their own and the last rename wins.
     """
-    final = Path(final)
-    temporary = final.with_name(f".{final.stem}.{uuid.uuid4().hex[:8]}.part{final.suffix}")
+    temporary = temporary_path(final)
     try:
         yield temporary
-        with temporary.open("rb+") as handle:  # the bytes reach the disk before the rename
-            os.fsync(handle.fileno())
-        os.replace(temporary, final)
+        commit(temporary, final)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def temporary_path(final: Path) -> Path:
+    """A unique hidden name beside `final` (see `atomic_path`), for a file written over time."""
+    final = Path(final)
+    return final.with_name(f".{final.stem}.{uuid.uuid4().hex[:8]}.part{final.suffix}")
+
+
+def commit(temporary: Path, final: Path) -> None:
+    """Put a finished temporary file in place: its bytes reach the disk before the rename."""
+    with Path(temporary).open("rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, final)
 
 
 def write_json(path: Path, data: Any) -> None:

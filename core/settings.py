@@ -47,11 +47,30 @@ START_FRAME_MAX_SIDE = 2048
 # Dream a Stage.
 DREAM_DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"  # the original's model
 DREAM_FAST_MODEL = "stabilityai/sd-turbo"  # 1-4 steps, guidance 0
+DREAM_FAST_VAE = "madebyollin/taesd"  # the tiny autoencoder for Stable Diffusion 1.x and 2.x latents
 
 
 def dream_model() -> str:
     """The Stable Diffusion model id or local folder (`GIRO_DREAM_MODEL`)."""
     return os.environ.get("GIRO_DREAM_MODEL") or DREAM_DEFAULT_MODEL
+
+
+def dream_fast_model() -> str:
+    """The fast preset's model id or local folder (`GIRO_DREAM_FAST_MODEL`)."""
+    return os.environ.get("GIRO_DREAM_FAST_MODEL") or DREAM_FAST_MODEL
+
+
+def dream_fast_vae() -> str:
+    """The fast preset's tiny VAE (an AutoencoderTiny's Hub id or folder; `GIRO_DREAM_FAST_VAE`)."""
+    return os.environ.get("GIRO_DREAM_FAST_VAE") or DREAM_FAST_VAE
+
+
+def dream_compile() -> bool:
+    """torch.compile the UNet and VAE on CUDA (`GIRO_COMPILE=1`): faster frames after a slower first one."""
+    value = os.environ.get("GIRO_COMPILE", "").strip().lower()
+    if value not in ("", "0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise GiroError(f"GIRO_COMPILE must be 1 or 0, got {value!r}")
+    return value in ("1", "true", "yes", "on")
 
 
 def _whole_number(variable: str, default: int) -> int:

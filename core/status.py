@@ -18,9 +18,18 @@ class ModelStatus:
     get_command: str  # empty when available
 
 
-def dream_status(model: str | None = None) -> ModelStatus:
-    """The Stable Diffusion weights: a local folder, or a Hub id already in the local Hub cache."""
-    model = model or settings.dream_model()
+def dream_status(model: str | None = None, vae: str = "auto") -> ModelStatus:
+    """The Stable Diffusion weights and, if one is asked for, the tiny VAE: local folders, or Hub
+    ids already in the local Hub cache."""
+    status = _diffusers_status(model or settings.dream_model())
+    if not status.available or vae == "auto" or _hub_cached(vae, "config.json"):
+        return status
+    if is_hub_id(vae):
+        return ModelStatus("Dream a Stage", False, vae, f"hf download {vae}")
+    return ModelStatus("Dream a Stage", False, vae, f"an AutoencoderTiny folder with config.json at {vae}")
+
+
+def _diffusers_status(model: str) -> ModelStatus:
     found = _hub_cached(model, "model_index.json")
     if found:
         return ModelStatus("Dream a Stage", True, model, "")

@@ -6,16 +6,16 @@ from ui.dream.gallery_tab import gallery_tab_ui
 from ui.dream.render_tab import render_tab_ui
 from ui.dream.stage_tab import stage_tab_ui
 from ui.dream.start_tab import start_tab_ui
-from ui.dream.state import init_state, model_id
+from ui.dream.state import init_state, model_id, vae_id
 
 page_header_ui(
     "Dream a Stage", "🌄", "A dream-like, seamlessly looping ride through a stage of the Giro d'Italia."
 )
 init_state()
-status = dream_status(model_id() or None)
+status = dream_status(model_id() or None, vae_id())
 if not status.available:
     model_missing_ui(
-        status, "Rendering needs Stable Diffusion weights, which this machine does not have yet. "
+        status, "Rendering needs model weights that this machine does not have yet. "
         "The motion preview works without them."
     )
 

@@ -100,6 +100,14 @@ def tiny_dream_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_vae_folder(tmp_path_factory) -> Path:
+    """A random AutoencoderTiny saved as a folder, loaded by path like madebyollin/taesd."""
+    from core.dream.testing import save_tiny_vae
+
+    return save_tiny_vae(tmp_path_factory.mktemp("vae") / "tiny-taesd")
+
+
+@pytest.fixture(scope="session")
 def server_env(browser_folders, tiny_dream_model) -> dict[str, str]:
     """The app as a user runs it, pointed at private folders and the tiny local Stable Diffusion."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1",

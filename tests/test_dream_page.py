@@ -87,9 +87,13 @@ def test_out_of_range_stage_is_one_line_not_a_traceback(page):
 
 
 def test_fast_preset_sets_its_sampling(page):
-    page.radio(key="model_choice").set_value("sd-turbo (fast: 4 steps, no guidance)").run()
-    assert page.slider(key="steps").value == 4 and page.slider(key="guidance").value == 0.0
-    assert any("stabilityai/sd-turbo" in c.value for c in page.code)  # not on this machine: the command
+    page.radio(key="model_choice").set_value("sd-turbo (fast: one step a frame, tiny VAE)").run()
+    assert page.slider(key="steps").value == 2 and page.slider(key="strength").value == 0.5
+    assert page.slider(key="guidance").value == 0.0 and page.toggle(key="tiny_vae").value
+    # Not on this machine: Render says so before it is pressed, instead of failing after.
+    render = [b for b in page.button if b.label == "Render"][0]
+    assert render.disabled
+    assert any("stabilityai/sd-turbo" in c.value and "not on this machine" in c.value for c in page.caption)
 
 
 def test_the_default_model_choice_names_the_servers_model(monkeypatch, tmp_path):
@@ -178,3 +182,11 @@ def test_ten_sessions_download_a_finished_render_at_once(giro_folders, monkeypat
         sent = manager._storage.get_file(url.rsplit("/", 1)[1])
         with zipfile.ZipFile(io.BytesIO(sent.content)) as archive:
             assert archive.testzip() is None and len(archive.namelist()) == 4
+
+
+def test_cadence_marks_the_diffused_frames(page):
+    assert "diffused frame" not in schedule(page)  # cadence 1: every frame is
+    page.slider(key="cadence").set_value(3).run()
+    diffused = schedule(page)["diffused frame"]
+    assert len(diffused) == 92  # frames 0, 3, ... 273 of 275
+    assert any("92 of 275 frames diffused (cadence 3)" in c.value for c in page.caption)

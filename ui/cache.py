@@ -33,8 +33,8 @@ def render_queue() -> RenderQueue:
     from core.dream.pipelines import cached_pipelines
     from core.dream.queue import RenderQueue
 
-    device = pick_device()
-    return RenderQueue(lambda model: cached_pipelines(model, device, pick_dtype(device)),
+    device, compile = pick_device(), settings.dream_compile()
+    return RenderQueue(lambda model, vae: cached_pipelines(model, device, pick_dtype(device), vae, compile),
                        per_owner=settings.dream_renders_per_session())
 
 

@@ -23,9 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
         "render",
         help="render (or resume) a stage into a run folder",
         description=(
-            "Render STAGE.toml into RUN_DIR: frames/00000.png..., manifest.json and loop.mp4, "
-            "plus loop.gif and frames.zip for a render with a model (a preview is for watching). "
-            "Running again on the same RUN_DIR resumes where it stopped."
+            "Render STAGE.toml into RUN_DIR: frames/00000.png..., manifest.json, loop.mp4, loop.gif "
+            "and frames.zip. A preview writes manifest.json and loop.mp4 only: it is for watching. "
+            "Running a render again on the same RUN_DIR resumes where it stopped."
         ),
         epilog="Stage file fields:\n" + fields_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -37,14 +37,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument(
         "--preset", choices=list(MODEL_PRESETS),
-        help=f"{presets_help()} (sets model, steps, strength and guidance)",
+        help=f"{presets_help()} (sets model, VAE, steps, strength and guidance)",
     )
     render.add_argument(
         "--model", metavar="ID_OR_PATH", help="overrides the stage's render.model (and the preset's)"
     )
     render.add_argument(
+        "--cadence", type=int, metavar="K",
+        help="diffuse every K-th frame (1-8), overriding the stage's render.cadence; the frames "
+        "between are the zoom of the last diffused frame faded into the next",
+    )
+    render.add_argument(
+        "--compile", action="store_true",
+        help="torch.compile the UNet and VAE on CUDA (as GIRO_COMPILE=1): a slow first frame, faster ones after",
+    )
+    render.add_argument(
         "--preview", action="store_true",
-        help="zoom and loop-mixing only, no model: check travel speed and loop timing in seconds",
+        help="zoom and loop-mixing only, no model, at 256 px: check travel speed and loop timing "
+        "in seconds",
     )
     return parser
 
@@ -73,14 +83,26 @@ def _render(args: argparse.Namespace) -> int:
         stage = apply_preset(stage, args.preset)
     if args.model:
         stage = replace(stage, render=replace(stage.render, model=args.model))
+    if args.cadence is not None:
+        from core.dream.stage import check_stage
+
+        stage = replace(stage, render=replace(stage.render, cadence=args.cadence))
+        check_stage(stage)
     pipelines = None
-    if not args.preview:
-        from core.dream.pipelines import load_pipelines
+    if args.preview:
+        from core.dream.preview import preview_stage
+
+        stage = preview_stage(stage)
+    else:
+        from core import settings
         from core.device import pick_device, pick_dtype
+        from core.dream.pipelines import load_pipelines
 
         device = pick_device()
-        pipelines = load_pipelines(stage.model(), device, pick_dtype(device))
-        print(f"model {pipelines.model} on {pipelines.device} ({pipelines.dtype})", file=sys.stderr)
+        compile = args.compile or settings.dream_compile()
+        pipelines = load_pipelines(stage.model(), device, pick_dtype(device), stage.render.vae, compile)
+        vae = "" if pipelines.vae == "auto" else f", VAE {pipelines.vae}"
+        print(f"model {pipelines.model}{vae} on {pipelines.device} ({pipelines.dtype})", file=sys.stderr)
     for progress in render(stage, args.out, pipelines):
         if progress.done:
             written = [p for p in (progress.path, progress.path.with_name(GIF), progress.path.with_name(ZIP))

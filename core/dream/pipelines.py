@@ -1,8 +1,10 @@
 """Stable Diffusion text-to-image and img2img pipelines sharing one copy of the weights.
 
-Loaded from a local diffusers folder or a Hub model id. Offline and not cached: a clear message
-within seconds, never a hang. A pipeline object is not thread-safe (its scheduler keeps state),
-so every call goes through `DreamPipelines.lock`.
+Loaded from a local diffusers folder or a Hub model id, optionally with a tiny autoencoder
+(diffusers' `AutoencoderTiny`, e.g. madebyollin/taesd) in place of the model's own VAE. Offline
+and not cached: a clear message within seconds, never a hang. Frames go in and come out as
+(1, 3, H, W) tensors in [0, 1] on the pipeline's device: no trip through PIL. A pipeline object
+is not thread-safe (its scheduler keeps state), so every call goes through `DreamPipelines.lock`.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from PIL import Image
-
 from core.errors import ModelError, first_line
 from core.hub import local_or_download
 
@@ -27,6 +27,7 @@ class DreamPipelines:
     revision: str | None
     device: str
     dtype: torch.dtype
+    vae: str = "auto"
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def encode(self, prompt: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -40,7 +41,7 @@ class DreamPipelines:
     def first_frame(
         self, embeds: tuple[torch.Tensor, torch.Tensor], width: int, height: int,
         steps: int, guidance: float, seed: int, stop: Callable[[], bool],
-    ) -> Image.Image | None:
+    ) -> torch.Tensor | None:
         """Text-to-image; None if `stop()` turned true while denoising."""
         return self._run(
             self.text2img, stop, embeds, seed,
@@ -48,16 +49,16 @@ class DreamPipelines:
         )
 
     def redraw(
-        self, image: Image.Image, embeds: tuple[torch.Tensor, torch.Tensor], strength: float,
+        self, image: torch.Tensor, embeds: tuple[torch.Tensor, torch.Tensor], strength: float,
         steps: int, guidance: float, seed: int, stop: Callable[[], bool],
-    ) -> Image.Image | None:
+    ) -> torch.Tensor | None:
         """img2img: `strength` of the noise schedule is redone; None if stopped."""
         return self._run(
             self.img2img, stop, embeds, seed,
             image=image, strength=strength, num_inference_steps=steps, guidance_scale=guidance,
         )
 
-    def _run(self, pipe, stop, embeds, seed, **kwargs) -> Image.Image | None:
+    def _run(self, pipe, stop, embeds, seed, **kwargs) -> torch.Tensor | None:
         def check_stop(pipe, step, timestep, tensors):
             if stop():
                 pipe._interrupt = True  # diffusers skips the remaining steps
@@ -68,13 +69,16 @@ class DreamPipelines:
         with self.lock, torch.inference_mode():
             image = pipe(
                 prompt_embeds=embeds[0], negative_prompt_embeds=embeds[1], generator=generator,
-                callback_on_step_end=check_stop, output_type="pil", **kwargs,
-            ).images[0]
+                callback_on_step_end=check_stop, output_type="pt", **kwargs,
+            ).images
         return None if stop() else image
 
 
-def load_pipelines(model: str, device: str, dtype: torch.dtype) -> DreamPipelines:
-    """Load `model` (a local folder or Hub id) onto `device`; raise ModelError with a clear line."""
+def load_pipelines(
+    model: str, device: str, dtype: torch.dtype, vae: str = "auto", compile: bool = False,
+) -> DreamPipelines:
+    """Load `model` (a local folder or Hub id) onto `device`, with `vae` ("auto": the model's own,
+    or an AutoencoderTiny's folder or Hub id); raise ModelError with a clear line."""
     from diffusers import StableDiffusionPipeline
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
@@ -82,31 +86,58 @@ def load_pipelines(model: str, device: str, dtype: torch.dtype) -> DreamPipeline
     diffusers_logging.disable_progress_bar()  # progress is ours to report
     transformers_logging.disable_progress_bar()
     folder = resolve_model(model)
+    # Given at construction: the pipeline sizes its latents by the VAE it is built with.
+    tiny = {} if vae == "auto" else {"vae": load_tiny_vae(vae, dtype)}
     try:
         text2img = StableDiffusionPipeline.from_pretrained(
             folder, dtype=dtype, safety_checker=None, requires_safety_checker=False,
-            local_files_only=True,
+            local_files_only=True, **tiny,
         )
     except Exception as error:  # diffusers raises many types for a broken folder
         raise ModelError(f"{model} is not a usable Stable Diffusion model: {first_line(error)}") from error
     revision = Path(folder).name if Path(folder).parent.name == "snapshots" else None
-    return assemble_pipelines(text2img, model, revision, device, dtype)
+    return assemble_pipelines(text2img, model, revision, device, dtype, vae, compile)
+
+
+def load_tiny_vae(vae: str, dtype: torch.dtype) -> "AutoencoderTiny":  # noqa: F821
+    """An AutoencoderTiny from a local folder or the Hub, fetched and cached like the model."""
+    from diffusers import AutoencoderTiny
+    from huggingface_hub import snapshot_download
+
+    folder = local_or_download(
+        vae, lambda local_only: snapshot_download(vae, local_files_only=local_only),
+        what="AutoencoderTiny", setting="GIRO_DREAM_FAST_VAE or the stage's render.vae",
+    )
+    try:
+        return AutoencoderTiny.from_pretrained(folder, torch_dtype=dtype)
+    except Exception as error:  # a folder of something else, or broken weights
+        raise ModelError(f"{vae} is not a usable AutoencoderTiny: {first_line(error)}") from error
 
 
 def assemble_pipelines(
     text2img: "StableDiffusionPipeline", model: str, revision: str | None,  # noqa: F821
-    device: str, dtype: torch.dtype,
+    device: str, dtype: torch.dtype, vae: str = "auto", compile: bool = False,
 ) -> DreamPipelines:
-    """Move a loaded text-to-image pipeline to `device` and build img2img on the same weights."""
+    """Move a loaded text-to-image pipeline to `device` and build img2img on the same weights.
+
+    On CUDA: channels-last convolutions, and with `compile` the UNet and the VAE compiled by
+    torch.compile (the first frame pays for it; the ETA leaves that frame out). Attention is
+    PyTorch's scaled_dot_product_attention, diffusers' default.
+    """
     from diffusers import StableDiffusionImg2ImgPipeline
 
     text2img = text2img.to(device)  # already in `dtype`: loaded or built that way
     if device.startswith("cuda"):
         text2img.unet.to(memory_format=torch.channels_last)
+        text2img.vae.to(memory_format=torch.channels_last)
+        if compile:
+            text2img.unet = torch.compile(text2img.unet)
+            text2img.vae.encoder = torch.compile(text2img.vae.encoder)
+            text2img.vae.decoder = torch.compile(text2img.vae.decoder)
     text2img.set_progress_bar_config(disable=True)
     img2img = StableDiffusionImg2ImgPipeline(**text2img.components, requires_safety_checker=False)
     img2img.set_progress_bar_config(disable=True)
-    return DreamPipelines(text2img, img2img, model, revision, device, dtype)
+    return DreamPipelines(text2img, img2img, model, revision, device, dtype, vae)
 
 
 def resolve_model(model: str) -> str:
@@ -123,14 +154,16 @@ def resolve_model(model: str) -> str:
     return folder
 
 
-_loaded: dict[tuple[str, str, str], DreamPipelines] = {}
+_loaded: dict[tuple[str, str, str, str, bool], DreamPipelines] = {}
 _loading = threading.Lock()
 
 
-def cached_pipelines(model: str, device: str, dtype: torch.dtype) -> DreamPipelines:
-    """One copy of each (model, device, dtype) per process, whichever thread asks first."""
-    key = (model, device, str(dtype))
+def cached_pipelines(
+    model: str, device: str, dtype: torch.dtype, vae: str = "auto", compile: bool = False,
+) -> DreamPipelines:
+    """One copy of each (model, device, dtype, vae) per process, whichever thread asks first."""
+    key = (model, device, str(dtype), vae, compile)
     with _loading:  # two sessions asking at once must not load the weights twice
         if key not in _loaded:
-            _loaded[key] = load_pipelines(model, device, dtype)
+            _loaded[key] = load_pipelines(model, device, dtype, vae, compile)
         return _loaded[key]

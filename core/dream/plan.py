@@ -1,8 +1,11 @@
 """The plan: everything about every frame that is known before any model runs.
 
 The page plots it; the renderer follows it. Frame 0 is drawn from text (or the user's image);
-frame i > 0 is img2img of frame i - 1 zoomed in, with the first frame mixed back in over the
-last `loop_frames` frames so the video wraps around without a seam.
+with cadence k, every k-th frame is diffused: img2img of the previous diffused frame zoomed in by
+all the steps between, with the first frame mixed back in over the last `loop_frames` frames so
+the video wraps around without a seam. A frame between two diffused frames is the zoom of the
+earlier one cross-faded into the later one brought back by the inverse zoom; after the last
+diffused frame, the later one is frame 0 itself, so the loop closes with cadence too.
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ class FramePlan:
     steps: int
     zoom_px: float  # the zoom that leads from frame index - 1 to this one
     seed: int
+    diffused: bool = True  # False: drawn from the diffused frames around it (cadence)
+    source: int = -1  # the diffused frame this one is zoomed from (-1 for frame 0)
+    source_scale: tuple[float, float] = (1.0, 1.0)  # the zoom from `source` to this frame
+    target: int = -1  # an in-between frame's next diffused frame (0 past the last); -1: none
+    target_scale: tuple[float, float] = (1.0, 1.0)  # how far ahead (smaller) `target` lies
+    fade: float = 0.0  # how much of `target` an in-between frame shows
 
 
 def loop_curve(t: float, curve: str) -> float:
@@ -54,9 +63,24 @@ def make_plan(stage: Stage) -> list[FramePlan]:
         sx, sy = sx * scales[i][0], sy * scales[i][1]
         ahead[i] = (sx, sy)
 
+    def between(a: int, b: int) -> tuple[float, float]:  # the zoom from frame a to frame b > a
+        x, y = 1.0, 1.0
+        for step in scales[a:b]:
+            x, y = x * step[0], y * step[1]
+        return x, y
+
+    k = r.cadence
     plans = []
     loop_start = total - r.loop_frames
     for i, (number, segment) in enumerate(per_frame):
+        source = i - (i % k or k) if i else -1  # the diffused frame before this one
+        if i % k == 0:
+            target, fade = -1, 0.0
+        else:  # past the last diffused frame, the next one is frame 0, when the video loops
+            target = i - i % k + k
+            if target >= total:
+                target = total if r.loop_frames else -1
+            fade = 0.0 if target < 0 else (i % k) / (target - source)
         weight = 0.0
         if r.loop_frames and i >= loop_start:
             # Reaches 1 only at the virtual frame after the last, which is frame 0 itself.
@@ -75,6 +99,12 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             steps=r.steps,
             zoom_px=zooms[i] if i else 0.0,
             seed=r.seed + i,
+            diffused=i % k == 0,
+            source=source,
+            source_scale=between(source, i) if i else (1.0, 1.0),
+            target=target % total if target >= 0 else -1,
+            target_scale=between(i, target) if target >= 0 else (1.0, 1.0),
+            fade=fade,
         ))
     return plans
 

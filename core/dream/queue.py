@@ -63,8 +63,8 @@ LANES = {"render": "dream-worker", "candidates": "dream-worker", "preview": "pre
 class RenderQueue:
     """Jobs run in the order they came, one at a time per lane (see LANES)."""
 
-    def __init__(self, load: Callable[[str], DreamPipelines], per_owner: int = 5):
-        self._load = load  # model id or folder -> pipelines (cached by the caller)
+    def __init__(self, load: Callable[[str, str], DreamPipelines], per_owner: int = 5):
+        self._load = load  # (model, vae) -> pipelines (cached by the caller)
         self.per_owner = per_owner
         self._jobs: list[RenderJob] = []
         self._changed = threading.Condition()
@@ -160,7 +160,7 @@ class RenderQueue:
             for progress in render(preview_stage(job.stage), job.run_dir, None, job.cancel):
                 job.progress = progress
             return
-        pipelines = self._load(job.stage.model())
+        pipelines = self._load(job.stage.model(), job.stage.render.vae)
         if job.kind == "candidates":
             make_candidates(pipelines, job.stage, job.run_dir, job.cancel)
             return
@@ -171,6 +171,7 @@ class RenderQueue:
 def make_candidates(pipelines: DreamPipelines, stage: Stage, folder: Path, cancel: threading.Event) -> None:
     """Frame-0 candidates from the first prompt, seeds seed..seed+3, as `folder`/0.png..3.png."""
     from core.atomic import atomic_path
+    from core.dream.zoom import to_image, to_uint8
 
     r, first = stage.render, stage.segments[0]
     embeds = pipelines.encode(first.prompt)
@@ -181,4 +182,4 @@ def make_candidates(pipelines: DreamPipelines, stage: Stage, folder: Path, cance
         if image is None:
             return
         with atomic_path(folder / f"{n}.png") as temporary:
-            image.save(temporary, format="PNG")
+            to_image(to_uint8(image)).save(temporary, format="PNG")

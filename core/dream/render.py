@@ -1,9 +1,14 @@
-"""The render loop: one frame after another, each on disk the moment it exists, resumable.
+"""The render loop: one frame after another, each on disk the moment it is drawn, resumable.
 
-Frame 0 comes from text (or the stage's first image); frame i is img2img of frame i - 1 zoomed in,
-with the first frame mixed in ahead over the loop window. A run killed at any moment and started
-again picks up at the first missing frame and produces the same frames: every frame depends only
-on the previous frame's PNG, frame 0's PNG and the plan (seed included).
+Frame 0 comes from text (or the stage's first image). With cadence k (1 by default) every k-th
+frame is diffused: img2img of the previous diffused frame zoomed in, with the first frame mixed
+in ahead over the loop window; the frames between are drawn from the two diffused frames around
+them (see `core.dream.plan`). Frames stay on the pipeline's device as tensors from one frame to
+the next; a background writer puts them on disk.
+
+A run killed at any moment and started again picks up after the last diffused frame on disk and
+produces the same frames: every frame depends only on its diffused frames' PNG pixels, frame 0's
+and the plan (seed included).
 """
 
 from __future__ import annotations
@@ -14,17 +19,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from core.dream.colour import match_colours, to_lab
+from core.dream.colour import Palette, match_colours, palette
 from core.dream.pipelines import DreamPipelines
 from core.dream.plan import FramePlan, make_plan
 from core.dream.preview import test_card
 from core.dream.run import GIF, MP4, ZIP, Manifest, RunFolder
 from core.dream.stage import Stage
 from core.dream.video import seam_figure, step_distances, write_gif, write_mp4
-from core.dream.zoom import mix_ahead, zoom_in
+from core.dream.writer import FrameWriter
+from core.dream.zoom import to_float, to_tensor, to_uint8, warp
 from core.images import load_image
 
 
@@ -33,9 +40,10 @@ class Progress:
     frame: int  # the frame just finished; equals `total` once the videos are written
     total: int
     seconds: float  # this frame's wall time
-    seconds_per_frame: float  # mean over the frames rendered in this call
+    seconds_per_frame: float  # mean over the frames drawn in this call, the first one left out
     eta_seconds: float
-    path: Path  # the frame's PNG, or the MP4 once done
+    path: Path  # the frame's PNG (written a moment later), or the MP4 once done
+    image: np.ndarray | None = None  # the frame, (H, W, 3) uint8
     done: bool = False
 
 
@@ -54,75 +62,121 @@ def render(
     run = RunFolder(Path(run_dir))
     manifest = run.open(stage, _model_info(pipelines))
     plans = make_plan(stage)
-    total, start = len(plans), manifest.frames_done
-    first = run.load_frame(0) if start else None
-    previous = run.load_frame(start - 1) if start else None
-    # Colours are held to frame 0's; a preview has no model to drift them.
-    match_colour = stage.render.colour_coherence and pipelines is not None
-    reference_lab = None
-    # Text embeddings once per prompt, before the first frame: a frame's time is the frame's.
-    embeddings: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-    if pipelines is not None:
-        for prompt in dict.fromkeys(p for plan in plans[start:] for p in (plan.prompt, plan.next_prompt) if p):
-            embeddings[prompt] = pipelines.encode(prompt)
-    spent: list[float] = []
-
-    for plan in plans[start:]:
-        if cancel.is_set():
-            break
-        began = time.perf_counter()
-        if plan.index == 0:
-            frame = _first_frame(stage, plan, pipelines, embeddings, cancel)
-        else:
-            frame = _next_frame(stage, plan, previous, first, pipelines, embeddings, cancel)
-        if frame is None:  # cancelled while denoising
-            break
-        if plan.index > 0 and match_colour:
-            if reference_lab is None:
-                reference_lab = to_lab(first)
-            frame = match_colours(frame, reference_lab)
-        path = run.save_frame(plan.index, frame)
-        if plan.index == 0:
-            first = frame
-        previous = frame
-
-        seconds = time.perf_counter() - began
-        spent.append(seconds)
-        manifest.frame_seconds[plan.index] = round(seconds, 4)
-        manifest.frames_done = plan.index + 1
-        run.write_manifest(manifest)
-        mean = sum(spent) / len(spent)
-        yield Progress(plan.index, total, seconds, mean, mean * (total - plan.index - 1), path)
+    total = len(plans)
+    draw = _Drawing(stage, pipelines, cancel)
+    start = 0
+    if manifest.frames_done and pipelines is not None:  # go on from the last diffused frame on disk
+        start = max(p.index for p in plans[: manifest.frames_done] if p.diffused) + 1
+        draw.begin(run.load_frame(0), run.load_frame(start - 1))
+    draw.encode({p for plan in plans[start:] for p in (plan.prompt, plan.next_prompt) if p})
+    writer = FrameWriter(run, manifest, stage.render.fps, stream=start == 0, keep_frames=pipelines is not None)
+    clock = _Clock(total)
+    pending: list[FramePlan] = []  # in-between frames waiting for their next diffused frame
+    try:
+        for plan in plans[start:]:
+            if cancel.is_set():
+                break
+            if not plan.diffused:
+                pending.append(plan)
+                continue
+            began = time.perf_counter()
+            if draw.diffuse(plan) is None:  # cancelled while denoising
+                break
+            for between in pending:
+                yield clock.tick(between.index, writer, draw.between(between), began)
+                began = time.perf_counter()
+            pending = []
+            yield clock.tick(plan.index, writer, draw.latest, began)
+        else:  # past the last diffused frame: into frame 0 when the video loops
+            for between in pending:
+                began = time.perf_counter()
+                yield clock.tick(between.index, writer, draw.between(between), began)
+        writer.close()
+    except BaseException:  # an error, or the caller stopped iterating
+        writer.abandon()
+        raise
 
     if manifest.frames_done < total:
+        writer.abandon()
         manifest.status = "cancelled"
         run.write_manifest(manifest)
         return
-    yield _finish(run, manifest, stage, spent)
+    yield _finish(run, manifest, stage, writer, clock)
 
 
-def _first_frame(stage, plan, pipelines, embeddings, cancel) -> Image.Image | None:
-    r = stage.render
-    if r.first_image:
-        return ImageOps.fit(load_image(r.first_image), (r.width, r.height), Image.Resampling.LANCZOS)
-    if pipelines is None:
-        return test_card(r.width, r.height, r.vanishing_point)
-    return pipelines.first_frame(
-        _embeds(plan, embeddings), r.width, r.height, plan.steps, plan.guidance,
-        plan.seed, cancel.is_set,
-    )
+class _Drawing:
+    """The frames the loop keeps: frame 0 and the latest diffused frame, as uint8 on the device."""
 
+    def __init__(self, stage: Stage, pipelines: DreamPipelines | None, cancel: threading.Event):
+        self.stage, self.pipelines, self.cancel = stage, pipelines, cancel
+        self.device = pipelines.device if pipelines is not None else "cpu"
+        self.first: torch.Tensor | None = None
+        self.latest: torch.Tensor | None = None  # the latest diffused frame
+        self.previous: torch.Tensor | None = None  # the diffused frame before it
+        self.embeddings: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        # Colours are held to frame 0's; a preview has no model to drift them.
+        self.match_colour = stage.render.colour_coherence and pipelines is not None
+        self.palette: Palette | None = None
 
-def _next_frame(stage, plan, previous, first, pipelines, embeddings, cancel) -> Image.Image | None:
-    vanishing_point = stage.render.vanishing_point
-    image = zoom_in(previous, plan.zoom_px, vanishing_point)
-    image = mix_ahead(image, first, plan.loop_scale, vanishing_point, plan.loop_weight)
-    if pipelines is None:
-        return image
-    return pipelines.redraw(
-        image, _embeds(plan, embeddings), plan.strength, plan.steps, plan.guidance,
-        plan.seed, cancel.is_set,
-    )
+    def begin(self, first: Image.Image, latest: Image.Image) -> None:
+        self.first, self.latest = to_tensor(first, self.device), to_tensor(latest, self.device)
+
+    def encode(self, prompts: set[str]) -> None:
+        """Text embeddings once per prompt, before the first frame: a frame's time is the frame's."""
+        if self.pipelines is not None:
+            for prompt in sorted(prompts):
+                self.embeddings[prompt] = self.pipelines.encode(prompt)
+
+    def diffuse(self, plan: FramePlan) -> torch.Tensor | None:
+        """Draw diffused frame `plan.index`; it becomes `latest`. None if cancelled."""
+        if plan.index == 0:
+            image = self._first_frame(plan)
+        else:
+            ahead = to_float(self.first) if plan.loop_weight > 0 else None
+            image = warp(to_float(self.latest), plan.source_scale, self.stage.render.vanishing_point,
+                         ahead, plan.loop_scale, plan.loop_weight)
+            if self.pipelines is not None:
+                image = self.pipelines.redraw(
+                    image, _embeds(plan, self.embeddings), plan.strength, plan.steps, plan.guidance,
+                    plan.seed, self.cancel.is_set,
+                )
+        if image is None:
+            return None
+        if plan.index > 0 and self.match_colour:
+            if self.palette is None:
+                self.palette = palette(to_float(self.first))
+            image = match_colours(image, self.palette)
+        self.previous, self.latest = self.latest, to_uint8(image)
+        if plan.index == 0:
+            self.first = self.latest
+        return self.latest
+
+    def between(self, plan: FramePlan) -> torch.Tensor:
+        """An in-between frame: the zoom of its source, faded into its target drawn ahead.
+
+        Drawn once its target is: the latest diffused frame, or frame 0 past the last one.
+        """
+        vanishing_point = self.stage.render.vanishing_point
+        if plan.target > 0:
+            source, target = self.previous, self.latest
+        else:
+            source, target = self.latest, self.first if plan.target == 0 else None
+        ahead = None if target is None else to_float(target)
+        return to_uint8(warp(to_float(source), plan.source_scale, vanishing_point, ahead,
+                             plan.target_scale, plan.fade))
+
+    def _first_frame(self, plan: FramePlan) -> torch.Tensor | None:
+        r = self.stage.render
+        if r.first_image:
+            image = ImageOps.fit(load_image(r.first_image), (r.width, r.height), Image.Resampling.LANCZOS)
+        elif self.pipelines is None:
+            image = test_card(r.width, r.height, r.vanishing_point)
+        else:
+            return self.pipelines.first_frame(
+                _embeds(plan, self.embeddings), r.width, r.height, plan.steps, plan.guidance,
+                plan.seed, self.cancel.is_set,
+            )
+        return to_float(to_tensor(image, self.device))
 
 
 def _embeds(plan: FramePlan, embeddings: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -133,14 +187,40 @@ def _embeds(plan: FramePlan, embeddings: dict) -> tuple[torch.Tensor, torch.Tens
     return cond, uncond
 
 
-def _finish(run: RunFolder, manifest: Manifest, stage: Stage, spent: list[float]) -> Progress:
+class _Clock:
+    """Each frame's wall time, and the ETA from the mean after the first frame (a warm-up:
+    compilation, cuDNN's algorithm search and the allocator's first requests land there)."""
+
+    def __init__(self, total: int):
+        self.total, self.count, self.warm_seconds, self.warm_count = total, 0, 0.0, 0
+
+    def tick(self, index: int, writer: FrameWriter, frame: torch.Tensor, began: float) -> Progress:
+        image = frame.permute(1, 2, 0).cpu().numpy()
+        seconds = time.perf_counter() - began
+        path = writer.put(index, image, seconds)
+        self.count += 1
+        if self.count > 1:
+            self.warm_seconds, self.warm_count = self.warm_seconds + seconds, self.warm_count + 1
+        mean = self.warm_seconds / self.warm_count if self.warm_count else seconds
+        return Progress(index, self.total, seconds, mean, mean * (self.total - index - 1), path, image)
+
+    @property
+    def mean(self) -> float:
+        return self.warm_seconds / self.warm_count if self.warm_count else 0.0
+
+
+def _finish(run: RunFolder, manifest: Manifest, stage: Stage, writer: FrameWriter, clock: _Clock) -> Progress:
     began = time.perf_counter()
     total = manifest.frames_total
-    frames = run.frame_paths(total)
-    distances = step_distances(frames)
+    frames = run.frame_paths(total)  # none in a preview, which streams its MP4
     fps = stage.render.fps
-    with run.writing(MP4):
-        mp4 = write_mp4(frames, run.path / MP4, fps)
+    mp4 = writer.finish_video()
+    if mp4 is not None:
+        distances = writer.distances
+    else:  # resumed: the frames before this call are only on disk
+        distances = step_distances(frames)
+        with run.writing(MP4):
+            mp4 = write_mp4(frames, run.path / MP4, fps)
     manifest.outputs = {"mp4": MP4, "fps": fps}
     if not manifest.model.get("preview"):  # a preview is watched on the page, never downloaded
         with run.writing(GIF):
@@ -152,8 +232,7 @@ def _finish(run: RunFolder, manifest: Manifest, stage: Stage, spent: list[float]
     manifest.step_distances = [round(d, 4) for d in distances]
     manifest.seam = None if seam is None else round(seam, 4)
     run.write_manifest(manifest)
-    mean = sum(spent) / len(spent) if spent else 0.0
-    return Progress(total, total, time.perf_counter() - began, mean, 0.0, mp4, done=True)
+    return Progress(total, total, time.perf_counter() - began, clock.mean, 0.0, mp4, done=True)
 
 
 def _model_info(pipelines: DreamPipelines | None) -> dict:
@@ -164,5 +243,6 @@ def _model_info(pipelines: DreamPipelines | None) -> dict:
         "revision": pipelines.revision,
         "device": pipelines.device,
         "dtype": str(pipelines.dtype).removeprefix("torch."),
+        "vae": pipelines.vae,
         "preview": False,
     }

@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from core.atomic import atomic_path, write_json
@@ -175,10 +176,11 @@ class RunFolder:
             done += 1
         return done
 
-    def save_frame(self, index: int, image: Image.Image) -> Path:
+    def save_frame(self, index: int, frame: np.ndarray) -> Path:
+        """Frame `index` ((H, W, 3) uint8) as its PNG."""
         path = self.frame_path(index)
         with self.writing(path.name), atomic_path(path) as temporary:
-            image.save(temporary, format="PNG", compress_level=3)
+            Image.fromarray(frame).save(temporary, format="PNG", compress_level=3)
         return path
 
     def load_frame(self, index: int) -> Image.Image:
@@ -204,7 +206,9 @@ class RunFolder:
 
 
 def _frame_defining(stage_dict: dict[str, Any]) -> dict[str, Any]:
-    render = {k: v for k, v in stage_dict["render"].items() if k not in RESUMABLE_FIELDS}
+    # A run from before a field existed was made with that field's default.
+    render = {**Stage.default_render_dict(), **stage_dict["render"]}
+    render = {k: v for k, v in render.items() if k not in RESUMABLE_FIELDS}
     return {"render": render, "segment": stage_dict["segment"]}
 
 

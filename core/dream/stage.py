@@ -28,6 +28,7 @@ RANGES: dict[str, tuple[float, float, float]] = {
     "steps": (1, 150, 1),
     "fps": (1, 60, 1),
     "transition_frames": (0, 120, 1),
+    "cadence": (1, 8, 1),
 }
 
 
@@ -73,6 +74,12 @@ class RenderSettings:
     transition_frames: int = field(default=0, metadata=_help(
         f"blend the prompt into the next segment's over this many frames, {_span('transition_frames')}; "
         "0 = hard cut"))
+    cadence: int = field(default=1, metadata=_help(
+        f"diffuse every k-th frame, {_span('cadence')}; the frames between are the zoom of the last "
+        "diffused frame cross-faded into the next: k times fewer model calls"))
+    vae: str = field(default="auto", metadata=_help(
+        "the image decoder: auto (the model's own), or a Hub id or local folder of a tiny "
+        "AutoencoderTiny (madebyollin/taesd: about 10x faster, slightly softer)"))
 
 
 @dataclass(frozen=True)
@@ -97,10 +104,20 @@ class Stage:
         return self.render.model or settings.dream_model()
 
     def to_dict(self) -> dict[str, Any]:
-        render = asdict(self.render)
-        render["vanishing_point"] = list(render["vanishing_point"])
+        render = _render_dict(self.render)
         segments = [{k: v for k, v in asdict(s).items() if v is not None} for s in self.segments]
         return {"render": render, "segment": segments}
+
+
+    @staticmethod
+    def default_render_dict() -> dict[str, Any]:
+        return _render_dict(RenderSettings())
+
+
+def _render_dict(render: RenderSettings) -> dict[str, Any]:
+    data = asdict(render)
+    data["vanishing_point"] = list(data["vanishing_point"])
+    return data
 
 
 def fields_help() -> str:
@@ -190,9 +207,9 @@ def stage_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Stage
     return stage
 
 
-_INTS = {"width", "height", "seed", "steps", "fps", "loop_frames", "frames", "transition_frames"}
+_INTS = {"width", "height", "seed", "steps", "fps", "loop_frames", "frames", "transition_frames", "cadence"}
 _FLOATS = {"zoom_px", "strength", "guidance"}
-_STRINGS = {"model", "loop_curve", "first_image", "prompt"}
+_STRINGS = {"model", "loop_curve", "first_image", "prompt", "vae"}
 
 
 def _typed(where: str, key: str, value: Any) -> Any:
@@ -239,8 +256,10 @@ def check_stage(stage: Stage) -> None:
         value = getattr(r, name)
         if not 64 <= value <= 2048 or value % 8:
             raise StageError(f"render.{name} must be a multiple of 8 from 64 to 2048, got {value}")
-    for name in ("seed", "steps", "fps", "transition_frames"):
+    for name in ("seed", "steps", "fps", "transition_frames", "cadence"):
         _check_range(f"render.{name}", name, getattr(r, name))
+    if not r.vae.strip():
+        raise StageError("render.vae must be auto, a Hub id or a folder, got an empty text")
     if r.loop_curve not in LOOP_CURVES:
         raise StageError(f"render.loop_curve must be {' or '.join(LOOP_CURVES)}, got {r.loop_curve!r}")
     x, y = r.vanishing_point

@@ -89,3 +89,25 @@ def save_pipeline(folder: Path, architecture: str = "tiny") -> Path:
     """Build and save a random pipeline as a diffusers folder that `load_pipelines` reads."""
     build_pipeline(architecture).save_pretrained(folder)
     return folder
+
+
+# AutoencoderTiny's defaults are taesd's architecture (madebyollin/taesd's config.json).
+TINY_VAES = {
+    "tiny": dict(encoder_block_out_channels=(16,) * 4, decoder_block_out_channels=(16,) * 4,
+                 num_encoder_blocks=(1, 1, 1, 1), num_decoder_blocks=(1, 1, 1, 1)),
+    "taesd": {},
+}
+
+
+def build_tiny_vae(architecture: str = "tiny", seed: int = 0):
+    """An AutoencoderTiny with random weights, the shape of taesd or smaller for tests."""
+    from diffusers import AutoencoderTiny
+
+    torch.manual_seed(seed)
+    return AutoencoderTiny(**TINY_VAES[architecture])
+
+
+def save_tiny_vae(folder: Path, architecture: str = "tiny") -> Path:
+    """Build and save a random AutoencoderTiny as a folder that `load_tiny_vae` reads."""
+    build_tiny_vae(architecture).save_pretrained(folder)
+    return folder

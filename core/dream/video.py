@@ -9,7 +9,7 @@ import imageio.v2 as imageio
 import numpy as np
 from PIL import Image
 
-from core.atomic import atomic_path
+from core.atomic import atomic_path, commit, temporary_path
 
 
 def write_gif(frame_paths: Sequence[Path], path: Path, fps: int) -> Path:
@@ -28,23 +28,50 @@ def write_gif(frame_paths: Sequence[Path], path: Path, fps: int) -> Path:
     return path
 
 
-def write_mp4(frame_paths: Sequence[Path], path: Path, fps: int) -> Path:
-    """H.264 in yuv420p with the index up front: plays in every browser and on phones."""
-    with atomic_path(path) as temporary:
-        writer = imageio.get_writer(
-            temporary, format="FFMPEG", fps=fps, codec="libx264", pixelformat="yuv420p",
-            quality=8, macro_block_size=8, ffmpeg_params=["-movflags", "+faststart"],
+class Mp4Writer:
+    """H.264 in yuv420p with the index up front (plays in every browser and on phones), fed one
+    frame at a time. It is written under a temporary name: `finish` puts it in place whole,
+    `discard` leaves nothing."""
+
+    def __init__(self, path: Path, fps: int, quick: bool = False):
+        self.path, self._temporary = Path(path), temporary_path(path)
+        # x264's "veryfast" halves the encoding time (2.1 s -> 1.0 s for 275 frames at 256 px)
+        # at a similar size; a preview is watched once, so it takes that trade.
+        speed = ["-preset", "veryfast"] if quick else []
+        self._writer = imageio.get_writer(
+            self._temporary, format="FFMPEG", fps=fps, codec="libx264", pixelformat="yuv420p",
+            quality=8, macro_block_size=8, ffmpeg_params=["-movflags", "+faststart", *speed],
             ffmpeg_log_level="error",
         )
+
+    def append(self, frame: np.ndarray) -> None:
+        self._writer.append_data(frame)
+
+    def finish(self) -> Path:
+        self._writer.close()
+        commit(self._temporary, self.path)
+        return self.path
+
+    def discard(self) -> None:
         try:
-            for frame_path in frame_paths:  # one frame in memory at a time
-                writer.append_data(np.asarray(Image.open(frame_path).convert("RGB")))
+            self._writer.close()
         finally:
-            writer.close()
-    return path
+            self._temporary.unlink(missing_ok=True)
 
 
-def frame_distance(a: Image.Image, b: Image.Image) -> float:
+def write_mp4(frame_paths: Sequence[Path], path: Path, fps: int) -> Path:
+    """The MP4 of frames on disk, one frame in memory at a time."""
+    writer = Mp4Writer(path, fps)
+    try:
+        for frame_path in frame_paths:
+            writer.append(np.asarray(Image.open(frame_path).convert("RGB")))
+    except BaseException:
+        writer.discard()
+        raise
+    return writer.finish()
+
+
+def frame_distance(a: Image.Image | np.ndarray, b: Image.Image | np.ndarray) -> float:
     """Mean absolute difference of two frames, 0-255."""
     return float(np.mean(np.abs(np.asarray(a, np.float32) - np.asarray(b, np.float32))))
 

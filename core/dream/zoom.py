@@ -1,79 +1,126 @@
-"""The camera's motion: zoom in about a vanishing point, and place the first frame ahead of us.
+"""The camera's motion, on tensors on the pipeline's device: zoom in about a vanishing point, and
+place a frame from further along the ride ahead of us.
 
 A zoom of `zoom_px` trims that many pixels from every edge and scales the rest back to full size.
 The vanishing point `[x, y]` (fractions of the frame) is the one point that stays put on screen,
 as the end of the road does when you ride towards it.
+
+Frames are (3, H, W) uint8 tensors between steps and (1, 3, H, W) floats in [0, 1] inside one:
+every frame is rounded to what its PNG holds, so a resumed render continues from exactly the
+pixels an uninterrupted one had.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+import torch
+import torch.nn.functional as F
 from PIL import Image
 
-RESAMPLE = Image.Resampling.LANCZOS
+Scale = tuple[float, float]
+# Bicubic sampling alone barely aliases below this shrink, and a low-pass first would only blur.
+ANTIALIAS_BEYOND = 1.5
 
 
-def zoom_scale(size: tuple[int, int], zoom_px: float) -> tuple[float, float]:
+def zoom_scale(size: tuple[int, int], zoom_px: float) -> Scale:
     """How much one zoom step magnifies each axis."""
     width, height = size
     return width / (width - 2 * zoom_px), height / (height - 2 * zoom_px)
 
 
-def zoom_in(image: Image.Image, zoom_px: float, vanishing_point: tuple[float, float]) -> Image.Image:
-    """Trim `zoom_px` from each edge (2 x `zoom_px` per axis) and scale back, fixing the vanishing point."""
-    if zoom_px == 0:
-        return image.copy()
-    width, height = image.size
-    # The point p = v * size stays fixed: left = p - p / scale = v * 2 * zoom_px.
-    left = vanishing_point[0] * 2 * zoom_px
-    top = vanishing_point[1] * 2 * zoom_px
-    box = (left, top, left + width - 2 * zoom_px, top + height - 2 * zoom_px)
-    return image.resize((width, height), RESAMPLE, box=box)
+def to_tensor(image: Image.Image, device: str | torch.device = "cpu") -> torch.Tensor:
+    """A PIL image as a (3, H, W) uint8 tensor on `device`."""
+    array = np.asarray(image.convert("RGB"))
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).to(device)
 
 
-def mix_ahead(
-    current: Image.Image,
-    first: Image.Image,
-    scale: tuple[float, float],
+def to_image(frame: torch.Tensor) -> Image.Image:
+    return Image.fromarray(frame.permute(1, 2, 0).cpu().numpy())
+
+
+def to_float(frame: torch.Tensor) -> torch.Tensor:
+    """(3, H, W) uint8 -> (1, 3, H, W) float32 in [0, 1]."""
+    return frame.unsqueeze(0).float() / 255
+
+
+def to_uint8(image: torch.Tensor) -> torch.Tensor:
+    """(1, 3, H, W) float in [0, 1] -> (3, H, W) uint8, rounded as a PNG would store it."""
+    return (image[0].float().clamp(0, 1) * 255 + 0.5).to(torch.uint8)
+
+
+def warp(
+    current: torch.Tensor,
+    zoom: Scale,
     vanishing_point: tuple[float, float],
-    weight: float,
-) -> Image.Image:
-    """Mix the first frame into `current`, drawn as far ahead as the ride still has to go.
+    ahead: torch.Tensor | None = None,
+    ahead_scale: Scale = (1.0, 1.0),
+    weight: float = 0.0,
+) -> torch.Tensor:
+    """`current` magnified by `zoom` about the vanishing point, with `ahead` mixed in at `weight`,
+    shrunk by `ahead_scale` about the same point: the frame the camera will show when it has
+    travelled that much further. Mixing it there (not full-frame) keeps the motion going instead
+    of stalling; its box's edges are feathered so no frame line shows.
 
-    The first frame, shrunk by `scale` about the vanishing point, is where the camera will be
-    when the video wraps around; mixing it there (not full-frame) keeps the motion going
-    through the seam instead of stalling. Its edges are feathered so no frame line shows.
+    Both are (1, 3, H, W) floats in [0, 1]; so is the result.
     """
-    if weight <= 0:
-        return current.copy()
-    width, height = current.size
-    sx, sy = scale
+    size = tuple(current.shape[-2:])
+    zoomed = _resample(current, zoom, vanishing_point, size)
+    if ahead is None or weight <= 0:
+        return zoomed
+    _, _, height, width = current.shape
+    sx, sy = ahead_scale
+    if max(sx, sy) > ANTIALIAS_BEYOND:  # shrinking far: low-pass first, or detail aliases into moire
+        small = (max(1, round(height / sy)), max(1, round(width / sx)))
+        ahead = F.interpolate(ahead, size=small, mode="bilinear", antialias=True, align_corners=False)
+    placed = _resample(ahead, (1 / sx, 1 / sy), vanishing_point, size)
     box_w, box_h = width / sx, height / sy
     left = vanishing_point[0] * (width - box_w)
     top = vanishing_point[1] * (height - box_h)
-    # Resample the first frame onto the whole canvas: pixel (x, y) shows first-frame point
-    # ((x - left) * sx, (y - top) * sy); outside the box there is nothing to show.
-    ahead = first.transform(
-        (width, height), Image.Transform.AFFINE,
-        (sx, 0, -left * sx, 0, sy, -top * sy), resample=Image.Resampling.BICUBIC,
+    mask = weight * _feather(width, height, (left, top, left + box_w, top + box_h), current.device)
+    return torch.lerp(zoomed, placed, mask)
+
+
+def _resample(image: torch.Tensor, scale: Scale, vanishing_point: tuple[float, float],
+              size: tuple[int, int]) -> torch.Tensor:
+    """`image` magnified by `scale` (below 1: shrunk) about the vanishing point, at `size` (H, W).
+
+    In grid_sample's [-1, 1] coordinates a zoom by m about c reads u / m + c (1 - 1 / m); those
+    coordinates do not depend on the input's resolution, so a pre-shrunk input maps the same.
+    """
+    if scale == (1.0, 1.0) and tuple(image.shape[-2:]) == size:
+        return image
+    grid = _grid(scale, vanishing_point, size, str(image.device))
+    out = F.grid_sample(image.float(), grid, mode="bicubic", padding_mode="border", align_corners=False)
+    return out.clamp_(0, 1)  # bicubic overshoots at sharp edges
+
+
+@functools.lru_cache(maxsize=8)
+def _grid(scale: Scale, vanishing_point: tuple[float, float], size: tuple[int, int], device: str) -> torch.Tensor:
+    """The sampling grid of one zoom; a segment zooms by the same amount every frame, so most
+    frames reuse one (making it cost as much as the resampling itself)."""
+    cx, cy = 2 * vanishing_point[0] - 1, 2 * vanishing_point[1] - 1
+    mx, my = scale
+    theta = torch.tensor(
+        [[[1 / mx, 0.0, cx * (1 - 1 / mx)], [0.0, 1 / my, cy * (1 - 1 / my)]]],
+        dtype=torch.float32, device=device,
     )
-    mask = weight * _feather(width, height, (left, top, left + box_w, top + box_h))
-    mixed = np.asarray(current, np.float32) * (1 - mask) + np.asarray(ahead, np.float32) * mask
-    return Image.fromarray(np.clip(mixed + 0.5, 0, 255).astype(np.uint8))
+    return F.affine_grid(theta, [1, 3, *size], align_corners=False)
 
 
-def _feather(width: int, height: int, box: tuple[float, float, float, float]) -> np.ndarray:
-    """1 inside `box`, falling to 0 over a ramp at its edges; shaped (height, width, 1)."""
+def _feather(width: int, height: int, box: tuple[float, float, float, float], device) -> torch.Tensor:
+    """1 inside `box`, falling to 0 over a ramp at its edges; shaped (1, 1, H, W)."""
     left, top, right, bottom = box
     ramp = max(2.0, 0.06 * min(right - left, bottom - top))
-    fx = _ramp(np.arange(width) + 0.5, left, right, width, ramp)
-    fy = _ramp(np.arange(height) + 0.5, top, bottom, height, ramp)
-    return (fy[:, None] * fx[None, :])[..., None].astype(np.float32)
+    fx = _ramp(width, left, right, ramp, device)
+    fy = _ramp(height, top, bottom, ramp, device)
+    return (fy[:, None] * fx[None, :])[None, None]
 
 
-def _ramp(coords: np.ndarray, low: float, high: float, size: int, ramp: float) -> np.ndarray:
+def _ramp(size: int, low: float, high: float, ramp: float, device) -> torch.Tensor:
+    coords = torch.arange(size, dtype=torch.float32, device=device) + 0.5
     # An edge of the box that reaches the frame's edge needs no ramp: nothing lies beyond it.
-    nothing = np.full_like(coords, np.inf, dtype=np.float64)
-    to_low = coords - low if low > 0.5 else nothing
-    to_high = high - coords if high < size - 0.5 else nothing
-    return np.clip(np.minimum(to_low, to_high) / ramp, 0, 1)
+    to_low = coords - low if low > 0.5 else torch.full_like(coords, torch.inf)
+    to_high = high - coords if high < size - 0.5 else torch.full_like(coords, torch.inf)
+    return (torch.minimum(to_low, to_high) / ramp).clamp(0, 1)

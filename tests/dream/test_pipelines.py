@@ -22,8 +22,9 @@ def test_frames_are_reproducible_from_the_seed(tiny_pipelines):
     a = tiny_pipelines.first_frame(embeds, 64, 64, 4, 7.5, seed=3, stop=lambda: False)
     b = tiny_pipelines.first_frame(embeds, 64, 64, 4, 7.5, seed=3, stop=lambda: False)
     c = tiny_pipelines.first_frame(embeds, 64, 64, 4, 7.5, seed=4, stop=lambda: False)
-    assert a.tobytes() == b.tobytes() != c.tobytes()
-    assert tiny_pipelines.redraw(a, embeds, 0.5, 4, 7.5, 5, lambda: False).size == (64, 64)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert a.shape == (1, 3, 64, 64) and 0 <= a.min() and a.max() <= 1  # a tensor in [0, 1], no PIL
+    assert tiny_pipelines.redraw(a, embeds, 0.5, 4, 7.5, 5, lambda: False).shape == (1, 3, 64, 64)
 
 
 def test_stop_between_denoising_steps_returns_nothing(tiny_pipelines):

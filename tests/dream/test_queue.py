@@ -14,7 +14,7 @@ from tests.dream.conftest import UNetGuard, finished, small_stage
 def test_three_renders_queue_and_each_finishes_in_its_own_folder(tiny_pipelines, tmp_path, monkeypatch):
     guard = UNetGuard(tiny_pipelines.text2img.unet, monkeypatch)
     release = threading.Event()
-    queue = RenderQueue(lambda model: release.wait(30) and tiny_pipelines)  # holds the first job
+    queue = RenderQueue(lambda model, vae: release.wait(30) and tiny_pipelines)  # holds the first job
     stages = [small_stage(frames=(3,), loop_frames=0, seed=s) for s in (1, 2, 3)]
     jobs = []
     threads = [threading.Thread(target=lambda s=s, n=n: jobs.append(
@@ -35,7 +35,7 @@ def test_three_renders_queue_and_each_finishes_in_its_own_folder(tiny_pipelines,
 
 
 def test_resubmitting_a_running_folder_watches_the_same_job(tiny_pipelines, tmp_path):
-    queue = RenderQueue(lambda model: tiny_pipelines)
+    queue = RenderQueue(lambda model, vae: tiny_pipelines)
     stage = small_stage(frames=(2,), loop_frames=0)
     first = queue.submit("render", stage, tmp_path / "run", owner="a")
     assert queue.submit("render", stage, tmp_path / "run", owner="b") is first
@@ -47,7 +47,7 @@ def test_cancel_a_queued_job_and_a_failure_is_one_line(tiny_pipelines, tmp_path)
 
     release = threading.Event()
 
-    def unavailable(model):
+    def unavailable(model, vae):
         release.wait(30)  # the first job holds the worker until the second is cancelled
         raise ModelError(f"{model} is not on this machine")
 
@@ -62,7 +62,7 @@ def test_cancel_a_queued_job_and_a_failure_is_one_line(tiny_pipelines, tmp_path)
 
 
 def test_candidates(tiny_pipelines, tmp_path):
-    queue = RenderQueue(lambda model: tiny_pipelines)
+    queue = RenderQueue(lambda model, vae: tiny_pipelines)
     job = queue.submit("candidates", small_stage(frames=(2,), loop_frames=0), tmp_path / "candidates", "x")
     assert finished(job, 60) and job.status == "done"
     assert sorted(p.name for p in (tmp_path / "candidates").glob("*.png")) == [
@@ -72,7 +72,7 @@ def test_candidates(tiny_pipelines, tmp_path):
 def test_each_owner_has_its_renders_candidates_and_resumes_included(tiny_pipelines, tmp_path):
     from core.dream.queue import QueueError
 
-    queue = RenderQueue(lambda model: tiny_pipelines, per_owner=3)
+    queue = RenderQueue(lambda model, vae: tiny_pipelines, per_owner=3)
     stage = small_stage(frames=(2,), loop_frames=0)
     first = queue.submit("render", stage, tmp_path / "a", "me")
     assert finished(first, 60)
@@ -88,7 +88,7 @@ def test_each_owner_has_its_renders_candidates_and_resumes_included(tiny_pipelin
 def test_a_render_that_fails_to_start_gives_its_place_back(tmp_path):
     from core.errors import ModelError
 
-    def missing(model):
+    def missing(model, vae):
         raise ModelError(f"{model} is not on this machine")
 
     queue = RenderQueue(missing, per_owner=1)
@@ -98,7 +98,7 @@ def test_a_render_that_fails_to_start_gives_its_place_back(tmp_path):
 
 def test_previews_have_their_own_lane_and_one_per_owner(tiny_pipelines, tmp_path):
     release = threading.Event()
-    queue = RenderQueue(lambda model: release.wait(60) and tiny_pipelines, per_owner=1)
+    queue = RenderQueue(lambda model, vae: release.wait(60) and tiny_pipelines, per_owner=1)
     stage = small_stage(frames=(6,), loop_frames=2)
     render_job = queue.submit("render", stage, tmp_path / "render", "me")  # holds the GPU lane
     old = queue.submit("preview", stage, tmp_path / "old", "me")

@@ -25,7 +25,9 @@ def test_a_manifest_written_before_the_dataclass_still_opens():
     assert manifest.seam == raw["seam"] and manifest.created == raw["created"]
 
 
-def test_an_old_interrupted_run_resumes_under_the_new_code(tmp_path):
+def test_an_old_interrupted_run_opens_under_the_new_code(tmp_path):
+    """A preview made by the code before the tensor path: it is previewed again from frame 0 (a
+    preview keeps no frames now), keeping its manifest's history."""
     run_dir = tmp_path / "old"
     shutil.copytree(OLD_RUN, run_dir)
     for late in (2, 3):
@@ -34,11 +36,10 @@ def test_an_old_interrupted_run_resumes_under_the_new_code(tmp_path):
     raw.update(status="rendering", frames_done=2)
     (run_dir / MANIFEST).write_text(json.dumps(raw))
     frames = [p.frame for p in render(load_stage(run_dir / "stage.toml"), run_dir) if not p.done]
-    assert frames == [2, 3]
-    resumed = RunFolder(run_dir).manifest()
-    assert resumed.complete and resumed.frames_done == 4 and resumed.created == raw["created"]
-    for name in ("00002.png", "00003.png"):  # a preview is deterministic: the same frames again
-        assert (run_dir / "frames" / name).read_bytes() == (OLD_RUN / "frames" / name).read_bytes()
+    assert frames == [0, 1, 2, 3]
+    again = RunFolder(run_dir).manifest()
+    assert again.complete and again.frames_done == 4 and again.created == raw["created"]
+    assert (run_dir / "loop.mp4").is_file() and again.seam is not None
 
 
 def test_save_and_load_round_trip(tmp_path):

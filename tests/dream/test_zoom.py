@@ -1,12 +1,16 @@
-"""core.dream.zoom: the vanishing point stays put, everything else rushes outwards."""
+"""core.dream.zoom: the vanishing point stays put, everything else rushes outwards; the tensor
+path draws what the PIL path drew."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+from skimage import data
 
-from core.dream.zoom import mix_ahead, zoom_in, zoom_scale
+from core.dream.zoom import to_float, to_image, to_tensor, to_uint8, warp, zoom_scale
+from tests.dream.pil_reference import mix_ahead, zoom_in
 
 
 def dot(size, centre, radius=3.0) -> Image.Image:
@@ -22,20 +26,27 @@ def centroid(image: Image.Image) -> tuple[float, float]:
     return float((xs * a).sum() / a.sum()), float((ys * a).sum() / a.sum())
 
 
+def drawn(image: Image.Image, zoom=(1.0, 1.0), ahead: Image.Image | None = None, scale=(1.0, 1.0),
+          weight=0.0) -> Image.Image:
+    """`warp` on PIL images in and out."""
+    first = None if ahead is None else to_float(to_tensor(ahead))
+    return to_image(to_uint8(warp(to_float(to_tensor(image)), zoom, VP, first, scale, weight)))
+
+
 SIZE = (160, 120)
 VP = (0.25, 0.7)  # off centre, below the middle, like the end of a road
 VP_PX = (VP[0] * SIZE[0], VP[1] * SIZE[1])
 
 
 def test_vanishing_point_stays_fixed():
-    moved = centroid(zoom_in(dot(SIZE, VP_PX), 4.0, VP))
+    moved = centroid(drawn(dot(SIZE, VP_PX), zoom_scale(SIZE, 4.0)))
     assert moved == pytest.approx(VP_PX, abs=0.3)
 
 
 def test_other_points_move_away_by_the_zoom_scale():
     start = (VP_PX[0] + 40, VP_PX[1] - 30)
     sx, sy = zoom_scale(SIZE, 2.5)  # fractional zoom works
-    x, y = centroid(zoom_in(dot(SIZE, start), 2.5, VP))
+    x, y = centroid(drawn(dot(SIZE, start), (sx, sy)))
     assert x == pytest.approx(VP_PX[0] + 40 * sx, abs=0.4)
     assert y == pytest.approx(VP_PX[1] - 30 * sy, abs=0.4)
 
@@ -46,21 +57,47 @@ def test_zoom_scale_trims_each_edge():
 
 def test_zero_zoom_is_identity():
     image = dot(SIZE, (30, 40))
-    assert np.array_equal(np.asarray(zoom_in(image, 0, VP)), np.asarray(image))
+    assert np.array_equal(np.asarray(drawn(image)), np.asarray(image))
 
 
-def test_mix_ahead_places_the_first_frame_shrunk_about_the_vanishing_point():
+def test_the_frame_ahead_is_placed_shrunk_about_the_vanishing_point():
     first = dot(SIZE, (VP_PX[0] + 40, VP_PX[1]))
-    black = Image.new("RGB", SIZE)
-    mixed = mix_ahead(black, first, (2.0, 2.0), VP, 1.0)
+    mixed = drawn(Image.new("RGB", SIZE), ahead=first, scale=(2.0, 2.0), weight=1.0)
     x, y = centroid(mixed)
     assert x == pytest.approx(VP_PX[0] + 20, abs=0.5) and y == pytest.approx(VP_PX[1], abs=0.5)
 
 
-def test_mix_ahead_weight():
+def test_mix_weight():
     grey, white = Image.new("RGB", SIZE, (100,) * 3), Image.new("RGB", SIZE, (200,) * 3)
-    assert np.array_equal(np.asarray(mix_ahead(grey, white, (1.0, 1.0), VP, 0.0)), np.asarray(grey))
-    half = np.asarray(mix_ahead(grey, white, (1.0, 1.0), VP, 0.5))
+    assert np.array_equal(np.asarray(drawn(grey, ahead=white, weight=0.0)), np.asarray(grey))
+    half = np.asarray(drawn(grey, ahead=white, weight=0.5))
     assert np.all(half == 150)  # a full-frame box has no feathered edge
-    outside = np.asarray(mix_ahead(grey, white, (4.0, 4.0), VP, 1.0))
+    outside = np.asarray(drawn(grey, ahead=white, scale=(4.0, 4.0), weight=1.0))
     assert outside[0, -1, 0] == 100 and outside[round(VP_PX[1]), round(VP_PX[0]), 0] == 200
+
+
+# Shrinking far (see the next test) the PIL path aliased and the tensor path does not, by design.
+@pytest.mark.parametrize("zoom_px, scale, weight", [(1.5, (1.0, 1.0), 0.0), (3.0, (1.3, 1.3), 0.6),
+                                                    (0.75, (1.15, 1.15), 1.0)])
+def test_the_tensor_path_draws_what_the_pil_path_drew(zoom_px, scale, weight):
+    photo = Image.fromarray(data.astronaut()).resize((192, 144))
+    first = Image.fromarray(data.coffee()).resize((192, 144))
+    size = photo.size
+    expected = mix_ahead(zoom_in(photo, zoom_px, VP), first, scale, VP, weight)
+    got = drawn(photo, zoom_scale(size, zoom_px), first, scale, weight)
+    difference = np.abs(np.asarray(got, np.float32) - np.asarray(expected, np.float32))
+    assert difference.mean() < 1.5  # grey levels: LANCZOS and bicubic differ only at fine detail
+    assert np.percentile(difference, 99) < 25
+
+
+def test_a_far_frame_ahead_is_antialiased():
+    """Shrunk 6x, a one-pixel checkerboard must average to grey, not alias into stripes."""
+    checker = Image.fromarray(((np.indices((120, 160)).sum(0) % 2) * 255).astype(np.uint8)).convert("RGB")
+    placed = np.asarray(drawn(Image.new("RGB", SIZE), ahead=checker, scale=(6.0, 6.0), weight=1.0), np.float32)
+    middle = placed[round(VP_PX[1]) - 3 : round(VP_PX[1]) + 3, round(VP_PX[0]) - 3 : round(VP_PX[0]) + 3]
+    assert abs(middle.mean() - 127.5) < 10 and middle.std() < 10
+
+
+def test_a_frame_round_trips_through_uint8_exactly():
+    frame = to_tensor(Image.fromarray(data.astronaut()))
+    assert torch.equal(to_uint8(to_float(frame)), frame)

@@ -33,6 +33,13 @@ def schedule_figure(plans: list[FramePlan]) -> go.Figure:
         x=frames, y=[p.guidance for p in plans], name="guidance", yaxis="y2",
         line={"color": GREEN, "dash": "dash"}, hovertemplate="frame %{x}<br>guidance %{y:.1f}<extra></extra>",
     )
+    if any(not p.diffused for p in plans):  # cadence: which frames the model draws
+        diffused = [p for p in plans if p.diffused]
+        figure.add_scatter(
+            x=[p.index for p in diffused], y=[0.0] * len(diffused), name="diffused frame", mode="markers",
+            marker={"color": "#333", "symbol": "triangle-up", "size": 7},
+            hovertemplate="frame %{x}: diffused<extra></extra>",
+        )
     # Shapes and labels are set once: added one by one, plotly re-validates the layout each time,
     # which took 130 s for 400 segments.
     starts = [p for i, p in enumerate(plans) if i == 0 or p.segment != plans[i - 1].segment]

@@ -7,12 +7,15 @@ from pathlib import Path
 import streamlit as st
 
 from core import settings
+from core.dream.estimate import estimate
+from core.dream.plan import make_plan
 from core.dream.queue import QueueError
 from core.dream.run import MP4, RunFolder, list_runs
 from core.dream.scratch import new_preview_dir
 from core.dream.stage import Stage, load_stage
 from core.errors import GiroError
-from ui.cache import render_queue
+from core.status import dream_status
+from ui.cache import device_info, render_queue
 from ui.common import as_text
 from ui.dream.results import results_ui
 from ui.dream.state import load_into_state, model_name
@@ -60,12 +63,19 @@ def render_ui(stage: Stage) -> None:
     state, queue = st.session_state, render_queue()
     r = stage.render
     start = "the start frame you chose" if r.first_image else "text-to-image of the first prompt"
+    diffused = sum(p.diffused for p in make_plan(stage))
     st.write(
         f"**{stage.total_frames} frames** at {r.width}x{r.height} with `{as_text(model_name(stage.model()))}`, "
-        f"from {start}; {int(r.steps * r.strength)} denoising steps per frame."
+        f"from {start}; {int(r.steps * r.strength)} denoising steps for each of {diffused} diffused frames."
     )
+    ready = dream_status(stage.model(), r.vae)
     left, cap = queue.left(state.owner), queue.per_owner
-    if st.button("Render", type="primary", disabled=left <= 0,
+    if ready.available:
+        estimate_ui(stage)
+    else:
+        st.caption(f"Render needs `{as_text(model_name(ready.where))}`, which is not on this machine yet "
+                   "(see the top of the page).")
+    if st.button("Render", type="primary", disabled=left <= 0 or not ready.available,
                  help=f"{left} of {cap} renders left in this session"):
         run = RunFolder.create(settings.runs_dir(), stage.segments[0].prompt)
         try:
@@ -80,6 +90,20 @@ def render_ui(stage: Stage) -> None:
     elif job is not None:
         job_result_ui(job.id)
     resume_ui()
+
+
+def estimate_ui(stage: Stage) -> None:
+    """Before Render: how long it should take here, from this server's own finished renders."""
+    device = device_info().device
+    guess = estimate(stage, device, settings.runs_dir())
+    if guess is None:
+        st.caption(f"No estimate yet: no finished render of this model, VAE and size on `{device}`. "
+                   "The first one measures it.")
+        return
+    minutes = guess.seconds / 60
+    when = f"about {minutes:.0f} min" if minutes >= 1.5 else f"about {guess.seconds:.0f} s"
+    st.caption(f"Estimate: {when} on `{device}`, measured from {guess.renders} earlier render"
+               f"{'s' if guess.renders > 1 else ''} of this model, VAE and size here (loading not included).")
 
 
 def job_progress_ui(job_id: str) -> None:
@@ -98,7 +122,8 @@ def job_progress_ui(job_id: str) -> None:
         st.progress(done / progress.total, text=(
             f"frame {done} of {progress.total} · {progress.seconds_per_frame:.1f} s per frame · "
             f"ETA {progress.eta_seconds / 60:.1f} min"))
-        st.image(str(progress.path), width=320, caption=f"frame {progress.frame}")
+        if progress.image is not None:
+            st.image(progress.image, width=320, caption=f"frame {progress.frame}")
     if st.button("Cancel", key=f"cancel_{job_id}"):
         queue.cancel(job_id)
 

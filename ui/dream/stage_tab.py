@@ -108,6 +108,13 @@ def controls_ui(total_frames: int) -> None:
     a.slider("Loop back over the last frames", 0, max(1, total_frames - 1), key="loop_frames")
     b.radio("Loop curve", LOOP_CURVES, key="loop_curve")
     c.toggle("Colour coherence", key="colour_coherence", help="hold every frame to frame 0's colours")
+    a, b = st.columns([2, 2])
+    _slider(a, "Cadence: diffuse every k-th frame", "cadence",
+            "the frames between are the zoom of the last diffused frame faded into the next: "
+            "k times fewer model calls, smoother and less detailed")
+    b.toggle("Tiny VAE (faster, slightly softer)", key="tiny_vae",
+             help=f"decode with {settings.dream_fast_vae()} instead of the model's own VAE: "
+                  "about ten times less time in the decoder")
 
 
 def _slider(column, label: str, name: str, help: str | None = None) -> None:
@@ -134,9 +141,11 @@ def schedule_ui(stage: Stage) -> None:
     plans = make_plan(stage)
     st.plotly_chart(schedule_figure(plans), width="stretch", key="schedule")
     r = stage.render
+    diffused = sum(p.diffused for p in plans)
     st.caption(
         f"{stage.total_frames} frames, {stage.total_frames / r.fps:.1f} s at {r.fps} fps; "
         f"loop-back over the last {r.loop_frames} frames ({r.loop_curve}); "
-        f"{int(r.steps * r.strength)} denoising steps per frame."
+        f"{int(r.steps * r.strength)} denoising steps per diffused frame; "
+        f"{diffused} of {stage.total_frames} frames diffused (cadence {r.cadence})."
     )
     st.download_button("Export stage (.toml)", stage_to_toml(stage), "stage.toml", "application/toml")

@@ -27,11 +27,12 @@ EXAMPLES = settings.ROOT / "examples"
 STAGE_PRESETS = {"The Giro stage": "giro_stage.toml", "Treelined avenue loop": "avenue_loop.toml"}
 MODELS = {
     "Stable Diffusion v1-4 (the original)": "default",
-    "sd-turbo (fast: 4 steps, no guidance)": "fast",
+    "sd-turbo (fast: one step a frame, tiny VAE)": "fast",
     "A folder in models/": "folder",
 }
 # Render fields drawn by a widget other than their own (see load_into_state and render_table).
-_MAPPED_BY_HAND = {"model", "width", "height", "vanishing_point", "first_image"}
+# The VAE is a toggle: the server's tiny VAE or the model's own, never a path typed in a browser.
+_MAPPED_BY_HAND = {"model", "width", "height", "vanishing_point", "first_image", "vae"}
 WIDGET_FIELDS = tuple(f.name for f in fields(RenderSettings) if f.name not in _MAPPED_BY_HAND)
 _RENDER_TYPES = get_type_hints(RenderSettings)
 SEGMENT_COLUMNS = ["order", *(f.name for f in fields(Segment))]
@@ -61,6 +62,7 @@ def load_into_state(stage: Stage) -> None:
     state.update({name: getattr(r, name) for name in WIDGET_FIELDS})
     state.size = f"{r.width}x{r.height}"
     state.vp_x, state.vp_y = r.vanishing_point
+    state.tiny_vae = r.vae != "auto"
     state.start_image = r.first_image if r.first_image and Path(r.first_image).is_file() else ""
 
 
@@ -71,7 +73,7 @@ def render_table(total_frames: int) -> dict[str, Any]:
     table["loop_frames"] = min(table["loop_frames"], max(0, total_frames - 1))
     width, height = (int(v) for v in state.size.split("x"))
     table.update(
-        model=model_id(), width=width, height=height,
+        model=model_id(), width=width, height=height, vae=vae_id(),
         vanishing_point=[float(state.vp_x), float(state.vp_y)], first_image=state.start_image,
     )
     return table
@@ -101,7 +103,8 @@ def on_model_choice() -> None:
         if st.session_state.get("model_folder") not in folders:
             st.session_state.model_folder = next(iter(folders), None)
     if choice in MODEL_PRESETS:
-        st.session_state.update(MODEL_PRESETS[choice].sampling())
+        preset = MODEL_PRESETS[choice]
+        st.session_state.update(preset.sampling(), tiny_vae=preset.vae() != "auto")
 
 
 def model_id() -> str:
@@ -110,7 +113,12 @@ def model_id() -> str:
     if choice == "folder":
         name = st.session_state.get("model_folder")
         return str(settings.models_dir() / name) if name in dream_folders() else ""
-    return settings.dream_model() if choice == "default" else MODEL_PRESETS[choice].model
+    return MODEL_PRESETS[choice].model()
+
+
+def vae_id() -> str:
+    """The VAE the page's toggle names: the server's tiny VAE, or the model's own."""
+    return settings.dream_fast_vae() if st.session_state.get("tiny_vae") else "auto"
 
 
 def model_name(model: str) -> str:

@@ -1,0 +1,97 @@
+"""The frames' way to disk: a background thread writes each frame's PNG and the manifest, in
+order and atomically, so the model never waits for zlib or fsync.
+
+A run that starts at frame 0 also streams its MP4 and measures its motion as the frames pass;
+a resumed run makes both from the PNGs at the end (`core.dream.render`). A preview keeps no
+PNGs: it is watched once, never resumed or downloaded.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from core.dream.run import MP4, Manifest, RunFolder
+from core.dream.video import Mp4Writer, frame_distance
+
+_DONE = None
+BACKLOG = 8  # frames waiting at most: bounded memory if the disk is slower than the model
+
+
+class FrameWriter:
+    def __init__(self, run: RunFolder, manifest: Manifest, fps: int, stream: bool, keep_frames: bool = True):
+        self.run, self.manifest, self.keep_frames = run, manifest, keep_frames
+        self.video = Mp4Writer(run.path / MP4, fps, quick=not keep_frames) if stream else None
+        self.distances: list[float] = []
+        self._first: np.ndarray | None = None
+        self._previous: np.ndarray | None = None
+        self._frames: queue.Queue = queue.Queue(BACKLOG)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="frame-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, index: int, frame: np.ndarray, seconds: float) -> Path:
+        """Queue frame `index` ((H, W, 3) uint8); its PNG path, written shortly after."""
+        self._raise()
+        self._frames.put((index, frame, seconds))
+        return self.run.frame_path(index)
+
+    def close(self) -> None:
+        """Wait for every queued frame to be on disk, with the manifest saying so."""
+        if self._thread.is_alive():
+            self._frames.put(_DONE)
+            self._thread.join()
+        self._raise()
+
+    def finish_video(self) -> Path | None:
+        """The streamed MP4, closed and put in place; None if this run did not stream."""
+        if self.video is None:
+            return None
+        self.distances.append(frame_distance(self._previous, self._first))  # the seam
+        return self.video.finish()
+
+    def abandon(self) -> None:
+        """Stop after the queued frames, keeping no part of the MP4 (a cancel, an error)."""
+        if self._thread.is_alive():
+            self._frames.put(_DONE)
+            self._thread.join()
+        if self.video is not None:
+            self.video.discard()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _work(self) -> None:
+        while True:
+            batch = [self._frames.get()]
+            while batch[-1] is not _DONE and not self._frames.empty():
+                batch.append(self._frames.get())
+            try:
+                if self._error is None:
+                    for item in batch:
+                        if item is not _DONE:
+                            self._write(*item)
+                    if self.keep_frames:  # what a resume reads; once per batch, not per frame
+                        self.run.write_manifest(self.manifest)
+            except BaseException as error:  # told to the render at its next frame
+                self._error = error
+            if batch[-1] is _DONE:
+                return
+
+    def _write(self, index: int, frame: np.ndarray, seconds: float) -> None:
+        if index >= self.manifest.frames_done or not self.keep_frames:
+            if self.keep_frames:  # (a resumed block redraws frames already on disk)
+                self.run.save_frame(index, frame)
+            self.manifest.frame_seconds[index] = round(seconds, 4)
+            self.manifest.frames_done = index + 1
+        if self.video is not None:
+            self.video.append(frame)
+            if self._previous is None:
+                self._first = frame
+            else:
+                self.distances.append(frame_distance(self._previous, frame))
+            self._previous = frame
