@@ -1,6 +1,7 @@
 """`python -m bench` (make bench): every benchmark, each writing its section of bench/RESULTS.md."""
 
-from bench import classify, dream
+from bench import classify, dream, preview
 
 classify.main([])
 dream.main([])
+preview.main([])

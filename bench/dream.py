@@ -1,11 +1,22 @@
-"""Dream a Stage: seconds per frame and the engine's overhead, on real-size random-weight models.
+"""Dream a Stage: time per output frame and the engine's overhead, on real-size random-weight models.
 
-Speed does not depend on weight values, so Stable Diffusion v1 and sd-turbo architectures built
-from their public configs with random weights cost what the real models cost. Each frame runs
-through `core.dream.render` exactly as in the app. Overhead = wall time per frame / time spent
-inside the UNet and the VAE during that frame (target: at most 1.05).
+Speed does not depend on weight values, so Stable Diffusion v1, sd-turbo and taesd architectures
+built from their public configs with random weights cost what the real models cost. Every frame
+runs through `core.dream.render` exactly as in the app (tensor loop, colour coherence, background
+writer). The cases run side by side in one process:
 
-    python -m bench.dream [--sizes 256 512] [--frames 1]
+    fast-before     sd-turbo as the fast preset was: 4 steps x 0.5 = 2 UNet steps, its own VAE
+    one-step        2 steps x 0.5 = 1 UNet step (sd-turbo's img2img recipe), its own VAE
+    +taesd          one step, the tiny VAE (the fast preset now)
+    +cadence3       one step, the tiny VAE, every third frame diffused
+    +compile        the fast preset with torch.compile (CUDA only)
+    default         the original: SD v1, 50 steps x 0.45 = 22 UNet steps, guidance 7.5
+
+Overhead = wall time per diffused frame / time inside the UNet and the VAE (encode + decode):
+everything else (zoom, mix, colour, hand-off to the writer, the pipeline's own Python) counts
+against it. The first diffused frame of each case is a warm-up and is not counted.
+
+    python -m bench.dream [--size 512] [--cases fast-before one-step +taesd +cadence3] [--blocks 2]
 """
 
 from __future__ import annotations
@@ -13,6 +24,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -21,21 +33,51 @@ from PIL import Image
 from bench.results import machine, write_section
 from core.device import pick_device, pick_dtype
 from core.dream.pipelines import assemble_pipelines
-from core.dream.presets import MODEL_PRESETS
 from core.dream.render import render
 from core.dream.stage import parse_stage
-from core.dream.testing import build_pipeline
+from core.dream.testing import build_pipeline, build_tiny_vae
 
-CASES = [("default", "sd-v1"), ("fast", "sd-turbo")]
+
+@dataclass(frozen=True)
+class Case:
+    architecture: str
+    steps: int
+    strength: float
+    guidance: float
+    tiny_vae: bool = False
+    cadence: int = 1
+    compile: bool = False
+
+
+CASES = {
+    "fast-before": Case("sd-turbo", 4, 0.5, 0.0),
+    "one-step": Case("sd-turbo", 2, 0.5, 0.0),
+    "+taesd": Case("sd-turbo", 2, 0.5, 0.0, tiny_vae=True),
+    "+cadence3": Case("sd-turbo", 2, 0.5, 0.0, tiny_vae=True, cadence=3),
+    "+compile": Case("sd-turbo", 2, 0.5, 0.0, tiny_vae=True, compile=True),
+    "+compile+cadence3": Case("sd-turbo", 2, 0.5, 0.0, tiny_vae=True, cadence=3, compile=True),
+    "default": Case("sd-v1", 50, 0.45, 7.5),
+}
+CPU_CASES = ["fast-before", "one-step", "+taesd", "+cadence3"]
 
 
 class ModelClock:
-    """Adds up the seconds spent in the UNet and in VAE encode/decode."""
+    """Adds up the seconds spent in the UNet and in VAE encode/decode, until `close`."""
 
     def __init__(self, pipe):
         self.seconds = 0.0
-        for owner, name in ((pipe.unet, "forward"), (pipe.vae, "encode"), (pipe.vae, "decode")):
+        self._timed_methods = [(pipe.unet, "forward"), (pipe.vae, "encode"), (pipe.vae, "decode")]
+        self._own = [owner.__dict__.get(name) for owner, name in self._timed_methods]
+        for owner, name in self._timed_methods:
             setattr(owner, name, self._timed(getattr(owner, name), pipe.device))
+
+    def close(self) -> None:
+        """Unwrap: the next case shares these modules and must not pay for this clock's syncs."""
+        for (owner, name), own in zip(self._timed_methods, self._own):
+            if own is None:
+                delattr(owner, name)
+            else:  # torch.compile's wrapper keeps its forward on the instance
+                setattr(owner, name, own)
 
     def _timed(self, method, device):
         def timed(*args, **kwargs):
@@ -54,81 +96,129 @@ def _sync(device) -> None:
         torch.cuda.synchronize()
 
 
-def stage_text(preset: str, size: int, frames: int, first_image: Path) -> str:
-    p = MODEL_PRESETS[preset]
+def stage_text(case: Case, size: int, frames: int, first_image: Path) -> str:
     return f"""
 [render]
 width = {size}
 height = {size}
-steps = {p.steps}
-strength = {p.strength}
-guidance = {p.guidance}
+steps = {case.steps}
+strength = {case.strength}
+guidance = {case.guidance}
+cadence = {case.cadence}
 loop_frames = 1
 first_image = "{first_image}"
 [[segment]]
 prompt = "a treelined avenue, poplars, summer day, france"
-frames = {frames + 1}
+frames = {frames}
 """
 
 
-def measure(preset: str, architecture: str, size: int, frames: int, device: str) -> dict:
+_built: dict[str, object] = {}
+
+
+def pipelines_for(case: Case, device: str, dtype: torch.dtype):
+    """Random-weight pipelines for `case`; the big models are built once and shared by cases."""
+    if case.architecture not in _built:
+        _built[case.architecture] = build_pipeline(case.architecture)
+    pipe = _built[case.architecture]
+    vae = "taesd (random weights)" if case.tiny_vae else "auto"
+    if case.tiny_vae:
+        pipe = type(pipe)(**{**pipe.components, "vae": build_tiny_vae("taesd")},
+                          requires_safety_checker=False)
+    pipe = pipe.to(device, dtype)  # built in float32 on the CPU; fp16 on CUDA, as the app loads it
+    return assemble_pipelines(pipe, case.architecture, None, device, dtype, vae, case.compile)
+
+
+def measure(name: str, size: int, blocks: int, device: str) -> dict:
+    """Frame 0 from an image; one block of `cadence` frames to warm up; then `blocks` blocks timed."""
+    case = CASES[name]
     dtype = pick_dtype(device)
-    pipelines = assemble_pipelines(build_pipeline(architecture), architecture, None, device, dtype)
+    pipelines = pipelines_for(case, device, dtype)
     clock = ModelClock(pipelines.text2img)
+    try:
+        return _timed_render(name, case, pipelines, clock, size, blocks, device)
+    finally:
+        clock.close()
+
+
+def _timed_render(name: str, case: Case, pipelines, clock: ModelClock, size: int, blocks: int, device: str) -> dict:
+    k = case.cadence
+    total = k * (blocks + 1) + 1
     with tempfile.TemporaryDirectory() as scratch:
         start = Path(scratch) / "start.png"
         Image.effect_mandelbrot((size, size), (-2, -1.5, 1, 1.5), 64).convert("RGB").save(start)
-        stage = parse_stage(stage_text(preset, size, frames, start))
-        # Frame 0 is the start image; one warm-up img2img frame, then the measured ones.
-        stage_warm = parse_stage(stage_text(preset, size, 1, start))
-        list(render(stage_warm, Path(scratch) / "warm", pipelines))
-        walls, inside = [], []
+        stage = parse_stage(stage_text(case, size, total, start))
         for progress in render(stage, Path(scratch) / "run", pipelines):
-            if progress.done or progress.frame == 0:
-                clock.seconds = 0.0
-                continue
-            walls.append(progress.seconds)
-            inside.append(clock.seconds)
-            clock.seconds = 0.0
-    p = MODEL_PRESETS[preset]
-    wall, model = sum(walls) / len(walls), sum(inside) / len(inside)
-    return dict(
-        preset=preset, architecture=architecture, size=size, frames=len(walls),
-        unet_steps=int(p.steps * p.strength), guidance=p.guidance,
-        seconds=wall, overhead=wall / model,
-    )
+            if progress.frame == k and not progress.done:  # the warm-up block is done: start the clocks
+                began, clock.seconds = time.perf_counter(), 0.0
+            elif progress.frame == total - 1 and not progress.done:
+                wall, inside = time.perf_counter() - began, clock.seconds
+    frames = k * blocks
+    diffused = frames / k
+    per_frame = wall / frames
+    row = dict(case=name, architecture=case.architecture, size=size, unet_steps=int(case.steps * case.strength),
+               guidance=case.guidance, vae="taesd" if case.tiny_vae else "own", cadence=k,
+               compile=case.compile, frames=frames, seconds=per_frame, fps=1 / per_frame,
+               overhead=wall / inside if inside else float("nan"), model_share=inside / diffused)
+    del pipelines
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+    return row
+
+
+def table(rows: list[dict], device: str, baseline: str) -> str:
+    base = next((r for r in rows if r["case"] == baseline), None)
+    lines = [
+        "| case | architecture | size | UNet steps / diffused frame | guidance | VAE | cadence | compile "
+        "| frames timed | s / output frame | frames / min | speed-up vs " + baseline + " | overhead |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        speedup = f"{base['seconds'] / r['seconds']:.1f}x" if base else "n/a"
+        lines.append(
+            f"| {r['case']} | {r['architecture']} | {r['size']} | {r['unet_steps']} | {r['guidance']} "
+            f"| {r['vae']} | {r['cadence']} | {'yes' if r['compile'] else 'no'} | {r['frames']} "
+            f"| {r['seconds']:.3f} | {60 / r['seconds']:.1f} | {speedup} | {r['overhead']:.3f} |"
+        )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
-    parser.add_argument("--frames", type=int, default=1, help="measured img2img frames per case")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--cases", nargs="+", choices=list(CASES), help=f"default on CPU: {' '.join(CPU_CASES)}")
+    parser.add_argument("--blocks", type=int, default=2, help="timed blocks of `cadence` frames per case")
     args = parser.parse_args(argv)
     device = pick_device()
+    names = args.cases or CPU_CASES
+    if not device.startswith("cuda"):
+        names = [n for n in names if not CASES[n].compile]  # torch.compile is used on CUDA only
     rows = []
-    for preset, architecture in CASES:
-        for size in args.sizes:
-            row = measure(preset, architecture, size, args.frames, device)
-            print(row, flush=True)
-            rows.append(row)
-    lines = [
-        f"## Dream a Stage: seconds per frame ({device})",
+    for name in names:
+        try:
+            row = measure(name, args.size, args.blocks, device)
+        except Exception as error:  # one case failing (a compiler, memory) must not lose the others
+            print(f"{name}: failed: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+                  flush=True)
+            continue
+        print(f"{name}: {row['seconds']:.3f} s per output frame, {60 / row['seconds']:.1f} frames/min, "
+              f"{row['fps']:.2f} frames/s, overhead {row['overhead']:.3f}", flush=True)
+        rows.append(row)
+    kind = device.split(":")[0]
+    body = [
+        f"## Dream a Stage: time per output frame ({kind}, {args.size} px, {pick_dtype(device)})",
         "",
         f"Machine: {machine()}",
         "",
-        "Random weights, real architectures; img2img frames through `core.dream.render` with colour "
-        "coherence on (frame 0 from an image, one warm-up frame not counted). Overhead = wall time "
-        "per frame / time inside the UNet and VAE.",
+        "Random weights, real architectures (sd-turbo = SD 2.1 UNet and OpenCLIP-H text encoder; taesd = "
+        "diffusers' AutoencoderTiny defaults); img2img frames through `core.dream.render` with colour "
+        "coherence on, frame 0 from an image, the first diffused frame after it a warm-up not counted. "
+        "Overhead = wall time per diffused frame / time inside the UNet and the VAE (encode + decode); "
+        "zoom, mix, colour matching and the hand-off to the background writer count as overhead.",
         "",
-        "| preset | architecture | size | denoising steps | guidance | frames measured | s / frame | overhead |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        table(rows, device, "fast-before"),
     ]
-    lines += [
-        f"| {r['preset']} | {r['architecture']} | {r['size']} | {r['unet_steps']} | {r['guidance']} "
-        f"| {r['frames']} | {r['seconds']:.2f} | {r['overhead']:.3f} |"
-        for r in rows
-    ]
-    write_section(f"dream-{device.split(':')[0]}", "\n".join(lines))
+    write_section(f"dream-{kind}", "\n".join(body))
 
 
 if __name__ == "__main__":

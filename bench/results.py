@@ -25,12 +25,19 @@ def machine() -> str:
         pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     versions = ", ".join(
-        f"{p} {metadata.version(p)}" for p in ("torch", "diffusers", "transformers", "fastai")
+        f"{p} {_version(p)}" for p in ("torch", "diffusers", "transformers", "fastai")
     )
     return (
         f"{time.strftime('%Y-%m-%d')}; {cpu}, {torch.get_num_threads()} torch threads; {gpu}; "
         f"Python {platform.python_version()}; {versions}"
     )
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:  # a GPU machine carries only what the benchmark needs
+        return "absent"
 
 
 def write_section(name: str, body: str) -> None:

@@ -51,3 +51,16 @@ def test_dream_model_folder_that_is_not_there(tmp_path):
     status = dream_status(str(tmp_path / "sd"))
     assert not status.available
     assert status.get_command == f"hf download CompVis/stable-diffusion-v1-4 --local-dir {tmp_path / 'sd'}"
+
+
+def test_a_missing_tiny_vae_is_what_dream_needs(giro_folders, tmp_path):
+    from core.status import dream_status
+
+    (tmp_path / "sd").mkdir()
+    (tmp_path / "sd" / "model_index.json").write_text("{}")
+    assert dream_status(str(tmp_path / "sd")).available
+    missing = dream_status(str(tmp_path / "sd"), "madebyollin/taesd")
+    assert not missing.available and missing.get_command == "hf download madebyollin/taesd"
+    (tmp_path / "taesd").mkdir()
+    (tmp_path / "taesd" / "config.json").write_text("{}")
+    assert dream_status(str(tmp_path / "sd"), str(tmp_path / "taesd")).available

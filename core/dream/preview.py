@@ -1,7 +1,7 @@
 """A start frame for previews: a test card whose lines all run into the vanishing point.
 
 A preview renders the whole plan with zoom and loop-mixing only, no model, so the speed of
-travel, the vanishing point and the loop timing can be judged in a second before GPU minutes
+travel, the vanishing point and the loop timing can be judged in seconds before GPU minutes
 are spent. The card makes motion visible: rays from the vanishing point and nested frames
 around it, like road markings and trees rushing past.
 """

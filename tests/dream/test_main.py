@@ -84,3 +84,30 @@ def test_a_frame_cap_that_is_not_a_number_is_one_line(tmp_path, capsys, monkeypa
     (tmp_path / "s.toml").write_text(EXAMPLE_PREVIEW)
     assert main(["render", str(tmp_path / "s.toml"), "--out", str(tmp_path / "run"), "--preview"]) == 2
     _one_line(capsys, "GIRO_DREAM_MAX_FRAMES must be a whole number of at least 1, got 'abc'")
+
+
+def test_cadence_and_the_fast_presets_settings(tiny_dream_model, tiny_vae_folder, tmp_path, capsys, monkeypatch):
+    """--preset fast reads GIRO_DREAM_FAST_MODEL and GIRO_DREAM_FAST_VAE; --cadence overrides the stage."""
+    monkeypatch.setenv("GIRO_DREAM_FAST_MODEL", str(tiny_dream_model))
+    monkeypatch.setenv("GIRO_DREAM_FAST_VAE", str(tiny_vae_folder))
+    (tmp_path / "s.toml").write_text(EXAMPLE_PREVIEW.replace("width = 96", "width = 64"))
+    assert main(["render", str(tmp_path / "s.toml"), "--out", str(tmp_path / "run"), "--preset", "fast",
+                 "--cadence", "4"]) == 0
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    render = manifest["stage"]["render"]
+    assert (render["steps"], render["strength"], render["guidance"], render["cadence"]) == (2, 0.5, 0.0, 4)
+    assert manifest["model"]["id"] == str(tiny_dream_model) and manifest["model"]["vae"] == str(tiny_vae_folder)
+    assert f"VAE {tiny_vae_folder}" in capsys.readouterr().err
+
+
+def test_a_cadence_out_of_range_is_one_line(tmp_path, capsys):
+    (tmp_path / "s.toml").write_text(EXAMPLE_PREVIEW)
+    assert main(["render", str(tmp_path / "s.toml"), "--out", str(tmp_path / "run"), "--preview", "--cadence", "9"]) == 2
+    _one_line(capsys, "render.cadence must be from 1 to 8, got 9")
+
+
+def test_a_compile_setting_that_is_not_a_switch_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GIRO_COMPILE", "maybe")
+    (tmp_path / "s.toml").write_text(EXAMPLE_PREVIEW)
+    assert main(["render", str(tmp_path / "s.toml"), "--out", str(tmp_path / "run")]) == 2
+    _one_line(capsys, "GIRO_COMPILE must be 1 or 0, got 'maybe'")

@@ -1,0 +1,104 @@
+"""Dream a Stage's motion preview: how long a look costs, from the command line and on the page.
+
+The preview of examples/giro_stage.toml (275 frames at 256 px, no model) timed end to end:
+  - command line: `python -m core.dream render ... --preview` in a fresh process, start-up
+    (importing torch) included, until it exits with the MP4 written;
+  - page: the app served as `make run` serves it, in Chromium: from the click on "Preview motion"
+    until the video is on the page (the server already warm, as a user finds it).
+
+    python -m bench.preview [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.results import machine, write_section
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGE = ROOT / "examples" / "giro_stage.toml"
+
+
+def command_line(rounds: int) -> list[float]:
+    seconds = []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory() as scratch:
+            began = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "core.dream", "render", str(STAGE), "--out",
+                            f"{scratch}/run", "--preview"], cwd=ROOT, check=True, capture_output=True)
+            seconds.append(time.perf_counter() - began)
+    return seconds
+
+
+def page(rounds: int) -> list[float] | None:
+    """None where Playwright or Chromium is missing (`make bench` needs only the runtime)."""
+    try:
+        from playwright.sync_api import sync_playwright
+
+        from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, AppServer
+    except ImportError:
+        return None
+    if not Path(CHROMIUM).exists():
+        return None
+    seconds = []
+    with tempfile.TemporaryDirectory() as scratch:
+        env = dict(os.environ, GIRO_RUNS=f"{scratch}/runs", HF_HUB_OFFLINE="1")
+        server = AppServer(env, Path(scratch) / "server.log")
+        url = server.start()
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                for _ in range(rounds + 1):  # the first round warms the server up and is not counted
+                    context = browser.new_context(viewport={"width": 1280, "height": 900})
+                    tab = context.new_page()
+                    tab.goto(f"{url}/Dream_a_Stage")
+                    tab.get_by_role("tab", name="Render").click()
+                    button = tab.get_by_role("button", name="Preview motion")
+                    button.wait_for(timeout=60_000)
+                    began = time.perf_counter()
+                    button.click()
+                    tab.locator("video").first.wait_for(timeout=120_000)
+                    seconds.append(time.perf_counter() - began)
+                    context.close()
+                browser.close()
+        finally:
+            server.stop()
+    return seconds[1:]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    cli = command_line(args.rounds)
+    print(f"command line: {', '.join(f'{s:.2f}' for s in cli)} s", flush=True)
+    on_page = page(args.rounds)
+    print(f"page: {'not measured' if on_page is None else ', '.join(f'{s:.2f}' for s in on_page)} s", flush=True)
+    rows = [("command line, start-up included", cli)]
+    if on_page is not None:
+        rows.append(("page: click to video", on_page))
+    lines = [
+        "## Dream a Stage: motion preview of examples/giro_stage.toml (275 frames, 256 px)",
+        "",
+        f"Machine: {machine()}",
+        "",
+        f"Median of {args.rounds} rounds (the page's first round warms the server and is not counted).",
+        "",
+        "| where | median s | rounds (s) |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| {name} | {statistics.median(s):.2f} | {', '.join(f'{v:.2f}' for v in s)} |" for name, s in rows]
+    if on_page is None:
+        lines += ["", "The page was not measured: Playwright or Chromium is missing (`make test` installs them)."]
+    write_section("dream-preview", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
