@@ -35,20 +35,23 @@ def segment_lines(at) -> int:
 
 
 def test_giro_preset_is_plotted(page):
-    weights = schedule(page)["loop-mixing weight"]
+    weights = schedule(page)["frame 0's share"]
     assert len(weights) == 275 and segment_lines(page) == 7
     assert sum(1 for w in weights if w > 0) == 24
 
 
 def test_loop_slider_and_curve_move_the_plot(page):
     page.slider(key="loop_frames").set_value(50).run()
-    weights = schedule(page)["loop-mixing weight"]
+    weights = schedule(page)["frame 0's share"]
     assert sum(1 for w in weights if w > 0) == 50
     page.radio(key="loop_curve").set_value("linear").run()
-    weights = schedule(page)["loop-mixing weight"]
-    tail = weights[-50:]
-    assert tail[0] == pytest.approx(1 / 51) and tail[-1] == pytest.approx(50 / 51)
-    assert all(b - a == pytest.approx(1 / 51) for a, b in zip(tail, tail[1:]))
+    shares = schedule(page)["frame 0's share"][-50:]
+    kept, expected = 1.0, []
+    for n in range(1, 51):  # linear weights n / 51, each step carrying the ones before it
+        kept *= 1 - n / 51
+        expected.append(1 - kept)
+    assert shares == pytest.approx(expected)
+    assert shares[0] == pytest.approx(1 / 51) and shares[25] > 0.99  # what the viewer sees
 
 
 def test_strength_and_guidance_sliders(page):
@@ -75,7 +78,7 @@ def test_table_edits_reach_the_plot(page):
 
 def test_preset_switch(page):
     page.selectbox(key="stage_preset").set_value("Treelined avenue loop").run()
-    assert len(schedule(page)["loop-mixing weight"]) == 256 and segment_lines(page) == 1
+    assert len(schedule(page)["frame 0's share"]) == 256 and segment_lines(page) == 1
 
 
 def test_out_of_range_stage_is_one_line_not_a_traceback(page):
@@ -122,7 +125,7 @@ def test_a_stage_at_every_ranges_edge_opens_on_the_page(page, edge):
     for name in ("zoom_px", "strength", "guidance", "steps", "fps", "transition_frames"):
         assert page.slider(key=name).value == values[name], name
     assert page.number_input(key="seed").value == values["seed"]
-    assert len(schedule(page)["loop-mixing weight"]) == 200
+    assert len(schedule(page)["frame 0's share"]) == 200
 
 
 def test_a_planted_link_in_a_prompt_is_shown_as_text(giro_folders):

@@ -1,8 +1,10 @@
-"""Command line: python -m core.dream render STAGE.toml --out RUN_DIR [--model ID_OR_PATH] [--preview]"""
+"""Command line: python -m core.dream render STAGE.toml --out RUN_DIR [...], and
+python -m core.dream plan STAGE.toml [--json]."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -56,19 +58,53 @@ def build_parser() -> argparse.ArgumentParser:
         help="zoom and loop-mixing only, no model, at 256 px: check travel speed and loop timing "
         "in seconds",
     )
+    plan = commands.add_parser(
+        "plan",
+        help="print the plan of a stage, one line per frame, without rendering",
+        description="Print what every frame of STAGE.toml will be, without any model: its segment, "
+        "prompt, whether it is diffused (cadence), the loop weight of its step and frame 0's share "
+        "of it, strength, guidance, steps, zoom and seed.",
+    )
+    plan.add_argument("stage", type=Path, metavar="STAGE.toml")
+    plan.add_argument("--json", action="store_true", help="one JSON object per line")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _render(args)
+        return _plan(args) if args.command == "plan" else _render(args)
     except GiroError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `plan ... | head` stopped reading: nothing went wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
+        if args.command == "plan":
+            return 130
         print(f"\nstopped; run the same command again to resume {args.out}", file=sys.stderr)
         return 130
+
+
+def _plan(args: argparse.Namespace) -> int:
+    import json
+
+    from core.dream.plan import make_plan
+    from core.dream.stage import load_stage
+
+    for p in make_plan(load_stage(args.stage)):
+        row = {"index": p.index, "segment": p.segment, "prompt": p.prompt, "keyframe": p.diffused,
+               "loop_weight": round(p.loop_weight, 6), "frame0_share": round(p.frame0_share, 6),
+               "strength": p.strength, "guidance": p.guidance, "steps": p.steps,
+               "zoom_px": round(p.zoom_px, 6), "seed": p.seed}
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            print(f"{p.index:5d}  seg {p.segment + 1:<3d} {'key' if p.diffused else '   '}  "
+                  f"share {p.frame0_share:.3f}  weight {p.loop_weight:.3f}  strength {p.strength:.2f}  "
+                  f"guidance {p.guidance:g}  steps {p.steps}  zoom {p.zoom_px:g}  seed {p.seed}  {p.prompt}")
+    return 0
 
 
 def _render(args: argparse.Namespace) -> int:

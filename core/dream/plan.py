@@ -11,7 +11,7 @@ diffused frame, the later one is frame 0 itself, so the loop closes with cadence
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.dream.stage import Stage
 from core.dream.zoom import zoom_scale
@@ -24,7 +24,8 @@ class FramePlan:
     prompt: str
     next_prompt: str  # the prompt blended in during a transition; "" for none
     prompt_mix: float  # 0: `prompt` alone; towards 1: `next_prompt`
-    loop_weight: float  # how much of the first frame is mixed in before redrawing
+    loop_weight: float  # how much of the first frame this step mixes in before redrawing
+    frame0_share: float  # frame 0's share of this frame after all the steps so far (what is seen)
     loop_scale: tuple[float, float]  # how far ahead (smaller) the first frame lies, per axis
     strength: float
     guidance: float
@@ -69,9 +70,17 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             x, y = x * step[0], y * step[1]
         return x, y
 
+    loop_start = total - r.loop_frames
+
+    def weight(i: int) -> float:
+        """The loop curve over the window: 1 only at the virtual frame after the last."""
+        if not r.loop_frames or i < loop_start:
+            return 0.0
+        return loop_curve((i - loop_start + 1) / (r.loop_frames + 1), r.loop_curve)
+
     k = r.cadence
     plans = []
-    loop_start = total - r.loop_frames
+    kept = 1.0  # how much of each frame is not frame 0
     for i, (number, segment) in enumerate(per_frame):
         source = i - (i % k or k) if i else -1  # the diffused frame before this one
         if i % k == 0:
@@ -81,10 +90,10 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             if target >= total:
                 target = total if r.loop_frames else -1
             fade = 0.0 if target < 0 else (i % k) / (target - source)
-        weight = 0.0
-        if r.loop_frames and i >= loop_start:
-            # Reaches 1 only at the virtual frame after the last, which is frame 0 itself.
-            weight = loop_curve((i - loop_start + 1) / (r.loop_frames + 1), r.loop_curve)
+        # Each mix carries the ones before it forward, so frame 0's share of what the viewer sees
+        # is 1 - prod(1 - weight) over the diffused frames so far, well above the weight itself.
+        step = weight(i) if i % k == 0 else 0.0
+        kept = kept * (1 - step)
         next_prompt, mix = _transition(stage, number, i, per_frame)
         plans.append(FramePlan(
             index=i,
@@ -92,7 +101,8 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             prompt=segment.prompt,
             next_prompt=next_prompt,
             prompt_mix=mix,
-            loop_weight=weight,
+            loop_weight=step,
+            frame0_share=1 - kept,
             loop_scale=ahead[i],
             strength=_pick(segment.strength, r.strength),
             guidance=_pick(segment.guidance, r.guidance),
@@ -106,7 +116,17 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             target_scale=between(i, target) if target >= 0 else (1.0, 1.0),
             fade=fade,
         ))
-    return plans
+    return [_in_between_share(p, plans) for p in plans]
+
+
+def _in_between_share(plan: FramePlan, plans: list[FramePlan]) -> FramePlan:
+    """An in-between frame shows its source and its target cross-faded, and their shares with them
+    (the target past the last diffused frame is frame 0 itself: all frame 0)."""
+    if plan.diffused:
+        return plan
+    before = plans[plan.source].frame0_share
+    after = before if plan.target < 0 else 1.0 if plan.target == 0 else plans[plan.target].frame0_share
+    return replace(plan, frame0_share=(1 - plan.fade) * before + plan.fade * after)
 
 
 def _pick(override: float | None, default: float) -> float:

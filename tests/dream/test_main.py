@@ -111,3 +111,22 @@ def test_a_compile_setting_that_is_not_a_switch_is_one_line(tmp_path, capsys, mo
     (tmp_path / "s.toml").write_text(EXAMPLE_PREVIEW)
     assert main(["render", str(tmp_path / "s.toml"), "--out", str(tmp_path / "run")]) == 2
     _one_line(capsys, "GIRO_COMPILE must be 1 or 0, got 'maybe'")
+
+
+def test_plan_prints_every_frame_without_rendering(tmp_path, capsys):
+    (tmp_path / "s.toml").write_text(EXAMPLE_PREVIEW.replace("loop_frames = 4", "loop_frames = 4\ncadence = 3"))
+    assert main(["plan", str(tmp_path / "s.toml"), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["index"] for r in rows] == list(range(12)) and not (tmp_path / "run").exists()
+    assert set(rows[0]) == {"index", "segment", "prompt", "keyframe", "loop_weight", "frame0_share",
+                            "strength", "guidance", "steps", "zoom_px", "seed"}
+    assert [r["keyframe"] for r in rows[:4]] == [True, False, False, True]
+    assert rows[-1]["frame0_share"] > 0.75 and rows[0]["frame0_share"] == 0  # fading into frame 0
+    assert main(["plan", str(tmp_path / "s.toml")]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 12
+
+
+def test_plan_of_a_bad_stage_is_one_line(tmp_path, capsys):
+    (tmp_path / "s.toml").write_text(EXAMPLE_PREVIEW.replace("frames = 12", "frames = 0"))
+    assert main(["plan", str(tmp_path / "s.toml")]) == 2
+    _one_line(capsys, "segment 1: frames must be at least 1, got 0")

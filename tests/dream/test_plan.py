@@ -13,10 +13,29 @@ def test_loop_weights_start_at_zero_end_near_one_never_decrease(curve):
     plans = make_plan(small_stage(frames=(20, 20), loop_frames=12, loop_curve=curve))
     weights = [p.loop_weight for p in plans]
     assert weights[: 40 - 12] == [0.0] * 28
-    assert 0 < weights[28] < 0.1
-    assert weights[-1] == pytest.approx(loop_curve(12 / 13, curve))  # 1 only at frame 0 itself
-    assert 0.9 < weights[-1] < 1.0
+    assert weights[28:] == pytest.approx([loop_curve(n / 13, curve) for n in range(1, 13)])
+    assert 0.9 < weights[-1] < 1.0  # 1 only at frame 0 itself, the frame after the last
     assert all(b >= a for a, b in zip(weights, weights[1:]))
+
+
+@pytest.mark.parametrize("curve", ["linear", "ease-in-out"])
+@pytest.mark.parametrize("cadence", [1, 3])
+def test_frame_zeros_share_compounds_the_weights(curve, cadence):
+    """Each step carries the mixes before it forward: frame 0's share, what the viewer sees and
+    the page plots, is 1 - prod(1 - w) over the diffused frames, not w."""
+    plans = make_plan(small_stage(frames=(20, 20), loop_frames=12, loop_curve=curve, cadence=cadence))
+    kept = 1.0
+    for p in plans:
+        if p.diffused:
+            kept *= 1 - p.loop_weight
+            assert p.frame0_share == pytest.approx(1 - kept)
+        else:  # in-between frames mix nothing of their own: they fade between their neighbours
+            assert p.loop_weight == 0
+            target = 1.0 if p.target == 0 else plans[p.target].frame0_share
+            assert p.frame0_share == pytest.approx((1 - p.fade) * plans[p.source].frame0_share + p.fade * target)
+    if cadence == 1:
+        middle = plans[28 + 6]
+        assert middle.loop_weight < 0.6 and middle.frame0_share > 0.85  # half-way, mostly frame 0 already
 
 
 def test_curves():
@@ -25,7 +44,7 @@ def test_curves():
 
 
 def test_no_loop():
-    assert all(p.loop_weight == 0 for p in make_plan(small_stage(loop_frames=0)))
+    assert all(p.loop_weight == p.frame0_share == 0 for p in make_plan(small_stage(loop_frames=0)))
 
 
 def test_segments_prompts_seeds_and_overrides():

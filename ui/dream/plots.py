@@ -8,6 +8,7 @@ from core.dream.plan import FramePlan
 from ui.common import plot_text
 
 PINK, BLUE, GREEN = "#e4007c", "#1f6fb2", "#2e8b57"
+SHARE = "frame 0's share"
 MAX_LABELS = 60  # segment prompts written on the plot; beyond this they would overlap
 
 
@@ -16,14 +17,16 @@ def _short(text: str, length: int = 28) -> str:
 
 
 def schedule_figure(plans: list[FramePlan]) -> go.Figure:
-    """Loop-mixing weight for every frame, with segment boundaries and prompts; and per-frame
-    strength and guidance where segments override them."""
+    """Frame 0's share of every frame (what the viewer sees of the loop closing), with segment
+    boundaries and prompts; and per-frame strength and guidance where segments override them."""
     frames = [p.index for p in plans]
     figure = go.Figure()
     figure.add_scatter(
-        x=frames, y=[p.loop_weight for p in plans], name="loop-mixing weight",
-        line={"color": PINK, "width": 3}, customdata=[plot_text(_short(p.prompt)) for p in plans],
-        hovertemplate="frame %{x}: %{customdata}<br>weight %{y:.3f}<extra></extra>",
+        x=frames, y=[p.frame0_share for p in plans], name=SHARE,
+        line={"color": PINK, "width": 3},
+        customdata=[(plot_text(_short(p.prompt)), p.loop_weight) for p in plans],
+        hovertemplate="frame %{x}: %{customdata[0]}<br>frame 0's share %{y:.3f} "
+                      "(this step mixes in %{customdata[1]:.3f})<extra></extra>",
     )
     figure.add_scatter(
         x=frames, y=[p.strength for p in plans], name="strength", line={"color": BLUE, "dash": "dot"},

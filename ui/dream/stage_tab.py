@@ -140,6 +140,9 @@ def build_stage(render: dict, segments: list[dict]) -> Stage | None:
 def schedule_ui(stage: Stage) -> None:
     plans = make_plan(stage)
     st.plotly_chart(schedule_figure(plans), width="stretch", key="schedule")
+    st.caption("The pink line is how much of each frame is frame 0, drawn ahead where the ride will "
+               "be: each step's mix (the loop curve, in the tooltip) carries the ones before it, so "
+               "the share rises faster than the curve. The frame after the last is frame 0 itself.")
     r = stage.render
     diffused = sum(p.diffused for p in plans)
     st.caption(
