@@ -78,13 +78,24 @@ def sd_folder(kind: str, tiny_dream_model, base):
     return folder
 
 
+@pytest.mark.parametrize("kind", ["missing", "no model_index.json", "hub id, offline"])
+def test_a_dream_model_the_page_knows_is_missing_disables_render(kind, tiny_dream_model, tmp_path, monkeypatch):
+    """Known before anything loads: Render is disabled and says why, instead of failing after."""
+    model = "someone/sd-not-here" if kind.startswith("hub") else str(sd_folder(kind, tiny_dream_model, tmp_path))
+    monkeypatch.setenv("GIRO_DREAM_MODEL", model)
+    began = time.monotonic()
+    at = open_page("pages/1_Dream_a_Stage.py")
+    SECONDS[f"dream model: {kind}"] = time.monotonic() - began
+    assert not at.exception
+    assert [button for button in at.button if button.label == "Render"][0].disabled
+    assert any("which is not on this machine yet" in c.value for c in at.caption)
+    assert at.info[0].value.startswith("Rendering needs model weights that this machine does not have yet")
+
+
 @pytest.mark.parametrize("kind, message", [
-    ("missing", "is neither a folder on this machine nor a Hub id"),
-    ("no model_index.json", "is not a diffusers model folder: it has no model_index.json"),
     ("corrupt model_index.json", "is not a usable Stable Diffusion model"),
     ("corrupt weights", "is not a usable Stable Diffusion model"),
     ("missing text encoder", "is not a usable Stable Diffusion model"),
-    ("hub id, offline", "is not on this machine and HF_HUB_OFFLINE is set"),
 ])
 def test_broken_dream_model_fails_the_render_with_one_line(kind, message, tiny_dream_model, tmp_path, monkeypatch):
     model = "someone/sd-not-here" if kind.startswith("hub") else str(sd_folder(kind, tiny_dream_model, tmp_path))

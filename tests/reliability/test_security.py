@@ -123,7 +123,11 @@ def test_an_uploaded_stage_cannot_name_a_server_file(tmp_path):
     assert "start frame" not in [c for image in at.get("image") for c in image.captions]
 
 
-def test_renders_and_session_folders_stay_in_runs(giro_folders):
+def test_renders_and_session_folders_stay_in_runs(giro_folders, tmp_path, monkeypatch):
+    broken = tmp_path / "broken-sd"  # looks like a model to the page, so Render is offered
+    broken.mkdir()
+    (broken / "model_index.json").write_text("{}")
+    monkeypatch.setenv("GIRO_DREAM_MODEL", str(broken))
     at = open_page("pages/1_Dream_a_Stage.py")
     at.query_params["session"] = "../../../tmp"
     del at.session_state["owner"]  # a new tab whose address was tampered with
@@ -132,7 +136,7 @@ def test_renders_and_session_folders_stay_in_runs(giro_folders):
     at.run()
     [button for button in at.button if button.label == "Render"][0].click().run()
     job = render_queue().get(at.session_state["job_id"])
-    finished(job, 60)  # it fails at once: no model here
+    finished(job, 60)  # it fails at once: the model is broken
     assert job.run_dir.parent == giro_folders["runs"] and ".." not in job.run_dir.name
     assert len(at.session_state["owner"]) == 12 and at.session_state["owner"] != "../../../tmp"
     shutil.rmtree(job.run_dir, ignore_errors=True)
