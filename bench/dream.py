@@ -154,12 +154,11 @@ def _timed_render(name: str, case: Case, pipelines, clock: ModelClock, size: int
             elif progress.frame == total - 1 and not progress.done:
                 wall, inside = time.perf_counter() - began, clock.seconds
     frames = k * blocks
-    diffused = frames / k
     per_frame = wall / frames
     row = dict(case=name, architecture=case.architecture, size=size, unet_steps=int(case.steps * case.strength),
                guidance=case.guidance, vae="taesd" if case.tiny_vae else "own", cadence=k,
                compile=case.compile, frames=frames, seconds=per_frame, fps=1 / per_frame,
-               overhead=wall / inside if inside else float("nan"), model_share=inside / diffused)
+               overhead=wall / inside if inside else float("nan"))
     del pipelines
     if device.startswith("cuda"):
         torch.cuda.empty_cache()

@@ -192,21 +192,22 @@ class _Clock:
     compilation, cuDNN's algorithm search and the allocator's first requests land there)."""
 
     def __init__(self, total: int):
-        self.total, self.count, self.warm_seconds, self.warm_count = total, 0, 0.0, 0
+        self.total, self.count, self.warm_seconds = total, 0, 0.0
 
     def tick(self, index: int, writer: FrameWriter, frame: torch.Tensor, began: float) -> Progress:
         image = frame.permute(1, 2, 0).cpu().numpy()
         seconds = time.perf_counter() - began
         path = writer.put(index, image, seconds)
+        if self.count:
+            self.warm_seconds += seconds
         self.count += 1
-        if self.count > 1:
-            self.warm_seconds, self.warm_count = self.warm_seconds + seconds, self.warm_count + 1
-        mean = self.warm_seconds / self.warm_count if self.warm_count else seconds
+        mean = self.mean if self.count > 1 else seconds
         return Progress(index, self.total, seconds, mean, mean * (self.total - index - 1), path, image)
 
     @property
     def mean(self) -> float:
-        return self.warm_seconds / self.warm_count if self.warm_count else 0.0
+        """Seconds per frame after the first one; 0 before there is a second."""
+        return self.warm_seconds / (self.count - 1) if self.count > 1 else 0.0
 
 
 def _finish(run: RunFolder, manifest: Manifest, stage: Stage, writer: FrameWriter, clock: _Clock) -> Progress:

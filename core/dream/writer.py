@@ -41,9 +41,7 @@ class FrameWriter:
 
     def close(self) -> None:
         """Wait for every queued frame to be on disk, with the manifest saying so."""
-        if self._thread.is_alive():
-            self._frames.put(_DONE)
-            self._thread.join()
+        self._stop()
         self._raise()
 
     def finish_video(self) -> Path | None:
@@ -55,11 +53,14 @@ class FrameWriter:
 
     def abandon(self) -> None:
         """Stop after the queued frames, keeping no part of the MP4 (a cancel, an error)."""
+        self._stop()
+        if self.video is not None:
+            self.video.discard()
+
+    def _stop(self) -> None:
         if self._thread.is_alive():
             self._frames.put(_DONE)
             self._thread.join()
-        if self.video is not None:
-            self.video.discard()
 
     def _raise(self) -> None:
         if self._error is not None:
@@ -83,8 +84,9 @@ class FrameWriter:
                 return
 
     def _write(self, index: int, frame: np.ndarray, seconds: float) -> None:
-        if index >= self.manifest.frames_done or not self.keep_frames:
-            if self.keep_frames:  # (a resumed block redraws frames already on disk)
+        # A resumed block redraws frames already on disk: those stay as they are.
+        if not (self.keep_frames and index < self.manifest.frames_done):
+            if self.keep_frames:
                 self.run.save_frame(index, frame)
             self.manifest.frame_seconds[index] = round(seconds, 4)
             self.manifest.frames_done = index + 1
