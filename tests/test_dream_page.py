@@ -46,19 +46,20 @@ def test_loop_slider_and_curve_move_the_plot(page):
     assert sum(1 for w in weights if w > 0) == 50
     page.radio(key="loop_curve").set_value("linear").run()
     shares = schedule(page)["frame 0's share"][-50:]
-    kept, expected = 1.0, []
-    for n in range(1, 51):  # linear weights n / 51, each step carrying the ones before it
-        kept *= 1 - n / 51
-        expected.append(1 - kept)
-    assert shares == pytest.approx(expected)
-    assert shares[0] == pytest.approx(1 / 51) and shares[25] > 0.99  # what the viewer sees
+    assert shares == pytest.approx([n / 51 for n in range(1, 51)])  # what the viewer sees is the curve
+    window = schedule(page)["frame 0's share (loop window)"]
+    assert window[-50:] == shares and len(window) == 60  # magnified, with ten frames before it
 
 
 def test_strength_and_guidance_sliders(page):
     page.slider(key="strength").set_value(0.7).run()
     page.slider(key="guidance").set_value(3.0).run()
     traces = schedule(page)
-    assert set(traces["strength"]) == {0.7} and set(traces["guidance"]) == {3.0}
+    assert set(traces["strength"][:-24]) == {0.7} and set(traces["guidance"]) == {3.0}
+    tapered = traces["strength"][-24:]  # through the loop window, as frame 0's share rises
+    assert all(b <= a for a, b in zip(tapered, tapered[1:])) and tapered[0] < 0.7 and tapered[-1] < 0.05
+    page.toggle(key="strength_taper").set_value(False).run()
+    assert set(schedule(page)["strength"]) == {0.7}
 
 
 def test_table_edits_reach_the_plot(page):

@@ -6,6 +6,12 @@ all the steps between, with the first frame mixed back in over the last `loop_fr
 the video wraps around without a seam. A frame between two diffused frames is the zoom of the
 earlier one cross-faded into the later one brought back by the inverse zoom; after the last
 diffused frame, the later one is frame 0 itself, so the loop closes with cadence too.
+
+The loop curve is frame 0's share of what the viewer sees. Each mix carries the ones before it
+forward (a frame keeps 1 - w of what it had), so the weight of each step is derived from the
+curve: w = (share - share before) / (1 - share before). Through the window the strength falls
+with the share that is not yet frame 0, keeping the number of denoising passes by sampling a
+finer schedule, so the last frames are barely redrawn and the frame after the last is frame 0.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import math
 from dataclasses import dataclass, replace
 
 from core.dream.stage import Stage
+
+MAX_STEPS = 1000  # the schedulers' training steps: no finer schedule exists
 from core.dream.zoom import zoom_scale
 
 
@@ -25,12 +33,13 @@ class FramePlan:
     next_prompt: str  # the prompt blended in during a transition; "" for none
     prompt_mix: float  # 0: `prompt` alone; towards 1: `next_prompt`
     loop_weight: float  # how much of the first frame this step mixes in before redrawing
-    frame0_share: float  # frame 0's share of this frame after all the steps so far (what is seen)
+    frame0_share: float  # frame 0's share of this frame after all the steps so far: the loop curve
     loop_scale: tuple[float, float]  # how far ahead (smaller) the first frame lies, per axis
     strength: float
     guidance: float
     steps: int
     zoom_px: float  # the zoom that leads from frame index - 1 to this one
+    travelled: tuple[float, float]  # the zoom from frame 0 to this frame, per axis
     seed: int
     diffused: bool = True  # False: drawn from the diffused frames around it (cadence)
     source: int = -1  # the diffused frame this one is zoomed from (-1 for frame 0)
@@ -38,10 +47,12 @@ class FramePlan:
     target: int = -1  # an in-between frame's next diffused frame (0 past the last); -1: none
     target_scale: tuple[float, float] = (1.0, 1.0)  # how far ahead (smaller) `target` lies
     fade: float = 0.0  # how much of `target` an in-between frame shows
+    colour_reference: int = -1  # the frame whose colours this one's input is held to; -1: none
+    colour_hold: float = 0.0  # how firmly: 1 matched, 0 left as drawn (let go in a transition)
 
 
 def loop_curve(t: float, curve: str) -> float:
-    """Weight for progress t in [0, 1] through the loop window: rises from 0 to 1, never falls."""
+    """Frame 0's share at progress t in [0, 1] through the loop window: rises from 0 to 1, never falls."""
     if curve == "linear":
         return t
     return (1 - math.cos(math.pi * t)) / 2  # ease-in-out
@@ -72,15 +83,16 @@ def make_plan(stage: Stage) -> list[FramePlan]:
 
     loop_start = total - r.loop_frames
 
-    def weight(i: int) -> float:
+    def share(i: int) -> float:
         """The loop curve over the window: 1 only at the virtual frame after the last."""
         if not r.loop_frames or i < loop_start:
             return 0.0
         return loop_curve((i - loop_start + 1) / (r.loop_frames + 1), r.loop_curve)
 
     k = r.cadence
+    references = _colour_references(stage, per_frame)
     plans = []
-    kept = 1.0  # how much of each frame is not frame 0
+    shown = 0.0  # frame 0's share of the latest diffused frame
     for i, (number, segment) in enumerate(per_frame):
         source = i - (i % k or k) if i else -1  # the diffused frame before this one
         if i % k == 0:
@@ -90,11 +102,14 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             if target >= total:
                 target = total if r.loop_frames else -1
             fade = 0.0 if target < 0 else (i % k) / (target - source)
-        # Each mix carries the ones before it forward, so frame 0's share of what the viewer sees
-        # is 1 - prod(1 - weight) over the diffused frames so far, well above the weight itself.
-        step = weight(i) if i % k == 0 else 0.0
-        kept = kept * (1 - step)
+        step = 0.0
+        if i % k == 0:
+            target_share = share(i)
+            step = (target_share - shown) / (1 - shown)
+            shown = target_share
         next_prompt, mix = _transition(stage, number, i, per_frame)
+        strength, steps = _tapered(_pick(segment.strength, r.strength), r.steps, shown if r.strength_taper else 0.0)
+        reference = references[i] if i % k == 0 else -1
         plans.append(FramePlan(
             index=i,
             segment=number,
@@ -102,19 +117,22 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             next_prompt=next_prompt,
             prompt_mix=mix,
             loop_weight=step,
-            frame0_share=1 - kept,
+            frame0_share=shown,
             loop_scale=ahead[i],
-            strength=_pick(segment.strength, r.strength),
+            strength=strength,
             guidance=_pick(segment.guidance, r.guidance),
-            steps=r.steps,
+            steps=steps,
             zoom_px=zooms[i] if i else 0.0,
-            seed=r.seed + i,
+            travelled=between(0, i),
+            seed=r.seed + (i if r.noise == "per-frame" else 0),
             diffused=i % k == 0,
             source=source,
             source_scale=between(source, i) if i else (1.0, 1.0),
             target=target % total if target >= 0 else -1,
             target_scale=between(i, target) if target >= 0 else (1.0, 1.0),
             fade=fade,
+            colour_reference=reference,
+            colour_hold=0.0 if reference < 0 else 1.0 if r.colour_coherence == "frame0" else 1 - mix,
         ))
     return [_in_between_share(p, plans) for p in plans]
 
@@ -127,6 +145,41 @@ def _in_between_share(plan: FramePlan, plans: list[FramePlan]) -> FramePlan:
     before = plans[plan.source].frame0_share
     after = before if plan.target < 0 else 1.0 if plan.target == 0 else plans[plan.target].frame0_share
     return replace(plan, frame0_share=(1 - plan.fade) * before + plan.fade * after)
+
+
+def _tapered(strength: float, steps: int, share: float) -> tuple[float, int]:
+    """The strength lowered by frame 0's share, and the steps that keep the same number of
+    denoising passes (img2img runs int(steps * strength) of them) on a finer schedule."""
+    passes = max(1, int(steps * strength))
+    tapered = max(strength * (1 - share), passes / MAX_STEPS)
+    if tapered >= strength:
+        return strength, steps
+    finer = min(MAX_STEPS, math.ceil(passes / tapered))
+    while int(finer * tapered) < passes:  # ceil's float error can fall one pass short
+        finer += 1
+    return tapered, finer
+
+
+def _colour_references(stage: Stage, per_frame: list) -> list[int]:
+    """Per frame, the diffused frame whose colours its input is held to; -1 for none.
+
+    frame0: frame 0 for all. segment: the segment's first diffused frame (which is itself left as
+    drawn, so each segment keeps the palette its prompt brings); a segment too short to have one
+    keeps the reference before it.
+    """
+    r = stage.render
+    if r.colour_coherence == "off":
+        return [-1] * len(per_frame)
+    if r.colour_coherence == "frame0":
+        return [-1] + [0] * (len(per_frame) - 1)
+    references, reference, segment_of_reference = [], -1, -1
+    for i, (number, _) in enumerate(per_frame):
+        if i % r.cadence == 0 and number != segment_of_reference:
+            reference, segment_of_reference = i, number
+            references.append(-1)  # the new reference itself
+        else:
+            references.append(reference)
+    return references
 
 
 def _pick(override: float | None, default: float) -> float:

@@ -4,39 +4,103 @@ A preview renders the whole plan with zoom and loop-mixing only, no model, so th
 travel, the vanishing point and the loop timing can be judged in seconds before GPU minutes
 are spent. The card makes motion visible: rays from the vanishing point and nested frames
 around it, like road markings and trees rushing past.
+
+The card is self-similar (each frame 0.7 times the one outside it, lines as thick as their
+frame is big), so it can be drawn sharp at any distance travelled. A preview's stand-in for the
+model redraws it there at the frame's strength, as img2img brings back the detail a zoom blurs:
+without it, a hundred zooms of a raster smear it, and the loop would close from a blur onto a
+sharp frame 0.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from dataclasses import dataclass
 
-from PIL import Image, ImageDraw
+import torch
+from PIL import Image
 
-SKY, GROUND = (142, 196, 235), (96, 140, 72)
-RAYS = [(228, 0, 124), (255, 255, 255)]  # maglia rosa and white
+from core.dream.zoom import to_image, to_uint8
+
+PINK, WHITE, LINE = (228, 0, 124), (255, 255, 255), (40, 40, 40)  # maglia rosa, road paint, frames
+# Sky and land of the nested frames in turn: meadow, fields at dusk, town.
+SKIES = [(142, 196, 235), (236, 190, 150), (196, 200, 222)]
+LANDS = [(96, 140, 72), (176, 138, 78), (128, 124, 120)]
+RAYS = 24
+SPACING = 0.7  # each nested frame's size over the one outside it
 
 
-def test_card(width: int, height: int, vanishing_point: tuple[float, float]) -> Image.Image:
+def test_card(width: int, height: int, vanishing_point: tuple[float, float],
+              travelled: tuple[float, float] = (1.0, 1.0)) -> Image.Image:
+    """The card, or with `travelled` (x, y) the card magnified that much about the vanishing point."""
+    return to_image(to_uint8(card_tensor(width, height, vanishing_point, travelled)))
+
+
+def card_tensor(width: int, height: int, vanishing_point: tuple[float, float],
+                travelled: tuple[float, float] = (1.0, 1.0), device: str | torch.device = "cpu") -> torch.Tensor:
+    """The card as a (1, 3, H, W) float tensor in [0, 1] on `device`, as frames are drawn.
+
+    Each pixel is worked out from where it lies on the card before travelling: its direction
+    from the vanishing point (which ray) and its distance as a share of the way to the frame's
+    edge (which nested frame, which road dash). Zooming about the vanishing point changes only
+    the distance, so the card looks alike at every depth, and the dashes move everywhere.
+    """
+    tx, ty = travelled
+    places = _places(width, height, vanishing_point, str(device))
+    # Distance as the nested frames measure it, in frames: 0 on the edge, -1 on the next one in...
+    depth = torch.maximum(places.log_x - math.log(tx), places.log_y - math.log(ty)) / -math.log(SPACING)
+    paint, on_ray = places.rays if tx == ty else _rays(places.x / tx, places.y / ty)
+    # Road markings: four dashes per frame's depth, so some pass every part of the picture at every
+    # moment and a step's size does not depend on where the camera is in the card's cycle.
+    dash = torch.floor(8 * depth) % 2 == 0
+    line = (depth + 0.5 - torch.round(depth + 0.5)).abs() < 0.02  # a frame's outline, as thick as it is big
+    # Each nested frame has its own kind of land, in an irregular order, so no stretch of the ride
+    # looks like another: a loop that does not close jumps visibly instead of landing on a look-alike.
+    kinds = places.kinds[(-torch.floor(depth)).long() % len(places.kinds)]
+    land = places.lands[0]
+    for kind in (1, 2):
+        land = torch.where(kinds == kind, places.lands[kind], land)
+    card = torch.where(on_ray & dash, paint, land)
+    card = torch.where(line & (depth > -11), _colour(LINE, places.x.device), card)  # specks beyond 11 frames: left out
+    return card.unsqueeze(0)
+
+
+@dataclass(frozen=True)
+class _Places:
+    x: torch.Tensor  # each pixel's offset from the vanishing point, (H, W)
+    y: torch.Tensor
+    log_x: torch.Tensor  # log of its share of the way to the frame's edge, along each axis
+    log_y: torch.Tensor
+    lands: list[torch.Tensor]  # each kind: sky above the vanishing point, land below, (3, H, W)
+    kinds: torch.Tensor  # the kind of land of each nested frame, outside in
+    rays: tuple[torch.Tensor, torch.Tensor]  # the rays' paint and where they lie, before travelling
+
+
+@functools.lru_cache(maxsize=4)
+def _places(width: int, height: int, vanishing_point: tuple[float, float], device: str) -> _Places:
+    """What every frame of a preview shares: worked out once, not per frame."""
     vx, vy = vanishing_point[0] * width, vanishing_point[1] * height
-    card = Image.new("RGB", (width, height), SKY)
-    draw = ImageDraw.Draw(card)
-    draw.rectangle((0, vy, width, height), fill=GROUND)
-    reach = 2 * max(width, height)
-    for n in range(24):  # rays, alternating colours
-        a0, a1 = 2 * math.pi * n / 24, 2 * math.pi * (n + 0.35) / 24
-        draw.polygon(
-            [(vx, vy), (vx + reach * math.cos(a0), vy + reach * math.sin(a0)),
-             (vx + reach * math.cos(a1), vy + reach * math.sin(a1))],
-            fill=RAYS[n % 2],
-        )
-    scale = 1.0
-    while scale > 0.02:  # nested frames at geometric spacing: evenly paced as we zoom
-        draw.rectangle(
-            (vx - vx * scale, vy - vy * scale, vx + (width - vx) * scale, vy + (height - vy) * scale),
-            outline=(40, 40, 40), width=max(1, round(3 * scale)),
-        )
-        scale *= 0.7
-    return card
+    ys = torch.arange(height, dtype=torch.float32, device=device) + 0.5 - vy
+    xs = torch.arange(width, dtype=torch.float32, device=device) + 0.5 - vx
+    y, x = torch.meshgrid(ys, xs, indexing="ij")
+    reach_x = torch.where(x < 0, max(vx, 1.0), max(width - vx, 1.0))
+    reach_y = torch.where(y < 0, max(vy, 1.0), max(height - vy, 1.0))
+    log_x, log_y = (torch.log((v.abs() / reach).clamp_min(1e-6)) for v, reach in ((x, reach_x), (y, reach_y)))
+    lands = [torch.where(y < 0, _colour(sky, device), _colour(land, device)) for sky, land in zip(SKIES, LANDS)]
+    kinds = torch.randint(0, len(LANDS), (64,), generator=torch.Generator().manual_seed(7)).to(device)
+    return _Places(x, y, log_x, log_y, lands, kinds, _rays(x, y))
+
+
+def _rays(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Alternating pink and white rays from the vanishing point: their paint, and where they lie."""
+    turn = (torch.atan2(y, x) / (2 * math.pi) * RAYS) % RAYS
+    paint = torch.where(turn.floor() % 2 == 0, _colour(PINK, x.device), _colour(WHITE, x.device))
+    return paint, (turn % 1) < 0.35
+
+
+def _colour(rgb: tuple[int, int, int], device) -> torch.Tensor:
+    return torch.tensor(rgb, dtype=torch.float32, device=device)[:, None, None] / 255
 
 
 def preview_stage(stage: "Stage", max_side: int = 256) -> "Stage":  # noqa: F821

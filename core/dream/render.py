@@ -26,10 +26,11 @@ from PIL import Image, ImageOps
 from core.dream.colour import Palette, match_colours, palette
 from core.dream.pipelines import DreamPipelines
 from core.dream.plan import FramePlan, make_plan
-from core.dream.preview import test_card
+from core.dream.preview import card_tensor
 from core.dream.run import GIF, MP4, ZIP, Manifest, RunFolder
 from core.dream.stage import Stage
-from core.dream.video import seam_figure, step_distances, write_gif, write_mp4
+from core.dream.figures import LoopFigures
+from core.dream.video import write_gif, write_mp4
 from core.dream.writer import FrameWriter
 from core.dream.zoom import to_float, to_tensor, to_uint8, warp
 from core.images import load_image
@@ -63,13 +64,15 @@ def render(
     manifest = run.open(stage, _model_info(pipelines))
     plans = make_plan(stage)
     total = len(plans)
-    draw = _Drawing(stage, pipelines, cancel)
+    draw = _Drawing(stage, plans, pipelines, cancel)
     start = 0
     if manifest.frames_done and pipelines is not None:  # go on from the last diffused frame on disk
         start = max(p.index for p in plans[: manifest.frames_done] if p.diffused) + 1
-        draw.begin(run.load_frame(0), run.load_frame(start - 1))
+        draw.begin(run, start)
     draw.encode({p for plan in plans[start:] for p in (plan.prompt, plan.next_prompt) if p})
-    writer = FrameWriter(run, manifest, stage.render.fps, stream=start == 0, keep_frames=pipelines is not None)
+    figures = LoopFigures([p.zoom_px for p in plans], stage.render.vanishing_point)
+    writer = FrameWriter(run, manifest, stage.render.fps, figures if start == 0 else None,
+                         keep_frames=pipelines is not None)
     clock = _Clock(total)
     pending: list[FramePlan] = []  # in-between frames waiting for their next diffused frame
     try:
@@ -101,25 +104,31 @@ def render(
         manifest.status = "cancelled"
         run.write_manifest(manifest)
         return
-    yield _finish(run, manifest, stage, writer, clock)
+    yield _finish(run, manifest, stage, writer, figures, clock)
 
 
 class _Drawing:
     """The frames the loop keeps: frame 0 and the latest diffused frame, as uint8 on the device."""
 
-    def __init__(self, stage: Stage, pipelines: DreamPipelines | None, cancel: threading.Event):
+    def __init__(self, stage: Stage, plans: list[FramePlan], pipelines: DreamPipelines | None,
+                 cancel: threading.Event):
         self.stage, self.pipelines, self.cancel = stage, pipelines, cancel
         self.device = pipelines.device if pipelines is not None else "cpu"
         self.first: torch.Tensor | None = None
         self.latest: torch.Tensor | None = None  # the latest diffused frame
         self.previous: torch.Tensor | None = None  # the diffused frame before it
         self.embeddings: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-        # Colours are held to frame 0's; a preview has no model to drift them.
-        self.match_colour = stage.render.colour_coherence and pipelines is not None
-        self.palette: Palette | None = None
+        # A preview has no model to drift the colours, so nothing to hold them to.
+        self.match_colour = pipelines is not None
+        self.palettes: dict[int, Palette] = {}  # by frame index: the colour references drawn so far
+        self.references = {p.colour_reference for p in plans if p.colour_reference >= 0}
 
-    def begin(self, first: Image.Image, latest: Image.Image) -> None:
-        self.first, self.latest = to_tensor(first, self.device), to_tensor(latest, self.device)
+    def begin(self, run: RunFolder, start: int) -> None:
+        """Go on from diffused frame `start - 1` on disk, with the colour references before it."""
+        self.first, self.latest = (to_tensor(run.load_frame(i), self.device) for i in (0, start - 1))
+        for index in sorted(self.references):
+            if index < start:
+                self._remember(index, to_tensor(run.load_frame(index), self.device))
 
     def encode(self, prompts: set[str]) -> None:
         """Text embeddings once per prompt, before the first frame: a frame's time is the frame's."""
@@ -134,22 +143,32 @@ class _Drawing:
         else:
             ahead = to_float(self.first) if plan.loop_weight > 0 else None
             image = warp(to_float(self.latest), plan.source_scale, self.stage.render.vanishing_point,
-                         ahead, plan.loop_scale, plan.loop_weight)
+                         ahead, plan.loop_scale, plan.loop_weight, ramp_outside=True)
+            # Held on the input, as Deforum does: the redraw then starts from the reference's
+            # colours instead of having its own redrawn colours forced afterwards.
+            if self.match_colour and plan.colour_reference >= 0 and plan.colour_hold > 0:
+                matched = match_colours(image, self.palettes[plan.colour_reference])
+                image = torch.lerp(image, matched, plan.colour_hold)
             if self.pipelines is not None:
                 image = self.pipelines.redraw(
                     image, _embeds(plan, self.embeddings), plan.strength, plan.steps, plan.guidance,
                     plan.seed, self.cancel.is_set,
                 )
+            elif not self.stage.render.first_image:  # a preview: the test card redrawn where we are
+                r = self.stage.render
+                card = card_tensor(r.width, r.height, r.vanishing_point, plan.travelled, self.device)
+                image = torch.lerp(image, card, plan.strength)
         if image is None:
             return None
-        if plan.index > 0 and self.match_colour:
-            if self.palette is None:
-                self.palette = palette(to_float(self.first))
-            image = match_colours(image, self.palette)
         self.previous, self.latest = self.latest, to_uint8(image)
         if plan.index == 0:
             self.first = self.latest
+        self._remember(plan.index, self.latest)
         return self.latest
+
+    def _remember(self, index: int, frame: torch.Tensor) -> None:
+        if self.match_colour and index in self.references:
+            self.palettes[index] = palette(to_float(frame))
 
     def between(self, plan: FramePlan) -> torch.Tensor:
         """An in-between frame: the zoom of its source, faded into its target drawn ahead.
@@ -163,20 +182,19 @@ class _Drawing:
             source, target = self.latest, self.first if plan.target == 0 else None
         ahead = None if target is None else to_float(target)
         return to_uint8(warp(to_float(source), plan.source_scale, vanishing_point, ahead,
-                             plan.target_scale, plan.fade))
+                             plan.target_scale, plan.fade, ramp_outside=plan.target == 0))
 
     def _first_frame(self, plan: FramePlan) -> torch.Tensor | None:
         r = self.stage.render
         if r.first_image:
             image = ImageOps.fit(load_image(r.first_image), (r.width, r.height), Image.Resampling.LANCZOS)
-        elif self.pipelines is None:
-            image = test_card(r.width, r.height, r.vanishing_point)
-        else:
-            return self.pipelines.first_frame(
-                _embeds(plan, self.embeddings), r.width, r.height, plan.steps, plan.guidance,
-                plan.seed, self.cancel.is_set,
-            )
-        return to_float(to_tensor(image, self.device))
+            return to_float(to_tensor(image, self.device))
+        if self.pipelines is None:
+            return card_tensor(r.width, r.height, r.vanishing_point, device=self.device)
+        return self.pipelines.first_frame(
+            _embeds(plan, self.embeddings), r.width, r.height, plan.steps, plan.guidance,
+            plan.seed, self.cancel.is_set,
+        )
 
 
 def _embeds(plan: FramePlan, embeddings: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -210,16 +228,17 @@ class _Clock:
         return self.warm_seconds / (self.count - 1) if self.count > 1 else 0.0
 
 
-def _finish(run: RunFolder, manifest: Manifest, stage: Stage, writer: FrameWriter, clock: _Clock) -> Progress:
+def _finish(run: RunFolder, manifest: Manifest, stage: Stage, writer: FrameWriter, figures: LoopFigures,
+            clock: _Clock) -> Progress:
     began = time.perf_counter()
     total = manifest.frames_total
     frames = run.frame_paths(total)  # none in a preview, which streams its MP4
     fps = stage.render.fps
     mp4 = writer.finish_video()
-    if mp4 is not None:
-        distances = writer.distances
-    else:  # resumed: the frames before this call are only on disk
-        distances = step_distances(frames)
+    if mp4 is None:  # resumed: the frames before this call are only on disk
+        for frame in frames:
+            figures.add(np.asarray(Image.open(frame).convert("RGB")))
+        figures.close()
         with run.writing(MP4):
             mp4 = write_mp4(frames, run.path / MP4, fps)
     manifest.outputs = {"mp4": MP4, "fps": fps}
@@ -228,10 +247,10 @@ def _finish(run: RunFolder, manifest: Manifest, stage: Stage, writer: FrameWrite
             write_gif(frames, run.path / GIF, fps)
         run.write_frames_zip(total)
         manifest.outputs.update(gif=GIF, zip=ZIP)
-    seam = seam_figure(distances)
     manifest.status = "complete"
-    manifest.step_distances = [round(d, 4) for d in distances]
-    manifest.seam = None if seam is None else round(seam, 4)
+    manifest.step_distances = [round(d, 4) for d in figures.distances["whole"]]
+    manifest.figures = figures.figures()
+    manifest.seam = manifest.figures["seam"]
     run.write_manifest(manifest)
     return Progress(total, total, time.perf_counter() - began, clock.mean, 0.0, mp4, done=True)
 

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from core.atomic import atomic_path, write_json
+from core.dream.plan import make_plan
 from core.dream.stage import Stage, stage_to_toml
 from core.errors import RunError, StageError
 
@@ -31,6 +32,9 @@ MANIFEST = "manifest.json"
 GIF, MP4, ZIP = "loop.gif", "loop.mp4", "frames.zip"
 # Changing these does not change a single frame, so a resumed run may change them.
 RESUMABLE_FIELDS = {"fps"}
+# Bumped when the same stage would draw different frames (2: the loop curve became frame 0's
+# share, strength tapers, colours are held on the input): a run is resumed only by its own engine.
+ENGINE = 2
 
 
 def library_versions() -> dict[str, str]:
@@ -57,17 +61,19 @@ class Manifest:
     created: str = ""
     updated: str = ""
     frames_done: int = 0
-    seam: float | None = None  # see core.dream.video.seam_figure
+    seam: float | None = None  # figures["seam"], where runs before `figures` kept it
+    figures: dict[str, float | None] = field(default_factory=dict)  # see core.dream.figures
     step_distances: list[float] | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    engine: int = 1  # see ENGINE; manifests from before it have none
 
     @classmethod
     def new(cls, stage: Stage, model: dict[str, Any]) -> Manifest:
         total = stage.total_frames
         return cls(
             stage=stage.to_dict(), model=model, frames_total=total,
-            seeds=[stage.render.seed + i for i in range(total)], frame_seconds=[None] * total,
-            versions=library_versions(), created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            seeds=[p.seed for p in make_plan(stage)], frame_seconds=[None] * total,
+            versions=library_versions(), created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), engine=ENGINE,
         )
 
     @classmethod
@@ -154,8 +160,13 @@ class RunFolder:
                     f"{self.path.name} already holds a different render: pick a new output folder "
                     "or render the same stage and model to resume it"
                 )
+            if manifest.engine != ENGINE and not model.get("preview"):  # a preview starts over anyway
+                raise StageError(
+                    f"{self.path.name} was drawn by an older version of the loop, which this one cannot "
+                    "continue frame for frame: render it into a new output folder"
+                )
             manifest.stage = stage_dict
-            manifest.status = "rendering"
+            manifest.status, manifest.engine = "rendering", ENGINE
             manifest.model.update(model)
         else:
             manifest = Manifest.new(stage, model)
@@ -208,6 +219,8 @@ class RunFolder:
 def _frame_defining(stage_dict: dict[str, Any]) -> dict[str, Any]:
     # A run from before a field existed was made with that field's default.
     render = {**Stage.default_render_dict(), **stage_dict["render"]}
+    if isinstance(render["colour_coherence"], bool):  # before the modes, as the stage reader reads it
+        render["colour_coherence"] = "frame0" if render["colour_coherence"] else "off"
     render = {k: v for k, v in render.items() if k not in RESUMABLE_FIELDS}
     return {"render": render, "segment": stage_dict["segment"]}
 

@@ -16,6 +16,9 @@ from core import settings
 from core.errors import StageError
 
 LOOP_CURVES = ("linear", "ease-in-out")
+# off; frame0: every frame held to frame 0's colours; segment: to its segment's first frame's.
+COLOUR_MODES = ("off", "frame0", "segment")
+NOISE_MODES = ("per-frame", "fixed")
 MAX_STAGE_BYTES = 100_000  # the longest example is 2 kB; anything near this is not a stage
 MAX_SEGMENTS = 200  # the Giro stage has 7; a table or plot of thousands helps nobody
 # (lowest, highest, step) of each number a person sets: check_stage refuses what lies outside,
@@ -52,7 +55,8 @@ class RenderSettings:
         f"{settings.DREAM_DEFAULT_MODEL}"))
     width: int = field(default=512, metadata=_help("frame width in pixels, a multiple of 8, 64-2048"))
     height: int = field(default=512, metadata=_help("frame height in pixels, a multiple of 8, 64-2048"))
-    seed: int = field(default=42, metadata=_help("base seed; frame i uses seed + i (0 to 2**32 - 1)"))
+    seed: int = field(default=42, metadata=_help(
+        "base seed, 0 to 2**32 - 1; frame i uses seed + i (noise per-frame) or seed (noise fixed)"))
     zoom_px: float = field(default=1.5, metadata=_help(
         f"pixels trimmed from each edge per frame, fractions allowed, {_span('zoom_px')}"))
     strength: float = field(default=0.45, metadata=_help(
@@ -64,13 +68,21 @@ class RenderSettings:
     loop_frames: int = field(default=24, metadata=_help(
         "the last frames over which the first frame is mixed back in; 0 = no loop"))
     loop_curve: str = field(default="ease-in-out", metadata=_help(
-        f"how the loop-mixing weight rises: {' or '.join(LOOP_CURVES)}"))
+        f"how frame 0's share of the picture rises over the loop window: {' or '.join(LOOP_CURVES)}"))
+    strength_taper: bool = field(default=True, metadata=_help(
+        "lower the strength through the loop window as frame 0's share rises, so the last frames "
+        "are barely redrawn and land on frame 0"))
     vanishing_point: tuple[float, float] = field(default=(0.5, 0.5), metadata=_help(
         "the zoom centre [x, y] as fractions of the frame, each in [0, 1]"))
     first_image: str = field(default="", metadata=_help(
         "optional start image (path relative to the stage file) instead of text-to-image"))
-    colour_coherence: bool = field(default=True, metadata=_help(
-        "match every frame's colours to frame 0 (LAB histograms) against colour drift"))
+    colour_coherence: str = field(default="segment", metadata=_help(
+        "hold each frame's colours, before it is redrawn, to a reference's (LAB histograms) against "
+        "colour drift: off, frame0 (frame 0's), or segment (each segment's first frame's, let go "
+        "during prompt transitions); true and false read as frame0 and off"))
+    noise: str = field(default="per-frame", metadata=_help(
+        f"{' or '.join(NOISE_MODES)}: fresh noise for every frame, or one pattern for the whole "
+        "render (less flicker)"))
     transition_frames: int = field(default=0, metadata=_help(
         f"blend the prompt into the next segment's over this many frames, {_span('transition_frames')}; "
         "0 = hard cut"))
@@ -209,7 +221,7 @@ def stage_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Stage
 
 _INTS = {"width", "height", "seed", "steps", "fps", "loop_frames", "frames", "transition_frames", "cadence"}
 _FLOATS = {"zoom_px", "strength", "guidance"}
-_STRINGS = {"model", "loop_curve", "first_image", "prompt", "vae"}
+_STRINGS = {"model", "loop_curve", "first_image", "prompt", "vae", "noise"}
 
 
 def _typed(where: str, key: str, value: Any) -> Any:
@@ -227,6 +239,12 @@ def _typed(where: str, key: str, value: Any) -> Any:
             raise StageError(f"{where} must be text, got {value!r}")
         return value
     if key == "colour_coherence":
+        if isinstance(value, bool):  # stages written before the modes: on meant frame 0's colours
+            return "frame0" if value else "off"
+        if not isinstance(value, str):
+            raise StageError(f"{where} must be {', '.join(COLOUR_MODES)}, got {value!r}")
+        return value
+    if key == "strength_taper":
         if not isinstance(value, bool):
             raise StageError(f"{where} must be true or false, got {value!r}")
         return value
@@ -260,8 +278,9 @@ def check_stage(stage: Stage) -> None:
         _check_range(f"render.{name}", name, getattr(r, name))
     if not r.vae.strip():
         raise StageError("render.vae must be auto, a Hub id or a folder, got an empty text")
-    if r.loop_curve not in LOOP_CURVES:
-        raise StageError(f"render.loop_curve must be {' or '.join(LOOP_CURVES)}, got {r.loop_curve!r}")
+    for name, allowed in (("loop_curve", LOOP_CURVES), ("colour_coherence", COLOUR_MODES), ("noise", NOISE_MODES)):
+        if getattr(r, name) not in allowed:
+            raise StageError(f"render.{name} must be {', '.join(allowed)}, got {getattr(r, name)!r}")
     x, y = r.vanishing_point
     if not (0 <= x <= 1 and 0 <= y <= 1):
         raise StageError(f"render.vanishing_point must lie in the frame (each in [0, 1]), got [{x}, {y}]")

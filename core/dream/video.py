@@ -1,4 +1,4 @@
-"""GIF and MP4 out of a run's frames, written atomically, and the seam figure of a loop."""
+"""GIF and MP4 out of a run's frames, written atomically."""
 
 from __future__ import annotations
 
@@ -69,27 +69,3 @@ def write_mp4(frame_paths: Sequence[Path], path: Path, fps: int) -> Path:
         writer.discard()
         raise
     return writer.finish()
-
-
-def frame_distance(a: Image.Image | np.ndarray, b: Image.Image | np.ndarray) -> float:
-    """Mean absolute difference of two frames, 0-255."""
-    return float(np.mean(np.abs(np.asarray(a, np.float32) - np.asarray(b, np.float32))))
-
-
-def step_distances(frame_paths: Sequence[Path]) -> list[float]:
-    """distance(frame i, frame i + 1) for every i, then distance(last, first): the seam."""
-    distances = []
-    first = previous = Image.open(frame_paths[0]).convert("RGB")
-    for frame_path in frame_paths[1:]:
-        frame = Image.open(frame_path).convert("RGB")
-        distances.append(frame_distance(previous, frame))
-        previous = frame
-    distances.append(frame_distance(previous, first))
-    return distances
-
-
-def seam_figure(distances: Sequence[float]) -> float | None:
-    """The jump at the seam over the median jump between consecutive frames: about 1 is seamless."""
-    steps, seam = distances[:-1], distances[-1]
-    median = float(np.median(steps)) if steps else 0.0
-    return seam / median if median > 0 else None

@@ -15,19 +15,20 @@ from pathlib import Path
 import numpy as np
 
 from core.dream.run import MP4, Manifest, RunFolder
-from core.dream.video import Mp4Writer, frame_distance
+from core.dream.figures import LoopFigures
+from core.dream.video import Mp4Writer
 
 _DONE = None
 BACKLOG = 8  # frames waiting at most: bounded memory if the disk is slower than the model
 
 
 class FrameWriter:
-    def __init__(self, run: RunFolder, manifest: Manifest, fps: int, stream: bool, keep_frames: bool = True):
+    def __init__(self, run: RunFolder, manifest: Manifest, fps: int, figures: LoopFigures | None,
+                 keep_frames: bool = True):
+        """`figures`: measure the frames as they pass and stream the MP4 (a run from frame 0)."""
         self.run, self.manifest, self.keep_frames = run, manifest, keep_frames
-        self.video = Mp4Writer(run.path / MP4, fps, quick=not keep_frames) if stream else None
-        self.distances: list[float] = []
-        self._first: np.ndarray | None = None
-        self._previous: np.ndarray | None = None
+        self.figures = figures
+        self.video = Mp4Writer(run.path / MP4, fps, quick=not keep_frames) if figures is not None else None
         self._frames: queue.Queue = queue.Queue(BACKLOG)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._work, name="frame-writer", daemon=True)
@@ -48,7 +49,7 @@ class FrameWriter:
         """The streamed MP4, closed and put in place; None if this run did not stream."""
         if self.video is None:
             return None
-        self.distances.append(frame_distance(self._previous, self._first))  # the seam
+        self.figures.close()
         return self.video.finish()
 
     def abandon(self) -> None:
@@ -92,8 +93,4 @@ class FrameWriter:
             self.manifest.frames_done = index + 1
         if self.video is not None:
             self.video.append(frame)
-            if self._previous is None:
-                self._first = frame
-            else:
-                self.distances.append(frame_distance(self._previous, frame))
-            self._previous = frame
+            self.figures.add(frame)

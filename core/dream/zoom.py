@@ -57,11 +57,13 @@ def warp(
     ahead: torch.Tensor | None = None,
     ahead_scale: Scale = (1.0, 1.0),
     weight: float = 0.0,
+    ramp_outside: bool = False,
 ) -> torch.Tensor:
     """`current` magnified by `zoom` about the vanishing point, with `ahead` mixed in at `weight`,
     shrunk by `ahead_scale` about the same point: the frame the camera will show when it has
     travelled that much further. Mixing it there (not full-frame) keeps the motion going instead
-    of stalling; its box's edges are feathered so no frame line shows.
+    of stalling; its box's edges are feathered so no frame line shows (`ramp_outside`: see
+    `_feather`).
 
     Both are (1, 3, H, W) floats in [0, 1]; so is the result.
     """
@@ -74,16 +76,18 @@ def warp(
     if max(sx, sy) > ANTIALIAS_BEYOND:  # shrinking far: low-pass first, or detail aliases into moire
         small = (max(1, round(height / sy)), max(1, round(width / sx)))
         ahead = F.interpolate(ahead, size=small, mode="bilinear", antialias=True, align_corners=False)
-    placed = _resample(ahead, (1 / sx, 1 / sy), vanishing_point, size)
+    # Mirrored beyond its edges: the feather's ramp outside the box continues frame 0's picture
+    # instead of smearing its edge pixels into streaks.
+    placed = _resample(ahead, (1 / sx, 1 / sy), vanishing_point, size, padding="reflection")
     box_w, box_h = width / sx, height / sy
     left = vanishing_point[0] * (width - box_w)
     top = vanishing_point[1] * (height - box_h)
-    mask = weight * _feather(width, height, (left, top, left + box_w, top + box_h), current.device)
+    mask = weight * _feather(width, height, (left, top, left + box_w, top + box_h), ramp_outside, current.device)
     return torch.lerp(zoomed, placed, mask)
 
 
 def _resample(image: torch.Tensor, scale: Scale, vanishing_point: tuple[float, float],
-              size: tuple[int, int]) -> torch.Tensor:
+              size: tuple[int, int], padding: str = "border") -> torch.Tensor:
     """`image` magnified by `scale` (below 1: shrunk) about the vanishing point, at `size` (H, W).
 
     In grid_sample's [-1, 1] coordinates a zoom by m about c reads u / m + c (1 - 1 / m); those
@@ -92,7 +96,7 @@ def _resample(image: torch.Tensor, scale: Scale, vanishing_point: tuple[float, f
     if scale == (1.0, 1.0) and tuple(image.shape[-2:]) == size:
         return image
     grid = _grid(scale, vanishing_point, size, str(image.device))
-    out = F.grid_sample(image.float(), grid, mode="bicubic", padding_mode="border", align_corners=False)
+    out = F.grid_sample(image.float(), grid, mode="bicubic", padding_mode=padding, align_corners=False)
     return out.clamp_(0, 1)  # bicubic overshoots at sharp edges
 
 
@@ -109,18 +113,29 @@ def _grid(scale: Scale, vanishing_point: tuple[float, float], size: tuple[int, i
     return F.affine_grid(theta, [1, 3, *size], align_corners=False)
 
 
-def _feather(width: int, height: int, box: tuple[float, float, float, float], device) -> torch.Tensor:
-    """1 inside `box`, falling to 0 over a ramp at its edges; shaped (1, 1, H, W)."""
+def _feather(width: int, height: int, box: tuple[float, float, float, float], outside: bool,
+             device) -> torch.Tensor:
+    """1 inside `box`, falling to 0 over a ramp at its edges; shaped (1, 1, H, W).
+
+    The box is exactly what stays in the picture until the frame placed in it is reached, so
+    each edge's ramp is at most its gap to the frame's edge: it shrinks as the box grows. Inside
+    the box (`outside` False), the ramp shows only the two frames' own pictures. Outside it, every
+    pixel of the box gets the full weight, so frame 0's share follows the loop curve right up to
+    the box's edges, and the ramp (frame 0's edge mirrored) leaves the picture before the seam.
+    """
     left, top, right, bottom = box
-    ramp = max(2.0, 0.06 * min(right - left, bottom - top))
-    fx = _ramp(width, left, right, ramp, device)
-    fy = _ramp(height, top, bottom, ramp, device)
+    ramp = max(1.0, 0.06 * min(right - left, bottom - top))
+    fx = _ramp(width, left, right, ramp, outside, device)
+    fy = _ramp(height, top, bottom, ramp, outside, device)
     return (fy[:, None] * fx[None, :])[None, None]
 
 
-def _ramp(size: int, low: float, high: float, ramp: float, device) -> torch.Tensor:
+def _ramp(size: int, low: float, high: float, ramp: float, outside: bool, device) -> torch.Tensor:
     coords = torch.arange(size, dtype=torch.float32, device=device) + 0.5
-    # An edge of the box that reaches the frame's edge needs no ramp: nothing lies beyond it.
-    to_low = coords - low if low > 0.5 else torch.full_like(coords, torch.inf)
-    to_high = high - coords if high < size - 0.5 else torch.full_like(coords, torch.inf)
-    return (torch.minimum(to_low, to_high) / ramp).clamp(0, 1)
+    near_low = coords < (low + high) / 2
+    gap = torch.where(near_low, torch.tensor(low, device=device), torch.tensor(size - high, device=device))
+    # An edge at the frame's edge (a gap under half a pixel) needs no ramp: nothing lies beyond it.
+    width = torch.clamp(gap, max=ramp).clamp_min(1e-6)
+    inward = torch.where(near_low, coords - low, high - coords)  # distance into the box, < 0 beyond it
+    fall = (1 + inward / width) if outside else inward / width
+    return torch.where(gap < 0.5, 1.0, fall.clamp(0, 1))

@@ -146,7 +146,7 @@ def test_phone_views(browser, app_url, tmp_path):
     page.get_by_role("button", name="Preview motion").click()
     page.locator("video").first.wait_for(timeout=60_000)
     wait_for_app(page)
-    assert page.get_by_text("Preview seam figure").count() == 1
+    assert page.get_by_text(re.compile(r"Preview: seam \d\.\d\d \(border \d\.\d\d, centre")).count() == 1
     screenshot(page, "dream_preview")
     open_tab(page, "Gallery")
     screenshot(page, "dream_gallery")

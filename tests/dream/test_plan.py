@@ -9,33 +9,46 @@ from tests.dream.conftest import small_stage
 
 
 @pytest.mark.parametrize("curve", ["linear", "ease-in-out"])
-def test_loop_weights_start_at_zero_end_near_one_never_decrease(curve):
+def test_frame_zeros_share_is_the_declared_curve(curve):
+    """The curve is what the viewer sees: frame 0's share of each frame, 1 only at the frame after
+    the last (frame 0 itself)."""
     plans = make_plan(small_stage(frames=(20, 20), loop_frames=12, loop_curve=curve))
-    weights = [p.loop_weight for p in plans]
-    assert weights[: 40 - 12] == [0.0] * 28
-    assert weights[28:] == pytest.approx([loop_curve(n / 13, curve) for n in range(1, 13)])
-    assert 0.9 < weights[-1] < 1.0  # 1 only at frame 0 itself, the frame after the last
-    assert all(b >= a for a, b in zip(weights, weights[1:]))
+    shares = [p.frame0_share for p in plans]
+    assert shares[:28] == [0.0] * 28
+    assert shares[28:] == pytest.approx([loop_curve(n / 13, curve) for n in range(1, 13)])
+    assert 0.9 < shares[-1] < 1.0 and all(b >= a for a, b in zip(shares, shares[1:]))
 
 
 @pytest.mark.parametrize("curve", ["linear", "ease-in-out"])
 @pytest.mark.parametrize("cadence", [1, 3])
-def test_frame_zeros_share_compounds_the_weights(curve, cadence):
-    """Each step carries the mixes before it forward: frame 0's share, what the viewer sees and
-    the page plots, is 1 - prod(1 - w) over the diffused frames, not w."""
+def test_each_steps_weight_is_derived_from_the_share(curve, cadence):
+    """Each mix carries the ones before it forward (1 - share = prod(1 - w) over the diffused
+    frames), so the weights are derived from the curve; in-between frames mix nothing of their own
+    and fade between their neighbours."""
     plans = make_plan(small_stage(frames=(20, 20), loop_frames=12, loop_curve=curve, cadence=cadence))
     kept = 1.0
     for p in plans:
         if p.diffused:
             kept *= 1 - p.loop_weight
             assert p.frame0_share == pytest.approx(1 - kept)
-        else:  # in-between frames mix nothing of their own: they fade between their neighbours
+        else:
             assert p.loop_weight == 0
             target = 1.0 if p.target == 0 else plans[p.target].frame0_share
             assert p.frame0_share == pytest.approx((1 - p.fade) * plans[p.source].frame0_share + p.fade * target)
-    if cadence == 1:
-        middle = plans[28 + 6]
-        assert middle.loop_weight < 0.6 and middle.frame0_share > 0.85  # half-way, mostly frame 0 already
+    if cadence == 1 and curve == "linear":
+        assert [round(p.loop_weight, 4) for p in plans[-3:]] == [round(1 / n, 4) for n in (4, 3, 2)]
+
+
+def test_strength_tapers_through_the_window_with_the_same_denoising_passes():
+    plans = make_plan(small_stage(frames=(20,), loop_frames=8, steps=10, strength=0.5))
+    assert {(p.strength, p.steps) for p in plans[:12]} == {(0.5, 10)}
+    window = plans[12:]
+    assert all(b.strength < a.strength for a, b in zip(window, window[1:]))
+    for p in window:
+        assert p.strength == pytest.approx(max(0.5 * (1 - p.frame0_share), 5 / 1000))
+        assert int(p.steps * p.strength) == 5  # a finer schedule, the same passes
+    untapered = make_plan(small_stage(frames=(20,), loop_frames=8, steps=10, strength=0.5, strength_taper=False))
+    assert {(p.strength, p.steps) for p in untapered} == {(0.5, 10)}
 
 
 def test_curves():
@@ -48,12 +61,14 @@ def test_no_loop():
 
 
 def test_segments_prompts_seeds_and_overrides():
-    stage = small_stage(frames=(3, 2), seed=100)
+    stage = small_stage(frames=(3, 2), seed=100, strength_taper=False)
     stage = stage.__class__(stage.render, (stage.segments[0], stage.segments[1].__class__(
         prompt="a road by the sea", frames=2, strength=0.8, guidance=3.0, zoom_px=1.0)))
     plans = make_plan(stage)
     assert [p.segment for p in plans] == [0, 0, 0, 1, 1]
     assert [p.seed for p in plans] == [100, 101, 102, 103, 104]
+    fixed = make_plan(small_stage(frames=(3, 2), seed=100, noise="fixed"))
+    assert [p.seed for p in fixed] == [100] * 5  # one noise pattern for the whole render
     assert plans[0].prompt == "a road in tuscany" and plans[4].prompt == "a road by the sea"
     assert [p.strength for p in plans] == [0.5] * 3 + [0.8] * 2
     assert [p.guidance for p in plans] == [7.5] * 3 + [3.0] * 2
@@ -73,3 +88,25 @@ def test_prompt_transitions_blend_into_the_next_segment_and_back_to_the_first():
     assert mixes[:3] == [("", 0.0)] * 3
     assert mixes[3:6] == [("a road by the sea", 0.25), ("a road by the sea", 0.5), ("a road by the sea", 0.75)]
     assert mixes[9:] == [("a road in tuscany", 0.25), ("a road in tuscany", 0.5), ("a road in tuscany", 0.75)]
+
+
+@pytest.mark.parametrize("cadence", [1, 2])
+def test_colour_references(cadence):
+    """frame0: every frame held to frame 0; segment: to its segment's first diffused frame, which
+    is itself left as drawn, and let go through a prompt transition."""
+    def references(mode, **render):
+        plans = make_plan(small_stage(frames=(6, 5), loop_frames=0, colour_coherence=mode, cadence=cadence, **render))
+        return [(p.colour_reference, round(p.colour_hold, 2)) for p in plans]
+
+    assert references("off") == [(-1, 0.0)] * 11
+    frame0 = references("frame0")
+    diffused = range(cadence, 11, cadence)
+    assert frame0 == [(0, 1.0) if i in diffused else (-1, 0.0) for i in range(11)]
+    segment = references("segment")
+    second = 6  # segment 2's first diffused frame, both cadences
+    assert segment[second] == (-1, 0.0)
+    assert all(segment[i] == (0, 1.0) for i in range(cadence, 6, cadence))
+    assert all(segment[i] == (second, 1.0) for i in range(second + cadence, 11, cadence))
+    eased = references("segment", transition_frames=3)
+    assert [hold for ref, hold in eased[3:6] if ref == 0] == [h for i, h in zip(range(3, 6), (0.75, 0.5, 0.25))
+                                                             if i % cadence == 0]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,8 +17,10 @@ from pathlib import Path
 import imageio.v2 as imageio
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+from core.dream.plan import loop_curve, make_plan
 from core.dream.render import render
 from core.dream.stage import stage_to_toml
 from core.errors import StageError
@@ -98,16 +102,19 @@ def test_resuming_a_different_stage_is_refused(tiny_pipelines, tmp_path):
         list(render(small_stage(frames=(3,), loop_frames=0), tmp_path / "run", tiny_pipelines))
 
 
-def test_preview_needs_no_model_and_loops_seamlessly(tmp_path):
+def test_preview_needs_no_model_and_closes_its_loop_at_the_borders_too(tmp_path):
+    """The seam of a preview, over the whole frame, its outer band and its centre, is within 1.2 of
+    the median step between frames; a ride that does not loop jumps clearly at the same place."""
     stage = small_stage(frames=(40,), loop_frames=16, zoom_px=1.5, width=128, height=96,
                         vanishing_point=(0.4, 0.6))
     events = list(render(stage, tmp_path / "loop", pipelines=None))
-    seam = json.loads((tmp_path / "loop" / "manifest.json").read_text())["seam"]
-    assert events[-1].done and 0.3 < seam < 1.6
+    figures = json.loads((tmp_path / "loop" / "manifest.json").read_text())["figures"]
+    assert events[-1].done and all(0.3 < figures[name] <= 1.2 for name in ("seam", "seam_border", "seam_centre"))
 
-    no_loop = small_stage(frames=(40,), loop_frames=0, zoom_px=1.5, width=128, height=96)
+    no_loop = small_stage(frames=(40,), loop_frames=0, zoom_px=1.5, width=128, height=96, vanishing_point=(0.4, 0.6))
     list(render(no_loop, tmp_path / "jump", pipelines=None))
-    assert json.loads((tmp_path / "jump" / "manifest.json").read_text())["seam"] > 2.5 * seam
+    jump = json.loads((tmp_path / "jump" / "manifest.json").read_text())["figures"]
+    assert jump["seam"] > 1.5 * figures["seam"] and jump["seam_centre"] > 2 * figures["seam_centre"]
 
 
 def test_first_image_instead_of_text(tiny_pipelines, tmp_path):
@@ -178,3 +185,79 @@ def test_full_disk_is_one_line_and_the_run_resumes(tiny_pipelines, tmp_path, mon
     assert list(render(stage, tmp_path / "run", tiny_pipelines))[-1].done
     list(render(stage, tmp_path / "fresh", tiny_pipelines))
     assert frame_bytes(tmp_path / "run") == frame_bytes(tmp_path / "fresh")
+
+
+def test_fixed_noise_and_segment_colours_reproduce_across_resume(tiny_pipelines, tmp_path):
+    """Killed after segment 2's first frame (its colour reference) is on disk: the resume reads
+    the reference back and draws every frame as the uninterrupted render did, one noise pattern."""
+    stage = small_stage(frames=(4, 4), loop_frames=3, noise="fixed", colour_coherence="segment")
+    list(render(stage, tmp_path / "whole", tiny_pipelines))
+    shutil.copytree(tmp_path / "whole", tmp_path / "cut")
+    for late in range(6, 8):
+        (tmp_path / "cut" / "frames" / f"{late:05d}.png").unlink()
+    resumed = [p.frame for p in render(stage, tmp_path / "cut", tiny_pipelines) if not p.done]
+    assert resumed == [6, 7]
+    assert frame_bytes(tmp_path / "cut") == frame_bytes(tmp_path / "whole")
+    assert json.loads((tmp_path / "whole" / "manifest.json").read_text())["seeds"] == [42] * 8
+
+
+def test_segment_coherence_holds_each_segment_to_its_first_frame(tiny_pipelines, tmp_path, monkeypatch):
+    """Every frame's input is matched to the palette of its own segment's first frame (itself
+    left as drawn), not to frame 0's."""
+    import core.dream.render as render_module
+
+    palettes, matched = [], []  # the frames palettes were taken from; the palette each match used
+    original_palette, original_match = render_module.palette, render_module.match_colours
+
+    def spy_palette(frame):
+        palettes.append((frame[0].permute(1, 2, 0) * 255 + 0.5).to(torch.uint8).numpy())
+        return original_palette(frame)
+
+    def spy_match(image, reference):
+        matched.append(id(reference))
+        return original_match(image, reference)
+
+    monkeypatch.setattr(render_module, "palette", spy_palette)
+    monkeypatch.setattr(render_module, "match_colours", spy_match)
+    stage = small_stage(frames=(3, 3), loop_frames=0, colour_coherence="segment")
+    list(render(stage, tmp_path / "run", tiny_pipelines))
+    on_disk = [np.asarray(Image.open(p)) for p in sorted((tmp_path / "run" / "frames").glob("*.png"))]
+    assert len(palettes) == 2
+    assert np.array_equal(palettes[0], on_disk[0]) and np.array_equal(palettes[1], on_disk[3])
+    # frames 1, 2 use segment 1's palette; frame 3 is segment 2's reference; 4, 5 use its palette
+    assert len(matched) == 4 and matched[0] == matched[1] != matched[2] == matched[3]
+
+
+def test_an_older_engines_render_is_not_continued(tiny_pipelines, tmp_path):
+    stage = small_stage(frames=(3,), loop_frames=0)
+    list(render(stage, tmp_path / "run", tiny_pipelines, cancel=CancelAfter(20)))
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    del manifest["engine"]  # as runs from before the loop drew frame 0's share were written
+    (tmp_path / "run" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(StageError, match="^run was drawn by an older version of the loop, which this one "
+                                         "cannot continue frame for frame: render it into a new output folder$"):
+        list(render(stage, tmp_path / "run", tiny_pipelines))
+
+
+@pytest.mark.parametrize("curve", ["linear", "ease-in-out"])
+def test_frame_zeros_share_in_pixels_is_the_declared_curve(tmp_path, curve):
+    """Frame 0 all white, the ride before the window all black: inside the box where frame 0 lies
+    ahead, every pixel's grey level is frame 0's share, and it follows the declared curve."""
+    from core.dream.render import _Drawing
+
+    Image.new("RGB", (96, 96), "white").save(tmp_path / "white.png")
+    stage = small_stage(frames=(40,), loop_frames=16, zoom_px=1.5, width=96, height=96, loop_curve=curve,
+                        first_image=str(tmp_path / "white.png"), vanishing_point=(0.4, 0.6))
+    plans = make_plan(stage)
+    draw = _Drawing(stage, plans, None, threading.Event())
+    draw.first = torch.full((3, 96, 96), 255, dtype=torch.uint8)
+    draw.latest = torch.zeros((3, 96, 96), dtype=torch.uint8)
+    for plan in plans[40 - 16:]:
+        frame = draw.diffuse(plan).float() / 255
+        sx, sy = plan.loop_scale
+        left, top = 0.4 * 96 * (1 - 1 / sx), 0.6 * 96 * (1 - 1 / sy)
+        inside = 2  # pixels: the resampling kernel's reach across the box's edge
+        box = frame[:, math.ceil(top) + inside: math.floor(top + 96 / sy) - inside,
+                    math.ceil(left) + inside: math.floor(left + 96 / sx) - inside]
+        expected = loop_curve((plan.index - 23) / 17, curve)
+        assert box.min() >= expected - 0.01 and box.max() <= expected + 0.01, plan.index

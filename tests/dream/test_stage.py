@@ -74,10 +74,13 @@ REFUSED = [
     (stage_with("fps = 0"), "render.fps must be from 1 to 60"),
     (stage_with("seed = -1"), "render.seed"),
     (stage_with("loop_frames = 8"), "render.loop_frames must be from 0 to 7"),
-    (stage_with('loop_curve = "bounce"'), "render.loop_curve must be linear or ease-in-out"),
+    (stage_with('loop_curve = "bounce"'), "render.loop_curve must be linear, ease-in-out"),
+    (stage_with('colour_coherence = "palette"'), "render.colour_coherence must be off, frame0, segment"),
+    (stage_with('noise = "pink"'), "render.noise must be per-frame, fixed"),
+    (stage_with('strength_taper = "yes"'), "render.strength_taper must be true or false"),
     (stage_with("transition_frames = -2"), "render.transition_frames"),
     (stage_with('first_image = "nowhere.png"'), "render.first_image: nowhere.png does not exist"),
-    (stage_with("colour_coherence = 1"), "render.colour_coherence must be true or false"),
+    (stage_with("colour_coherence = 1"), "render.colour_coherence must be off, frame0, segment"),
     (stage_with('width = "512"'), "render.width must be a whole number"),
     (stage_with("steps = 10.5"), "render.steps must be a whole number"),
     (stage_with("strength = true"), "render.strength must be a number"),
@@ -124,8 +127,14 @@ def test_help_lists_every_field():
     text = fields_help()
     for name in ("model", "width", "height", "seed", "zoom_px", "strength", "guidance", "steps",
                  "fps", "loop_frames", "loop_curve", "vanishing_point", "first_image",
-                 "colour_coherence", "transition_frames", "prompt", "frames"):
+                 "colour_coherence", "noise", "strength_taper", "transition_frames", "prompt", "frames"):
         assert f"  {name} " in text
+
+
+def test_colour_coherence_written_as_true_or_false_reads_as_a_mode():
+    """Stages from before the modes said true (frame 0's colours) or false."""
+    assert parse_stage(stage_with("colour_coherence = true")).render.colour_coherence == "frame0"
+    assert parse_stage(stage_with("colour_coherence = false")).render.colour_coherence == "off"
 
 
 def test_byte_order_mark_is_accepted():

@@ -1,8 +1,7 @@
-"""core.dream.video: GIF and MP4 that browsers and phones play, and the seam figure."""
+"""core.dream.video: GIF and MP4 that browsers and phones play."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 
 import imageio.v2 as imageio
@@ -10,7 +9,7 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
-from core.dream.video import seam_figure, step_distances, write_gif, write_mp4
+from core.dream.video import write_gif, write_mp4
 
 
 def frames(tmp_path, count=9):
@@ -40,16 +39,3 @@ def test_mp4_is_h264_yuv420p_with_every_frame(tmp_path):
                            capture_output=True, text=True).stderr
     assert "h264" in probe and "yuv420p" in probe and "10 fps" in probe
     assert not list(tmp_path.glob(".*part*"))
-
-
-def test_seam_figure():
-    assert seam_figure([1.0, 2.0, 3.0, 2.0]) == 1.0
-    assert seam_figure([1.0, 1.0, 1.0, 10.0]) == 10.0
-    assert seam_figure([0.0, 0.0, 5.0]) is None  # a still video has no scale to compare with
-
-
-def test_step_distances_end_with_the_seam(tmp_path):
-    paths = frames(tmp_path, 3)
-    distances = step_distances(paths)
-    assert len(distances) == 3 and distances[-1] > distances[0]
-    json.dumps(distances)

@@ -3,75 +3,115 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from core.dream.plan import FramePlan
 from ui.common import plot_text
 
 PINK, BLUE, GREEN = "#e4007c", "#1f6fb2", "#2e8b57"
 SHARE = "frame 0's share"
-MAX_LABELS = 60  # segment prompts written on the plot; beyond this they would overlap
+MAX_LABELS = 60  # segment numbers written on the plot; beyond this they would overlap
 
 
 def _short(text: str, length: int = 28) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
-def schedule_figure(plans: list[FramePlan]) -> go.Figure:
-    """Frame 0's share of every frame (what the viewer sees of the loop closing), with segment
-    boundaries and prompts; and per-frame strength and guidance where segments override them."""
+def schedule_figure(plans: list[FramePlan], loop_frames: int) -> go.Figure:
+    """Three panels: the whole stage (frame 0's share, what the viewer sees of the loop closing,
+    and the strength, with segments numbered as in the table); the guidance on its own scale; and
+    the loop window magnified, where the share rises, the strength tapers and each step's mix
+    (derived from the share) lives."""
+    rows = 3 if loop_frames else 2
+    figure = make_subplots(
+        rows=rows, cols=1, vertical_spacing=0.09,
+        row_heights=[0.46, 0.18, 0.36][:rows] if loop_frames else [0.72, 0.28],
+        subplot_titles=["The whole stage", "Guidance", f"The loop window: the last {loop_frames} frames"][:rows],
+    )
     frames = [p.index for p in plans]
-    figure = go.Figure()
+    prompts = [plot_text(_short(p.prompt)) for p in plans]
     figure.add_scatter(
-        x=frames, y=[p.frame0_share for p in plans], name=SHARE,
-        line={"color": PINK, "width": 3},
-        customdata=[(plot_text(_short(p.prompt)), p.loop_weight) for p in plans],
-        hovertemplate="frame %{x}: %{customdata[0]}<br>frame 0's share %{y:.3f} "
-                      "(this step mixes in %{customdata[1]:.3f})<extra></extra>",
+        x=frames, y=[p.frame0_share for p in plans], name=SHARE, line={"color": PINK, "width": 3},
+        customdata=[(prompt, p.segment + 1) for prompt, p in zip(prompts, plans)],
+        hovertemplate="frame %{x}, segment %{customdata[1]}: %{customdata[0]}<br>"
+                      "frame 0's share %{y:.3f}<extra></extra>", row=1, col=1,
     )
     figure.add_scatter(
         x=frames, y=[p.strength for p in plans], name="strength", line={"color": BLUE, "dash": "dot"},
-        hovertemplate="frame %{x}<br>strength %{y:.2f}<extra></extra>",
+        hovertemplate="frame %{x}: strength %{y:.3f}<extra></extra>", row=1, col=1,
     )
     figure.add_scatter(
-        x=frames, y=[p.guidance for p in plans], name="guidance", yaxis="y2",
-        line={"color": GREEN, "dash": "dash"}, hovertemplate="frame %{x}<br>guidance %{y:.1f}<extra></extra>",
+        x=frames, y=[p.guidance for p in plans], name="guidance", line={"color": GREEN},
+        hovertemplate="frame %{x}: guidance %{y:.1f}<extra></extra>", row=2, col=1,
     )
     if any(not p.diffused for p in plans):  # cadence: which frames the model draws
         diffused = [p for p in plans if p.diffused]
         figure.add_scatter(
             x=[p.index for p in diffused], y=[0.0] * len(diffused), name="diffused frame", mode="markers",
             marker={"color": "#333", "symbol": "triangle-up", "size": 7},
-            hovertemplate="frame %{x}: diffused<extra></extra>",
+            hovertemplate="frame %{x}: diffused<extra></extra>", row=1, col=1,
         )
+    if loop_frames:
+        tail = plans[-min(len(plans), loop_frames + 10):]  # the window and a few frames before it
+        x = [p.index for p in tail]
+        figure.add_scatter(x=x, y=[p.frame0_share for p in tail], name=f"{SHARE} (loop window)",
+                           line={"color": PINK, "width": 3}, showlegend=False,
+                           hovertemplate="frame %{x}: frame 0's share %{y:.3f}<extra></extra>", row=3, col=1)
+        figure.add_scatter(x=x, y=[p.strength for p in tail], name="strength (loop window)",
+                           line={"color": BLUE, "dash": "dot"}, showlegend=False,
+                           hovertemplate="frame %{x}: strength %{y:.3f}<extra></extra>", row=3, col=1)
+        figure.add_scatter(x=x, y=[p.loop_weight for p in tail], name="this step's mix",
+                           mode="markers", marker={"color": PINK, "symbol": "circle-open", "size": 6},
+                           hovertemplate="frame %{x}: mixes in %{y:.3f} of frame 0<extra></extra>", row=3, col=1)
+        figure.add_scatter(x=[len(plans)], y=[1.0], name="frame 0 again", mode="markers",
+                           marker={"color": PINK, "size": 10, "symbol": "star"},
+                           hovertemplate="frame %{x} = frame 0: the loop closes<extra></extra>", row=3, col=1)
     # Shapes and labels are set once: added one by one, plotly re-validates the layout each time,
-    # which took 130 s for 400 segments.
+    # which took 130 s for 400 segments. Segments are numbered as in the table (the prompt is in
+    # the hover): prompts written on the plot overlapped on a phone.
     starts = [p for i, p in enumerate(plans) if i == 0 or p.segment != plans[i - 1].segment]
-    lines = [dict(type="line", x0=p.index, x1=p.index, y0=0, y1=1, xref="x", yref="paper",
+    lines = [dict(type="line", x0=p.index, x1=p.index, y0=0, y1=1, xref="x", yref="y domain",
                   line={"color": "#999", "width": 1}) for p in starts]
-    labels = [dict(x=p.index, y=1.0, yref="paper", text=plot_text(_short(p.prompt)), showarrow=False,
-                   xanchor="left", yanchor="top", textangle=-90, font={"size": 10, "color": "#555"})
+    labels = [dict(x=p.index, y=1.0, xref="x", yref="y domain", text=f"<b>{p.segment + 1}</b>", showarrow=False,
+                   xanchor="left", yanchor="top", font={"size": 12, "color": "#555"})
               for p in starts] if len(starts) <= MAX_LABELS else []
-    figure.update_layout(shapes=lines, annotations=labels)
+    figure.update_layout(shapes=lines, annotations=list(figure.layout.annotations) + labels)
     figure.update_layout(
-        height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis={"title": "frame"}, yaxis={"title": "weight, strength", "range": [0, 1.05]},
-        yaxis2={"title": "guidance", "overlaying": "y", "side": "right",
-                "range": [0, max(15.0, *(p.guidance for p in plans)) * 1.05]},
-        legend={"orientation": "h", "y": 1.12}, hovermode="x unified",
+        height=560 if loop_frames else 400, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.08}, hovermode="x unified",
     )
+    figure.update_yaxes(range=[0, 1.05], title_text="share, strength", row=1, col=1)
+    figure.update_yaxes(range=[0, max(1.0, *(p.guidance for p in plans)) * 1.15], title_text="scale", row=2, col=1)
+    if loop_frames:
+        figure.update_yaxes(range=[0, 1.05], row=3, col=1)
+        figure.update_xaxes(title_text="frame", row=3, col=1)
+    figure.update_xaxes(matches="x", row=2, col=1)
     return figure
 
 
-def motion_figure(distances: list[float], seam: float | None) -> go.Figure:
+def motion_figure(distances: list[float], figures: dict[str, float | None]) -> go.Figure:
     """Frame-to-frame change after a render; the last bar is the jump from the last frame to the first."""
     steps = list(range(1, len(distances)))
     figure = go.Figure()
     figure.add_bar(x=steps, y=distances[:-1], name="change from the previous frame", marker_color=BLUE)
     figure.add_bar(x=[len(distances)], y=distances[-1:], name="seam: last frame to first", marker_color=PINK)
-    title = "seam figure: n/a" if seam is None else f"seam figure {seam:.2f} (about 1 = no visible jump)"
     figure.update_layout(
-        height=260, margin={"l": 10, "r": 10, "t": 40, "b": 10}, title=title,
+        height=260, margin={"l": 10, "r": 10, "t": 40, "b": 10}, title=figures_line(figures),
         xaxis={"title": "frame"}, yaxis={"title": "mean |difference|"},
         legend={"orientation": "h", "y": -0.3},
     )
     return figure
+
+
+def figures_line(figures: dict[str, float | None]) -> str:
+    """The loop's figures in one line (see core.dream.figures); runs from before some had fewer."""
+    seam = figures.get("seam")
+    if seam is None:
+        return "seam figure: n/a"
+    line = f"seam {seam:.2f}"
+    if figures.get("seam_border") is not None and figures.get("seam_centre") is not None:
+        line += f" (border {figures['seam_border']:.2f}, centre {figures['seam_centre']:.2f})"
+    line += " · about 1: no visible jump"
+    if figures.get("flicker") is not None:
+        line += f" · flicker {figures['flicker']:.1f} grey levels"
+    return line

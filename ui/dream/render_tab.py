@@ -17,6 +17,7 @@ from core.errors import GiroError
 from core.status import dream_status
 from ui.cache import device_info, render_queue
 from ui.common import as_text
+from ui.dream.plots import figures_line
 from ui.dream.results import results_ui
 from ui.dream.state import load_into_state, model_name
 
@@ -47,7 +48,7 @@ def preview_ui(stage: Stage) -> None:
         st.video(str(job.run_dir / MP4), loop=True, autoplay=True, muted=True)
         manifest = RunFolder(job.run_dir).manifest()
         if manifest is not None and manifest.seam is not None:
-            st.caption(f"Preview seam figure {manifest.seam:.2f} (about 1: the loop has no visible jump)")
+            st.caption(f"Preview: {figures_line(manifest.figures or {'seam': manifest.seam})}")
 
 
 def _preview_progress_ui(job_id: str) -> None:

@@ -39,5 +39,5 @@ def results_ui(run_dir: Path, where: str) -> None:
     for column, (label, _, read, name, mime) in zip(st.columns(len(present)), present):
         column.download_button(label, read, name, mime, key=f"{label}_{key}")
     if manifest.step_distances:
-        st.plotly_chart(motion_figure(manifest.step_distances, manifest.seam),
+        st.plotly_chart(motion_figure(manifest.step_distances, manifest.figures or {"seam": manifest.seam}),
                         width="stretch", key=f"motion_{key}")

@@ -8,8 +8,8 @@ import streamlit as st
 
 from core import settings
 from core.dream.plan import make_plan
-from core.dream.stage import (LOOP_CURVES, RANGES, Stage, load_stage, parse_uploaded_stage, stage_from_dict,
-                              stage_to_toml)
+from core.dream.stage import (COLOUR_MODES, LOOP_CURVES, NOISE_MODES, RANGES, Stage, load_stage,
+                              parse_uploaded_stage, stage_from_dict, stage_to_toml)
 from core.errors import GiroError
 from core.status import dream_folders
 from ui.cache import device_info
@@ -18,6 +18,7 @@ from ui.dream.plots import schedule_figure
 from ui.dream.state import (EXAMPLES, MODELS, SEGMENT_COLUMNS, STAGE_PRESETS, load_into_state, model_label,
                             model_name, on_model_choice, render_table, segment_from_row)
 
+COLOUR_LABELS = {"off": "off", "frame0": "frame 0's", "segment": "each segment's"}
 SIZES = ["256x256", "384x384", "512x512", "640x384", "768x512", "512x768"]
 
 
@@ -62,7 +63,7 @@ def stage_editor_ui() -> list[dict]:
     table = st.data_editor(
         pd.DataFrame(st.session_state.dream_rows, columns=SEGMENT_COLUMNS),
         key=f"segments_{st.session_state.editor_version}",
-        num_rows="dynamic", width="stretch", hide_index=True,
+        num_rows="dynamic", width="stretch", hide_index=True, placeholder="default",
         column_config={
             "order": st.column_config.NumberColumn("#", help="change to reorder", min_value=1, step=1, width="small"),
             "prompt": st.column_config.TextColumn("prompt", width="large", required=True),
@@ -72,6 +73,9 @@ def stage_editor_ui() -> list[dict]:
             "zoom_px": _column("zoom px", "zoom_px"),
         },
     )
+    state = st.session_state
+    st.caption(f"A segment's empty strength, guidance or zoom takes the sliders' value below: strength "
+               f"{state.strength:g}, guidance {state.guidance:g}, zoom {state.zoom_px:g} px.")
     rows = table.sort_values("order", kind="stable", na_position="last").to_dict("records")
     return [segment_from_row(row) for row in rows if isinstance(row.get("prompt"), str) and row["prompt"].strip()]
 
@@ -106,8 +110,18 @@ def controls_ui(total_frames: int) -> None:
             "blend one segment's prompt into the next instead of cutting")
     a, b, c = st.columns([2, 1, 1])
     a.slider("Loop back over the last frames", 0, max(1, total_frames - 1), key="loop_frames")
-    b.radio("Loop curve", LOOP_CURVES, key="loop_curve")
-    c.toggle("Colour coherence", key="colour_coherence", help="hold every frame to frame 0's colours")
+    b.radio("Loop curve", LOOP_CURVES, key="loop_curve", help="how frame 0's share of the picture rises")
+    c.toggle("Taper strength", key="strength_taper",
+             help="lower the strength through the loop window as frame 0's share rises, so the last "
+                  "frames are barely redrawn and land on frame 0")
+    a, b = st.columns([2, 1])
+    a.radio("Colour coherence", COLOUR_MODES, key="colour_coherence", horizontal=True,
+            format_func=COLOUR_LABELS.get,
+            help="each frame's colours, before it is redrawn, held to a reference's against colour drift: "
+                 "frame 0's for the whole ride, or each segment's first frame's (let go through prompt "
+                 "transitions, so the sea and the Dolomites keep their own palettes)")
+    b.radio("Noise", NOISE_MODES, key="noise", horizontal=True,
+            help="fresh noise for every frame, or one pattern for the whole render: less flicker")
     a, b = st.columns([2, 2])
     _slider(a, "Cadence: diffuse every k-th frame", "cadence",
             "the frames between are the zoom of the last diffused frame faded into the next: "
@@ -139,11 +153,11 @@ def build_stage(render: dict, segments: list[dict]) -> Stage | None:
 
 def schedule_ui(stage: Stage) -> None:
     plans = make_plan(stage)
-    st.plotly_chart(schedule_figure(plans), width="stretch", key="schedule")
-    st.caption("The pink line is how much of each frame is frame 0, drawn ahead where the ride will "
-               "be: each step's mix (the loop curve, in the tooltip) carries the ones before it, so "
-               "the share rises faster than the curve. The frame after the last is frame 0 itself.")
     r = stage.render
+    st.plotly_chart(schedule_figure(plans, r.loop_frames), width="stretch", key="schedule")
+    st.caption("The pink line is how much of what you see is frame 0, drawn ahead where the ride will "
+               "be: it follows the loop curve, and the frame after the last is frame 0 itself. "
+               "Segments are numbered as in the table; hover for their prompts.")
     diffused = sum(p.diffused for p in plans)
     st.caption(
         f"{stage.total_frames} frames, {stage.total_frames / r.fps:.1f} s at {r.fps} fps; "

@@ -1,0 +1,61 @@
+"""core.dream.figures: the seam, at the borders and the centre, and the flicker the motion leaves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from core.dream.figures import LoopFigures, seam_figure
+from core.dream.zoom import to_float, to_uint8, warp, zoom_scale
+
+
+def test_seam_figure():
+    assert seam_figure([1.0, 2.0, 3.0, 2.0]) == 1.0
+    assert seam_figure([1.0, 1.0, 1.0, 10.0]) == 10.0
+    assert seam_figure([0.0, 0.0, 5.0]) is None  # a still video has no scale to compare with
+
+
+def _zoom_chain(count: int, zoom_px: float) -> list[np.ndarray]:
+    """A textured frame zoomed in step by step: motion and nothing else."""
+    rng = np.random.default_rng(0)
+    noise = torch.from_numpy(rng.integers(0, 255, (3, 16, 16), dtype=np.uint8))
+    frame = to_uint8(torch.nn.functional.interpolate(to_float(noise), size=(96, 96), mode="bicubic").clamp(0, 1))
+    frames = [frame]
+    for _ in range(count - 1):
+        frames.append(to_uint8(warp(to_float(frames[-1]), zoom_scale((96, 96), zoom_px), (0.5, 0.5))))
+    return [f.permute(1, 2, 0).numpy() for f in frames]
+
+
+def _measured(frames: list[np.ndarray], zoom_px: float) -> LoopFigures:
+    figures = LoopFigures([0.0] + [zoom_px] * (len(frames) - 1), (0.5, 0.5))
+    for frame in frames:
+        figures.add(frame)
+    figures.close()
+    return figures
+
+
+def test_pure_motion_has_no_flicker_and_redraws_do():
+    chain = _zoom_chain(8, 1.5)
+    assert _measured(chain, 1.5).figures()["flicker"] < 1.0  # resampling's rounding only
+    noisy = [np.clip(f.astype(int) + np.random.default_rng(i).integers(-20, 21, f.shape), 0, 255).astype(np.uint8)
+             for i, f in enumerate(chain)]
+    assert _measured(noisy, 1.5).figures()["flicker"] > 8
+
+
+def test_a_seam_left_at_the_borders_shows_in_seam_border_not_in_the_centre():
+    chain = _zoom_chain(8, 1.5)
+    frames = chain + [chain[0].copy()]  # the last frame is frame 0 ...
+    frames[-1][:4] = 255 - frames[-1][:4]  # ... but for a band at the top edge
+    figures = _measured(frames, 1.5).figures()
+    assert figures["seam_border"] > 2 * figures["seam_centre"]
+    assert figures["seam_border"] > figures["seam"]
+    assert set(figures) == {"seam", "seam_border", "seam_centre", "flicker"}
+
+
+def test_distances_end_with_the_seam():
+    chain = _zoom_chain(4, 2.0)
+    figures = _measured(chain, 2.0)
+    whole = figures.distances["whole"]
+    assert len(whole) == 4 and whole[-1] > max(whole[:-1])  # back from 3 zooms in, in one step
+    assert figures.figures()["seam"] == pytest.approx(whole[-1] / np.median(whole[:-1]), abs=1e-3)
