@@ -33,7 +33,9 @@ serve: $(VENV)/.runtime-installed certs/cert.pem
 	$(SERVE_ENV) $(PY) -m streamlit run Home.py --server.port $(PORT) --server.address 0.0.0.0 \
 		--server.sslCertFile certs/cert.pem --server.sslKeyFile certs/key.pem
 
+# The browser tests drive any Chromium on the machine; with none, Playwright's own is installed once.
 test: $(VENV)/.dev-installed
+	$(PY) -m tests.browser.chromium --install
 	$(PY) -m pytest
 
 bench: $(VENV)/.runtime-installed

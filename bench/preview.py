@@ -42,10 +42,12 @@ def page(rounds: int) -> list[float] | None:
     try:
         from playwright.sync_api import sync_playwright
 
-        from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, AppServer
+        from tests.browser.chromium import find_chromium
+        from tests.browser.server import CHROMIUM_ARGS, AppServer
     except ImportError:
         return None
-    if not Path(CHROMIUM).exists():
+    executable = find_chromium()
+    if executable is None:
         return None
     seconds = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -54,7 +56,7 @@ def page(rounds: int) -> list[float] | None:
         url = server.start()
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
                 for _ in range(rounds + 1):  # the first round warms the server up and is not counted
                     context = browser.new_context(viewport={"width": 1280, "height": 900})
                     tab = context.new_page()

@@ -8,10 +8,20 @@
 from __future__ import annotations
 
 import ipaddress
+import platform
+import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
+
+# How each family of systems installs openssl, by /etc/os-release's ID (or ID_LIKE).
+OPENSSL_INSTALL = {
+    "debian": "sudo apt-get install openssl", "ubuntu": "sudo apt-get install openssl",
+    "fedora": "sudo dnf install openssl", "rhel": "sudo dnf install openssl",
+    "arch": "sudo pacman -S openssl", "alpine": "sudo apk add openssl",
+    "suse": "sudo zypper install openssl", "opensuse": "sudo zypper install openssl",
+}
 
 
 def lan_ip() -> str:
@@ -46,18 +56,43 @@ def qr_code(text: str):
     return qrcode.make(text, box_size=8, border=2).get_image()
 
 
-def make_certificate(folder: Path) -> tuple[Path, Path]:
+class CertificateError(Exception):
+    """One line: why no certificate could be made."""
+
+
+def make_certificate(folder: Path, openssl: str | None = None) -> tuple[Path, Path]:
     """A self-signed certificate for this machine's address, localhost and 127.0.0.1 (openssl)."""
+    openssl = openssl or shutil.which("openssl")
+    if openssl is None:
+        raise CertificateError(f"openssl is missing, and `make serve` needs it once for the phone's "
+                               f"certificate: {openssl_install_hint()}")
     folder.mkdir(parents=True, exist_ok=True)
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "825",
+    result = subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "825",
          "-subj", "/CN=Giro Dreams",
          "-addext", f"subjectAltName=IP:{lan_ip()},IP:127.0.0.1,DNS:localhost",
          "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        capture_output=True, text=True,
     )
+    if result.returncode != 0:
+        why = next((line for line in result.stderr.splitlines() if line.strip()), f"exit {result.returncode}")
+        raise CertificateError(f"openssl could not make the certificate: {why.strip()}")
     return cert, key
+
+
+def openssl_install_hint(system: str | None = None, os_release: Path = Path("/etc/os-release")) -> str:
+    """How this machine installs openssl, as one command where it is known."""
+    system = system or platform.system()
+    if system == "Darwin":
+        return "install it with `brew install openssl`"
+    try:
+        fields = dict(line.split("=", 1) for line in os_release.read_text().splitlines() if "=" in line)
+    except OSError:
+        fields = {}
+    families = [fields.get("ID", "").strip('"'), *fields.get("ID_LIKE", "").strip('"').split()]
+    command = next((OPENSSL_INSTALL[f] for f in families if f in OPENSSL_INSTALL), None)
+    return f"install it with `{command}`" if command else "install your system's openssl package"
 
 
 def main(argv: list[str]) -> int:
@@ -65,7 +100,11 @@ def main(argv: list[str]) -> int:
         print(lan_ip())
         return 0
     if argv[:1] == ["--cert"]:
-        cert, _ = make_certificate(Path(argv[1]))
+        try:
+            cert, _ = make_certificate(Path(argv[1]))
+        except CertificateError as error:
+            print(error, file=sys.stderr)
+            return 1
         print(f"wrote {cert}")
         return 0
     port = int(argv[0]) if argv else 8501

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from core.testing import make_shapes_dataset
-from tests.browser.server import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.chromium import find_chromium, missing
+from tests.browser.server import CHROMIUM_ARGS
 
 
 @pytest.fixture(autouse=True)
@@ -118,11 +119,12 @@ def server_env(browser_folders, tiny_dream_model) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: apt-get install chromium (.ci/run does it)")
+    executable = find_chromium()
+    if executable is None:
+        pytest.fail(missing())
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()

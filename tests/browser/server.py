@@ -1,4 +1,5 @@
-"""The app as a user runs it (`streamlit run Home.py`) on a free port, and Debian's Chromium."""
+"""The app as a user runs it (`streamlit run Home.py`) on a free port, and the flags Chromium
+runs with (which Chromium: `tests.browser.chromium`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -14,7 +14,8 @@ import time
 import pytest
 
 from tests.browser.conftest import SCRIPT_DONE
-from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, AppServer
+from tests.browser.chromium import find_chromium
+from tests.browser.server import CHROMIUM_ARGS, AppServer
 from tests.reliability.figures import record
 
 SESSIONS = 10
@@ -70,7 +71,7 @@ async def drive(url: str, photos: dict[str, bytes], server: AppServer) -> dict:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
 
         # One session alone: the reference answers, and the memory of a server that has loaded its model.
         alone = Session(await browser.new_context(), url)
