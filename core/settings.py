@@ -97,6 +97,16 @@ def dream_renders_per_session() -> int:
     return _whole_number("GIRO_DREAM_RENDERS_PER_SESSION", 5)
 
 
+def live_lost_seconds() -> int:
+    """A live stream whose tab has not asked for a frame this long stops (`GIRO_LIVE_LOST_SECONDS`)."""
+    return _whole_number("GIRO_LIVE_LOST_SECONDS", 20)
+
+
+def live_idle_seconds() -> int:
+    """A live stream left without a change this long stops (`GIRO_LIVE_IDLE_SECONDS`)."""
+    return _whole_number("GIRO_LIVE_IDLE_SECONDS", 300)
+
+
 # Classifiers: before a learner is trained, zero-shot CLIP answers (core/tasks.py lists the pages).
 CLIP_DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 

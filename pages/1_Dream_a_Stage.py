@@ -3,6 +3,7 @@ import streamlit as st
 from core.status import dream_status
 from ui.common import model_missing_ui, page_header_ui
 from ui.dream.gallery_tab import gallery_tab_ui
+from ui.dream.live_tab import live_tab_ui
 from ui.dream.render_tab import render_tab_ui
 from ui.dream.stage_tab import stage_tab_ui
 from ui.dream.start_tab import start_tab_ui
@@ -19,12 +20,14 @@ if not status.available:
         "The motion preview works without them."
     )
 
-stage_tab, start_tab, render_tab, gallery_tab = st.tabs(["Stage", "Start frame", "Render", "Gallery"])
+stage_tab, start_tab, render_tab, live_tab, gallery_tab = st.tabs(["Stage", "Start frame", "Render", "Live", "Gallery"])
 with stage_tab:
     stage = stage_tab_ui()
 with start_tab:
     start_tab_ui(stage)
 with render_tab:
     render_tab_ui(stage)
+with live_tab:
+    live_tab_ui(stage)
 with gallery_tab:
     gallery_tab_ui()

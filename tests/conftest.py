@@ -112,7 +112,7 @@ def tiny_vae_folder(tmp_path_factory) -> Path:
 def server_env(browser_folders, tiny_dream_model) -> dict[str, str]:
     """The app as a user runs it, pointed at private folders and the tiny local Stable Diffusion."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1",
-               GIRO_DREAM_MODEL=str(tiny_dream_model))
+               GIRO_DREAM_MODEL=str(tiny_dream_model), GIRO_LIVE_LOST_SECONDS="15")
     env.update({f"GIRO_{k.upper()}": str(v) for k, v in browser_folders.items()})
     return env
 

@@ -194,3 +194,25 @@ def test_cadence_marks_the_diffused_frames(page):
     diffused = schedule(page)["diffused frame"]
     assert len(diffused) == 92  # frames 0, 3, ... 273 of 275
     assert any("92 of 275 frames diffused (cadence 3)" in c.value for c in page.caption)
+
+
+def test_live_start_says_why_it_cannot_start(page):
+    """The fast model is not on this machine: Start is disabled, and the tab says what is missing."""
+    start = [b for b in page.button if b.label == "Start"][0]
+    assert start.disabled
+    assert any("Live needs `stabilityai/sd-turbo`" in c.value for c in page.caption)
+
+
+def test_live_settings_promote_to_the_stage(page):
+    page.slider(key="live_strength").set_value(0.8).run()
+    page.slider(key="live_zoom_px").set_value(2.0).run()
+    page.slider(key="live_cadence").set_value(3).run()
+    page.selectbox(key="live_prompt_choice").set_value("Type a prompt...").run()
+    page.text_input(key="live_prompt").set_value("a mountain pass in the rain").run()
+    [b for b in page.button if b.label == "Promote to the stage"][0].click().run()
+    assert not page.exception
+    assert page.slider(key="strength").value == 0.8 and page.slider(key="cadence").value == 3
+    assert page.slider(key="zoom_px").value == 4.0  # 2 px at 256 is 4 px at the stage's 512
+    assert page.radio(key="model_choice").value.startswith("sd-turbo")
+    assert page.session_state["dream_rows"][0]["prompt"] == "a mountain pass in the rain"
+    assert any("The stage now has these settings" in s.value for s in page.success)

@@ -17,6 +17,7 @@ from core.device import DeviceInfo, describe_device, pick_device, pick_dtype
 
 if TYPE_CHECKING:  # heavy imports wait until a page needs them: Home stays quick to open
     from core.classify import Predictor
+    from core.dream.live import LiveHall
     from core.dream.queue import RenderQueue
     from core.faces import FaceEmbedder, StarGallery
 
@@ -36,6 +37,19 @@ def render_queue() -> RenderQueue:
     device, compile = pick_device(), settings.dream_compile()
     return RenderQueue(lambda model, vae: cached_pipelines(model, device, pick_dtype(device), vae, compile),
                        per_owner=settings.dream_renders_per_session())
+
+
+@st.cache_resource(show_spinner=False)
+def live_hall() -> LiveHall:
+    """The server's one live stream (see core.dream.live: every method is thread-safe). A render
+    has priority: the stream waits while the queue runs one."""
+    from core.dream.live import LiveHall
+    from core.dream.pipelines import cached_pipelines
+
+    device, compile = pick_device(), settings.dream_compile()
+    return LiveHall(lambda model, vae: cached_pipelines(model, device, pick_dtype(device), vae, compile),
+                    busy=render_queue().gpu_busy, lost_seconds=settings.live_lost_seconds(),
+                    idle_seconds=settings.live_idle_seconds())
 
 
 @st.cache_resource(show_spinner="Loading the model...")

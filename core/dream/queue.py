@@ -112,6 +112,11 @@ class RenderQueue:
         mine = [job for job in self.jobs() if job.owner == owner and job.kind == kind]
         return mine[-1] if mine else None
 
+    def gpu_busy(self) -> bool:
+        """Whether a render or a set of candidates is running: the device is taken."""
+        with self._changed:
+            return any(j.status == "running" and LANES[j.kind] == LANES["render"] for j in self._jobs)
+
     def active_dirs(self) -> set[Path]:
         return {job.run_dir for job in self.jobs() if not job.finished}
 

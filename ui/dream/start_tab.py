@@ -16,7 +16,7 @@ from core.settings import START_FRAME_MAX_SIDE
 from ui.cache import render_queue
 from ui.common import as_text
 
-CANVAS_WIDTH = 384
+CANVAS_WIDTH = 320  # fits a 390 px phone with the page's margins; a canvas has a fixed width
 
 
 def start_tab_ui(stage: Stage | None) -> None:

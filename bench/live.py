@@ -1,0 +1,85 @@
+"""Live Dream: frames per second of the live loop, and how long a slider's change takes to show.
+
+The fast preset's architecture (sd-turbo's UNet and text encoder, the tiny VAE taesd) with random
+weights costs what the real models cost. Each size streams through `core.dream.live.LiveStream`
+exactly as the Live tab drives it: one warm-up frame, then `--frames` frames timed; then the
+strength changes and the latency is the time from the change to the first frame made with it
+(at most one frame in progress plus one frame; the page's own rerun comes on top).
+
+    python -m bench.live [--sizes 256 512] [--frames 4] [--cadence 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+
+from bench.dream import CASES, pipelines_for
+from bench.results import machine, write_section
+from core.device import pick_device, pick_dtype
+from core.dream.live import LiveSettings, LiveStream
+
+
+def measure(pipelines, size: int, frames: int, cadence: int) -> dict:
+    settings = LiveSettings("a treelined avenue, poplars, summer day", strength=0.5, guidance=0.0, steps=2,
+                            size=size, cadence=cadence)
+    stream = LiveStream("bench", pipelines, settings, lost_seconds=3600, idle_seconds=3600)
+    try:
+        _wait(stream, lambda: len(stream.frames()) >= 2)  # the first frame and a warm-up one
+        began, start = time.perf_counter(), stream.latest().index
+        _wait(stream, lambda: stream.latest().index >= start + frames)
+        seconds = (time.perf_counter() - began) / (stream.latest().index - start)
+        changed = replace(settings, strength=0.75)
+        began = time.perf_counter()
+        stream.update(changed)
+        _wait(stream, lambda: stream.latest().settings == changed)
+        latency = time.perf_counter() - began
+    finally:
+        stream.stop()
+        stream.join()
+    return dict(size=size, cadence=cadence, frames=frames, seconds=seconds, fps=1 / seconds, latency=latency)
+
+
+def _wait(stream: LiveStream, condition) -> None:
+    while not condition():
+        if not stream.alive:
+            raise RuntimeError(f"the stream stopped: {stream.message}")
+        time.sleep(0.005)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--frames", type=int, default=4, help="frames timed per size, after a warm-up")
+    parser.add_argument("--cadence", type=int, default=1)
+    args = parser.parse_args(argv)
+    device = pick_device()
+    pipelines = pipelines_for(CASES["+taesd"], device, pick_dtype(device))
+    rows = []
+    for size in args.sizes:
+        row = measure(pipelines, size, args.frames, args.cadence)
+        print(f"{size} px: {row['seconds']:.3f} s a frame, {row['fps']:.2f} frames/s, "
+              f"change to frame {row['latency']:.3f} s", flush=True)
+        rows.append(row)
+    kind = device.split(":")[0]
+    lines = [
+        f"## Live Dream: frames per second ({kind}, {pick_dtype(device)})",
+        "",
+        f"Machine: {machine()}",
+        "",
+        "The fast preset's architecture (sd-turbo UNet and text encoder, taesd) with random weights, one "
+        "denoising step a frame, no guidance, colour coherence on, through `core.dream.live.LiveStream`. "
+        "Change to frame: seconds from a strength change to the first frame made with it (the page's "
+        "rerun comes on top).",
+        "",
+        "| size | cadence | frames timed | s / frame | frames / s | change to frame (s) |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *(f"| {r['size']} | {r['cadence']} | {r['frames']} | {r['seconds']:.3f} | {r['fps']:.2f} "
+          f"| {r['latency']:.3f} |" for r in rows),
+    ]
+    write_section(f"live-{kind}", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

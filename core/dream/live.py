@@ -1,0 +1,291 @@
+"""Live Dream: frames stream from a background thread while the page changes the settings.
+
+Each frame is the last one zoomed in about the vanishing point and redrawn by img2img with the
+settings of that moment; with cadence k only every k-th frame is redrawn and the ones between are
+the zoom alone (no look-ahead, so a change shows at once). A change applies from the next frame
+on, and every frame carries the settings it was made with. The prompt is encoded once per
+change. Nothing goes to disk.
+
+One stream per server (`LiveHall`): the GPU is one. The session that started it steers it; the
+others watch. It stops when its tab stops asking for frames (`lost_seconds`), after `idle_seconds`
+without a change, or when told; its thread ends with it. A render has priority: while the queue
+runs one, the stream waits between frames.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from core.dream.colour import Palette, match_colours, palette
+from core.dream.pipelines import DreamPipelines
+from core.dream.zoom import to_float, to_tensor, to_uint8, warp, zoom_scale
+from core.errors import GiroError, first_line
+
+HISTORY = 24  # frames kept for the page's strip: the last two seconds or so on a GPU
+
+
+class LiveBusy(GiroError):
+    """Another session holds the live stream."""
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    prompt: str
+    strength: float = 0.5
+    guidance: float = 0.0
+    steps: int = 2
+    zoom_px: float = 1.5  # in pixels of the live frame
+    vanishing_point: tuple[float, float] = (0.5, 0.5)
+    cadence: int = 1
+    colour_coherence: bool = True  # held to the start frame's colours
+    size: int = 256
+    seed: int = 42  # one noise pattern for every frame, as real-time img2img tools do: less flicker
+
+    def __post_init__(self):
+        if not self.prompt.strip():
+            raise GiroError("the live prompt is empty")
+        if int(self.steps * self.strength) < 1:
+            raise GiroError(f"strength {self.strength:g} with {self.steps} steps runs no denoising step: "
+                            "raise steps or strength")
+
+
+@dataclass(frozen=True)
+class LiveFrame:
+    index: int
+    image: np.ndarray  # (H, W, 3) uint8
+    settings: LiveSettings  # what it was made with
+    redrawn: bool  # False: the zoom alone (cadence)
+    seconds: float  # its wall time
+    made: float  # time.monotonic() when it was done
+
+
+class LiveStream:
+    """One stream and its thread. Every method is safe from any thread (a lock guards the state)."""
+
+    def __init__(
+        self, owner: str, pipelines: DreamPipelines, settings: LiveSettings, start: np.ndarray | None = None,
+        busy: Callable[[], bool] = lambda: False, lost_seconds: float = 20.0, idle_seconds: float = 300.0,
+    ):
+        self.owner = owner
+        self.pipelines, self.busy = pipelines, busy
+        self.lost_seconds, self.idle_seconds = lost_seconds, idle_seconds
+        self.started = time.time()
+        self._lock = threading.Lock()
+        self._settings = settings
+        self._frames: collections.deque[LiveFrame] = collections.deque(maxlen=HISTORY)
+        self._seen = self._changed = time.monotonic()
+        self._paused = False
+        self._state = "starting"  # starting, running, paused, waiting (for a render), stopped, failed
+        self.message = ""  # why it stopped or failed, one line
+        self._stop = threading.Event()
+        self._start = start
+        self._thread = threading.Thread(target=self._run, name=f"live-{owner}", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------ the page's side
+
+    @property
+    def settings(self) -> LiveSettings:
+        with self._lock:
+            return self._settings
+
+    def update(self, settings: LiveSettings) -> None:
+        """Steer: the next frame is made with `settings`. A change counts as activity."""
+        with self._lock:
+            if settings != self._settings:
+                self._settings, self._changed = settings, time.monotonic()
+            self._seen = time.monotonic()
+
+    def heartbeat(self) -> None:
+        """The steering tab is still there (the page calls this whenever it shows a frame)."""
+        with self._lock:
+            self._seen = time.monotonic()
+
+    def pause(self) -> None:
+        with self._lock:
+            self._paused, self._changed = True, time.monotonic()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused, self._changed = False, time.monotonic()
+
+    def stop(self, why: str = "stopped") -> None:
+        with self._lock:
+            if not self.message:
+                self.message = why
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def state(self) -> str:
+        with self._lock:
+            return self._state
+
+    def frames(self) -> list[LiveFrame]:
+        """The recent frames, oldest first."""
+        with self._lock:
+            return list(self._frames)
+
+    def latest(self) -> LiveFrame | None:
+        with self._lock:
+            return self._frames[-1] if self._frames else None
+
+    @property
+    def fps(self) -> float:
+        """Frames a second over the recent frames (0 until there are two)."""
+        frames = self.frames()
+        if len(frames) < 2 or frames[-1].made <= frames[0].made:
+            return 0.0
+        return (len(frames) - 1) / (frames[-1].made - frames[0].made)
+
+    # ------------------------------------------------------------ the stream's thread
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except GiroError as error:
+            self._finish("failed", str(error))
+        except Exception as error:  # a bug or the device: one line for the page, the thread ends
+            self._finish("failed", f"the live stream stopped: {first_line(error)}")
+        else:
+            self._finish("stopped", "")
+        finally:
+            self._start = None  # the thread's frames go with it
+
+    def _finish(self, state: str, message: str) -> None:
+        with self._lock:
+            self._state = state
+            if message and not self.message:
+                self.message = message
+
+    def _loop(self) -> None:
+        device = self.pipelines.device
+        embeddings: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        frame: torch.Tensor | None = None  # (3, H, W) uint8 on the device
+        reference: Palette | None = None
+        index = 0
+        while not self._stop.is_set():
+            if self._should_stop():
+                return
+            settings = self.settings
+            if self._paused or self.busy():
+                self._set_state("paused" if self._paused else "waiting")
+                self._stop.wait(0.1)
+                continue
+            self._set_state("running")
+            began = time.perf_counter()
+            if settings.prompt not in embeddings:  # once per prompt, not per frame
+                embeddings = {settings.prompt: self.pipelines.encode(settings.prompt)}
+            embeds = embeddings[settings.prompt]
+            size = settings.size
+            if frame is None or tuple(frame.shape[-2:]) != (size, size):
+                frame = self._first(settings, embeds, device)
+                if frame is None:
+                    return
+                reference = palette(to_float(frame))
+                redrawn = True
+            else:
+                image = warp(to_float(frame), zoom_scale((size, size), settings.zoom_px), settings.vanishing_point)
+                redrawn = index % settings.cadence == 0
+                if redrawn:
+                    if settings.colour_coherence:
+                        image = match_colours(image, reference)
+                    image = self.pipelines.redraw(image, embeds, settings.strength, settings.steps,
+                                                  settings.guidance, settings.seed, self._stop.is_set)
+                    if image is None:
+                        return
+                frame = to_uint8(image)
+            shown = frame.permute(1, 2, 0).cpu().numpy()
+            with self._lock:
+                self._frames.append(LiveFrame(index, shown, settings, redrawn,
+                                              time.perf_counter() - began, time.monotonic()))
+            index += 1
+
+    def _first(self, settings: LiveSettings, embeds, device) -> torch.Tensor | None:
+        """The start frame: the page's start image at the live size, or text-to-image."""
+        if self._start is not None:
+            image = ImageOps.fit(Image.fromarray(self._start), (settings.size, settings.size))
+            return to_tensor(image, device)
+        image = self.pipelines.first_frame(embeds, settings.size, settings.size, max(settings.steps, 1),
+                                           settings.guidance, settings.seed, self._stop.is_set)
+        return None if image is None else to_uint8(image)
+
+    def _should_stop(self) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            seen, changed = self._seen, self._changed
+        if now - seen > self.lost_seconds:
+            self.stop("stopped: its tab was closed")
+            return True
+        if now - changed > self.idle_seconds:
+            self.stop(f"stopped after {self.idle_seconds / 60:g} minutes without a change")
+            return True
+        return False
+
+    def _set_state(self, state: str) -> None:
+        with self._lock:
+            self._state = state
+
+
+class LiveHall:
+    """The server's one live stream: who holds it, and starting and stopping it."""
+
+    def __init__(self, load: Callable[[str, str], DreamPipelines], busy: Callable[[], bool] = lambda: False,
+                 lost_seconds: float = 20.0, idle_seconds: float = 300.0):
+        self._load, self._busy = load, busy
+        self.lost_seconds, self.idle_seconds = lost_seconds, idle_seconds
+        self._lock = threading.Lock()
+        self._stream: LiveStream | None = None
+        self.last_message = ""  # why the last stream ended, for the page
+
+    def current(self) -> LiveStream | None:
+        """The running stream, if any; a finished one is let go (its thread has ended)."""
+        with self._lock:
+            if self._stream is not None and not self._stream.alive:
+                self.last_message = self._stream.message
+                self._stream = None
+            return self._stream
+
+    def start(self, owner: str, model: str, vae: str, settings: LiveSettings,
+              start: np.ndarray | None = None) -> LiveStream:
+        """Start streaming for `owner`; LiveBusy if another session holds the stream. Loading the
+        model happens here, in the caller's thread, so a missing model is the caller's one line."""
+        holder = self.current()
+        if holder is not None and holder.owner != owner:
+            raise LiveBusy("another session is steering Live Dream: watch it, or wait until it stops")
+        if holder is not None:
+            holder.stop("restarted")
+            holder.join()
+        pipelines = self._load(model, vae)
+        with self._lock:
+            if self._stream is not None and self._stream.alive and self._stream.owner != owner:
+                raise LiveBusy("another session is steering Live Dream: watch it, or wait until it stops")
+            self._stream = LiveStream(owner, pipelines, settings, start, self._busy,
+                                      self.lost_seconds, self.idle_seconds)
+            return self._stream
+
+    def stop(self, owner: str) -> None:
+        stream = self.current()
+        if stream is not None and stream.owner == owner:
+            stream.stop()
+            stream.join()
+            self.current()
+
+
+def scaled_zoom(settings: LiveSettings, width: int) -> float:
+    """The live zoom in pixels of a `width`-wide stage frame: the same speed of travel."""
+    return settings.zoom_px * width / settings.size

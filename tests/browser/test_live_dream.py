@@ -1,0 +1,90 @@
+"""Live Dream in a real browser with the tiny local Stable Diffusion: frames stream, a slider's
+change reaches the next frames, another session watches, Promote hands the settings to the
+stage, and closing the tab ends the stream."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+from tests.browser.conftest import DESKTOP, PHONE, assert_no_exception, screenshot, wait_for_app
+from tests.browser.test_dream_page import download, import_stage, open_tab, slider_value
+
+MADE_WITH = re.compile(r"^Frame (\d+) · [\d.]+ frames a second.* made with strength ([\d.]+),")
+
+
+def live_caption(page, strength: str | None = None) -> tuple[int, str]:
+    """(frame index, strength) of the frame on screen, waiting for one made with `strength`."""
+    pattern = MADE_WITH if strength is None else re.compile(MADE_WITH.pattern.replace(r"([\d.]+),", f"({strength}),"))
+    caption = page.get_by_text(pattern).first
+    caption.wait_for(timeout=120_000)
+    match = MADE_WITH.match(caption.inner_text())
+    return int(match.group(1)), match.group(2)
+
+
+def press(page, label: str, *keys: str) -> None:
+    """Keys on the visible slider labelled `label`, each followed by the rerun it causes."""
+    thumb = page.locator('[data-testid="stSlider"]:visible', has_text=label).first.get_by_role("slider")
+    for key in keys:
+        thumb.focus()
+        thumb.press(key)
+        wait_for_app(page)
+
+
+def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
+    steering = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    page = steering.new_page()
+    page.viewport_name = "desktop"
+    page.goto(f"{app_url}/Dream_a_Stage")
+    wait_for_app(page)
+    import_stage(page, tmp_path)
+    open_tab(page, "Live")
+    page.get_by_text("the Stage tab's model").click()  # the tiny model; sd-turbo is not on CI
+    wait_for_app(page)
+    # Quick frames on two CPU cores: no guidance, one denoising step, 128 px.
+    press(page, "Guidance", "Home")
+    press(page, "Steps", "Home", "ArrowRight")
+    press(page, "Size (pixels)", "Home")
+    page.get_by_role("button", name="Start").click()
+    first, strength = live_caption(page)
+    assert strength == "0.5"
+    live_caption(page)  # more frames come
+    screenshot(page, "live_streaming")
+
+    # Strength to its top: the frames that follow are made with it, and say so.
+    press(page, "Strength", "End")
+    changed, strength = live_caption(page, strength="1")
+    assert changed > first
+
+    # Another session sees who holds the stream and watches its frames.
+    watching = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    guest = watching.new_page()
+    guest.viewport_name = "phone"
+    guest.goto(f"{app_url}/Dream_a_Stage")
+    wait_for_app(guest)
+    open_tab(guest, "Live")
+    guest.get_by_text("Another session is steering Live Dream").wait_for(timeout=30_000)
+    assert guest.get_by_role("button", name="Start").count() == 0
+    live_caption(guest, strength="1")
+    screenshot(guest, "live_watching")
+
+    # Promote: the stage takes the live settings, and its TOML says so.
+    page.get_by_role("button", name="Promote to the stage").click()
+    page.get_by_text("The stage now has these settings").wait_for(timeout=30_000)
+    wait_for_app(page)
+    stage = tomllib.loads(download(page, "Stage (.toml)", tmp_path).decode())
+    render = stage["render"]
+    assert (render["strength"], render["steps"], render["guidance"]) == (1.0, 2, 0.0)
+    open_tab(page, "Stage")
+    assert slider_value(page, "Strength") == 1.0
+    assert_no_exception(page)
+
+    # The steering tab closes: the stream stops (GIRO_LIVE_LOST_SECONDS), and the guest may start.
+    steering.close()
+    guest.get_by_text("stopped: its tab was closed").wait_for(timeout=60_000)
+    guest.reload()
+    wait_for_app(guest)
+    open_tab(guest, "Live")
+    guest.get_by_role("button", name="Start").wait_for(timeout=30_000)
+    assert_no_exception(guest)
+    watching.close()

@@ -1,0 +1,157 @@
+"""core.dream.live: frames stream, a change reaches the next frame, one stream per server, and a
+stream whose tab is gone ends with its thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from core.dream.live import LiveBusy, LiveHall, LiveSettings, LiveStream
+from core.errors import GiroError
+
+
+def settings(**changes) -> LiveSettings:
+    return replace(LiveSettings(prompt="a road in tuscany", size=64, steps=2, strength=0.5), **changes)
+
+
+def wait_for(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_frames_stream_and_a_change_reaches_the_next_frame(tiny_pipelines):
+    stream = LiveStream("me", tiny_pipelines, settings())
+    try:
+        wait_for(lambda: len(stream.frames()) >= 3)
+        assert stream.state == "running" and stream.latest().image.shape == (64, 64, 3)
+        changed_at = stream.latest().index
+        stream.update(settings(strength=0.75, zoom_px=3.0))
+        wait_for(lambda: stream.latest().index >= changed_at + 3)
+        made = {f.index: f.settings.strength for f in stream.frames()}
+        # at most the frame in progress when the change came still carries the old value
+        assert all(made[i] == 0.75 for i in made if i > changed_at + 1)
+        assert stream.fps > 0
+    finally:
+        stream.stop()
+        stream.join(30)
+    assert not stream.alive and stream.state == "stopped"
+
+
+def test_the_prompt_is_encoded_once_per_change(tiny_pipelines, monkeypatch):
+    prompts = []
+    original = tiny_pipelines.encode
+    monkeypatch.setattr(tiny_pipelines, "encode", lambda prompt: prompts.append(prompt) or original(prompt))
+    stream = LiveStream("me", tiny_pipelines, settings())
+    try:
+        wait_for(lambda: len(stream.frames()) >= 3)
+        stream.update(settings(prompt="the dolomites"))
+        wait_for(lambda: stream.latest().settings.prompt == "the dolomites" and len(stream.frames()) >= 6)
+    finally:
+        stream.stop()
+        stream.join(30)
+    assert prompts == ["a road in tuscany", "the dolomites"]
+
+
+def test_cadence_redraws_every_kth_frame(tiny_pipelines):
+    stream = LiveStream("me", tiny_pipelines, settings(cadence=3))
+    try:
+        wait_for(lambda: len(stream.frames()) >= 7)
+    finally:
+        stream.stop()
+        stream.join(30)
+    assert [f.redrawn for f in stream.frames()[:7]] == [True, False, False, True, False, False, True]
+
+
+def test_pause_and_resume(tiny_pipelines):
+    stream = LiveStream("me", tiny_pipelines, settings())
+    try:
+        wait_for(lambda: len(stream.frames()) >= 2)
+        stream.pause()
+        wait_for(lambda: stream.state == "paused")
+        count = stream.latest().index
+        time.sleep(0.5)
+        assert stream.latest().index <= count + 1  # the frame in progress may still land
+        stream.resume()
+        wait_for(lambda: stream.latest().index > count + 2)
+    finally:
+        stream.stop()
+        stream.join(30)
+
+
+def test_a_stream_whose_tab_is_gone_stops_and_leaves_no_thread(tiny_pipelines):
+    before = threading.active_count()
+    stream = LiveStream("me", tiny_pipelines, settings(), lost_seconds=1.0)
+    wait_for(lambda: len(stream.frames()) >= 1)
+    stream.join(30)  # nobody calls heartbeat(): the tab is gone
+    assert not stream.alive and stream.message == "stopped: its tab was closed"
+    assert threading.active_count() == before
+
+
+def test_a_stream_left_without_a_change_stops(tiny_pipelines):
+    stream = LiveStream("me", tiny_pipelines, settings(), idle_seconds=1.0)
+    deadline = time.monotonic() + 30
+    while stream.alive and time.monotonic() < deadline:
+        stream.heartbeat()  # the tab is open, but nobody touches anything
+        time.sleep(0.05)
+    assert not stream.alive and stream.message.startswith("stopped after")
+
+
+def test_a_render_has_priority(tiny_pipelines):
+    rendering = threading.Event()
+    stream = LiveStream("me", tiny_pipelines, settings(), busy=rendering.is_set)
+    try:
+        wait_for(lambda: len(stream.frames()) >= 1)
+        rendering.set()
+        wait_for(lambda: stream.state == "waiting")
+        count = stream.latest().index
+        time.sleep(0.3)
+        assert stream.latest().index <= count + 1
+        rendering.clear()
+        wait_for(lambda: stream.latest().index > count + 1)
+    finally:
+        stream.stop()
+        stream.join(30)
+
+
+def test_one_stream_per_server(tiny_pipelines):
+    hall = LiveHall(lambda model, vae: tiny_pipelines)
+    mine = hall.start("me", "tiny", "auto", settings())
+    try:
+        with pytest.raises(LiveBusy, match="another session is steering Live Dream"):
+            hall.start("guest", "tiny", "auto", settings())
+        assert hall.current() is mine
+        wait_for(lambda: mine.latest() is not None)
+        again = hall.start("me", "tiny", "auto", settings(strength=0.8))  # the holder may restart
+        assert again is not mine and not mine.alive
+    finally:
+        hall.stop("me")
+    assert hall.current() is None
+    hall.start("guest", "tiny", "auto", settings()).stop()  # free again
+
+
+def test_a_start_image_is_the_first_frame(tiny_pipelines):
+    start = np.zeros((80, 120, 3), np.uint8)
+    start[:, :60] = 255
+    stream = LiveStream("me", tiny_pipelines, settings(), start=start)
+    try:
+        wait_for(lambda: len(stream.frames()) >= 1)
+    finally:
+        stream.stop()
+        stream.join(30)
+    first = stream.frames()[0].image
+    assert first.shape == (64, 64, 3) and first[:, :20].mean() > 200 and first[:, -20:].mean() < 50
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(prompt="  "), "the live prompt is empty"),
+    (dict(steps=1, strength=0.5), "runs no denoising step"),
+])
+def test_bad_settings_are_one_line(bad, message):
+    with pytest.raises(GiroError, match=message):
+        settings(**bad)

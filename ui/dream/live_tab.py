@@ -1,0 +1,243 @@
+"""The Live tab: frames stream while the sliders move; one stream per server, other sessions watch.
+
+The stream itself runs in `core.dream.live`; this tab steers it (every rerun hands it the
+sliders' values) and shows its frames in a fragment that polls twice a second.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from core.dream.live import LiveSettings, LiveStream, scaled_zoom
+from core.dream.presets import MODEL_PRESETS
+from core.dream.stage import RANGES, Stage, stage_from_dict, stage_to_toml
+from core.errors import GiroError
+from core.status import dream_status
+from ui.cache import live_hall
+from ui.common import as_text
+from ui.dream.state import MODELS, load_into_state, model_id, model_name, vae_id
+
+LIVE_MODELS = {"fast": "sd-turbo (one step a frame)", "stage": "the Stage tab's model"}
+SIZES = [128, 256, 384, 512]  # 128: for a CPU
+TYPED = "Type a prompt..."
+STRIP = 6  # frames in the history strip
+
+
+def init_live_state(stage: Stage) -> None:
+    """The live sliders start at the fast preset's sampling and the stage's motion."""
+    state = st.session_state
+    if "live_strength" in state:
+        return
+    fast = MODEL_PRESETS["fast"]
+    state.update(
+        live_model="fast", live_strength=fast.strength, live_guidance=fast.guidance, live_steps=fast.steps,
+        live_zoom_px=min(8.0, round(stage.render.zoom_px * 256 / stage.render.width * 4) / 4),
+        live_cadence=1, live_colour=True, live_size=256, live_prompt_choice=stage.segments[0].prompt,
+        live_prompt="", live_vp_x=stage.render.vanishing_point[0], live_vp_y=stage.render.vanishing_point[1],
+    )
+
+
+def _on_live_model() -> None:
+    """The fast model gets sd-turbo's recipe; the stage's model gets the stage's sampling."""
+    state = st.session_state
+    if state.live_model == "fast":
+        fast = MODEL_PRESETS["fast"]
+        state.update(live_strength=fast.strength, live_guidance=fast.guidance, live_steps=fast.steps)
+    else:
+        state.update(live_strength=state.strength, live_guidance=state.guidance, live_steps=state.steps)
+
+
+def live_model() -> tuple[str, str]:
+    """(model, vae) of the live choice."""
+    if st.session_state.live_model == "fast":
+        fast = MODEL_PRESETS["fast"]
+        return fast.model(), fast.vae()
+    return model_id(), vae_id()
+
+
+def live_tab_ui(stage: Stage | None) -> None:
+    if stage is None:
+        st.warning("Fix the stage first (see the Stage tab).")
+        return
+    state, hall = st.session_state, live_hall()
+    init_live_state(stage)
+    stream = hall.current()
+    if stream is not None and stream.owner != state.owner:
+        since = time.strftime("%H:%M", time.localtime(stream.started))
+        st.info(f"Another session is steering Live Dream (since {since}): you are watching. It is "
+                "yours to start when it stops.", icon="👀")
+        _live_view_fragment(state.owner)
+        return
+    settings = controls_ui(stage)
+    model, vae = live_model()
+    ready = dream_status(model, vae)
+    if stream is not None and settings is not None:
+        stream.update(settings)
+    buttons_ui(stage, settings, ready.available, stream)
+    if not ready.available:
+        st.caption(f"Live needs `{as_text(model_name(ready.where))}`, which is not on this machine yet "
+                   "(see the top of the page).")
+    _live_view_fragment(state.owner)
+
+
+def _live_view_fragment(owner: str) -> None:
+    """The frames, polled twice a second while a stream runs; without one, nothing polls."""
+    if live_hall().current() is None:
+        _live_view_ui(owner)
+    else:
+        st.fragment(run_every=0.5)(_live_view_ui)(owner)
+
+
+def controls_ui(stage: Stage) -> LiveSettings | None:
+    """The live sliders; the settings they describe, or None after saying why they are not valid."""
+    state = st.session_state
+    st.radio("Live model", list(LIVE_MODELS), key="live_model", format_func=LIVE_MODELS.get, horizontal=True,
+             on_change=_on_live_model)
+    prompts = list(dict.fromkeys(s.prompt for s in stage.segments))
+    choices = prompts + [TYPED]
+    if state.live_prompt_choice not in choices:  # the stage changed under it
+        state.live_prompt_choice = prompts[0]
+    st.selectbox("Prompt: a segment's, or your own", choices, key="live_prompt_choice")
+    if state.live_prompt_choice == TYPED:
+        st.text_input("Your prompt", key="live_prompt", placeholder="a mountain pass in the rain")
+    a, b, c = st.columns(3)
+    _slider(a, "Strength", "live_strength", "strength")
+    _slider(b, "Guidance", "live_guidance", "guidance")
+    _slider(c, "Steps", "live_steps", "steps", high=20)
+    a, b, c = st.columns(3)
+    a.slider("Zoom pixels per frame", 0.0, 8.0, step=0.25, key="live_zoom_px",
+             help="at the live size; Promote scales it to the stage's width")
+    _slider(b, "Cadence", "live_cadence", "cadence")
+    c.select_slider("Size (pixels)", SIZES, key="live_size")
+    a, b, c = st.columns(3)
+    a.slider("Vanishing point x", 0.0, 1.0, step=0.01, key="live_vp_x")
+    b.slider("Vanishing point y", 0.0, 1.0, step=0.01, key="live_vp_y")
+    c.toggle("Colour coherence", key="live_colour", help="hold the colours to the first frame's")
+    prompt = state.live_prompt if state.live_prompt_choice == TYPED else state.live_prompt_choice
+    try:
+        return LiveSettings(
+            prompt=prompt or "", strength=float(state.live_strength), guidance=float(state.live_guidance),
+            steps=int(state.live_steps), zoom_px=float(state.live_zoom_px),
+            vanishing_point=(float(state.live_vp_x), float(state.live_vp_y)), cadence=int(state.live_cadence),
+            colour_coherence=bool(state.live_colour), size=int(state.live_size), seed=int(state.seed),
+        )
+    except GiroError as error:
+        st.error(as_text(str(error)), icon="⚠️")
+        return None
+
+
+def _slider(column, label: str, key: str, name: str, high: float | None = None) -> None:
+    low, top, step = RANGES[name]
+    column.slider(label, low, high if high is not None else top, step=step, key=key)
+
+
+def buttons_ui(stage: Stage, settings: LiveSettings | None, available: bool, stream: LiveStream | None) -> None:
+    """Start, or Pause/Resume and Stop of this session's `stream`; Promote."""
+    state, hall = st.session_state, live_hall()
+    a, b, c, d = st.columns(4)
+    if stream is None:
+        if a.button("Start", type="primary", disabled=settings is None or not available, key="live_start"):
+            model, vae = live_model()
+            try:
+                with st.spinner("Loading the model..."):
+                    hall.start(state.owner, model, vae, settings, _start_image())
+            except GiroError as error:
+                state.live_error = str(error)
+            else:
+                state.live_error = ""
+            st.rerun()
+    else:
+        paused = stream.state == "paused"
+        if a.button("Resume" if paused else "Pause", key="live_pause"):
+            stream.resume() if paused else stream.pause()
+            st.rerun()
+        if b.button("Stop", key="live_stop"):
+            hall.stop(state.owner)
+            st.rerun()
+    c.button("Promote to the stage", key="live_promote", disabled=settings is None, on_click=_promote,
+             args=(stage, settings), help="these settings become the stage's, for a full render")
+    if state.get("live_error"):
+        st.error(as_text(state.live_error))
+    if state.get("live_promoted"):
+        st.success(state.live_promoted)
+        d.download_button("Stage (.toml)", stage_to_toml(stage), "stage.toml", "application/toml",
+                          key="live_toml")
+
+
+def _promote(stage: Stage, settings: LiveSettings | None) -> None:
+    """The live settings into the stage (a callback: before the widgets are drawn again)."""
+    state = st.session_state
+    if settings is None:
+        return
+    r = stage.render
+    low, high, _ = RANGES["zoom_px"]
+    render = replace(
+        r, strength=settings.strength, guidance=settings.guidance, steps=settings.steps,
+        zoom_px=round(min(high, max(low, scaled_zoom(settings, r.width))), 2),
+        vanishing_point=settings.vanishing_point, cadence=settings.cadence,
+        colour_coherence="segment" if settings.colour_coherence else "off",
+    )
+    segments = stage.segments
+    if settings.prompt not in {s.prompt for s in segments}:  # a typed prompt starts the ride
+        segments = (replace(segments[0], prompt=settings.prompt), *segments[1:])
+    model, vae = live_model()
+    render = replace(render, model=model, vae=vae)
+    try:
+        promoted = stage_from_dict(replace(stage, render=render, segments=segments).to_dict())
+    except GiroError as error:
+        state.live_promoted, state.live_error = "", str(error)
+        return
+    load_into_state(promoted)
+    if state.live_model == "fast":
+        state.model_choice = next(label for label, choice in MODELS.items() if choice == "fast")
+    state.live_promoted = (f"The stage now has these settings (strength {settings.strength:g}, guidance "
+                           f"{settings.guidance:g}, steps {settings.steps}, zoom {render.zoom_px:g} px at "
+                           f"{r.width} px): render it on the Render tab.")
+    state.live_error = ""
+
+
+def _start_image() -> np.ndarray | None:
+    path = st.session_state.get("start_image")
+    if not path:
+        return None
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _live_view_ui(owner: str) -> None:
+    """The latest frame, what it was made with, and the last few frames."""
+    stream = live_hall().current()
+    if stream is None:
+        st.caption(as_text(live_hall().last_message) or "Not streaming: press Start.")
+        return
+    if stream.owner == owner:
+        stream.heartbeat()
+    frames = stream.frames()
+    if not frames:
+        st.caption("Starting: drawing the first frame...")
+        return
+    frame, s = frames[-1], frames[-1].settings
+    state = {"paused": "paused", "waiting": "waiting: a render has the GPU"}.get(stream.state, "")
+    st.image(frame.image, width="stretch")
+    st.caption(
+        f"Frame {frame.index} · {stream.fps:.1f} frames a second{' · ' + state if state else ''} · "
+        f"made with strength {s.strength:g}, guidance {s.guidance:g}, steps {s.steps}, zoom {s.zoom_px:g} px, "
+        f"cadence {s.cadence}: {as_text(s.prompt)}"
+    )
+    strip = frames[-STRIP * 2::2][-STRIP:]  # the last seconds, every other frame
+    # One image, not columns: columns stack on a phone and each thumbnail would fill the screen.
+    st.image(_strip(strip), width="stretch", caption="The last seconds: " + ", ".join(
+        f"frame {past.index} (strength {past.settings.strength:g})" for past in strip))
+
+
+def _strip(frames) -> np.ndarray:
+    """Thumbnails side by side, oldest first, with a small gap between them."""
+    side = 96
+    gap = np.full((side, 4, 3), 255, np.uint8)
+    thumbs = [np.asarray(Image.fromarray(f.image).resize((side, side))) for f in frames]
+    return np.hstack([part for thumb in thumbs for part in (thumb, gap)][:-1])
