@@ -44,26 +44,31 @@ def card_tensor(width: int, height: int, vanishing_point: tuple[float, float],
     Each pixel is worked out from where it lies on the card before travelling: its direction
     from the vanishing point (which ray) and its distance as a share of the way to the frame's
     edge (which nested frame, which road dash). Zooming about the vanishing point changes only
-    the distance, so the card looks alike at every depth, and the dashes move everywhere.
+    the distance, so the card looks alike at every depth, and the dashes move everywhere. Each
+    pixel gets an index into PALETTE, looked up once at the end (a preview draws the card every
+    frame: per-channel arithmetic cost more than the zoom).
     """
     tx, ty = travelled
     places = _places(width, height, vanishing_point, str(device))
     # Distance as the nested frames measure it, in frames: 0 on the edge, -1 on the next one in...
     depth = torch.maximum(places.log_x - math.log(tx), places.log_y - math.log(ty)) / -math.log(SPACING)
-    paint, on_ray = places.rays if tx == ty else _rays(places.x / tx, places.y / ty)
+    ray = places.ray if tx == ty else _ray(places.x / tx, places.y / ty)
+    level = torch.floor(depth)
+    # Each nested frame has its own kind of land, in an irregular order, so no stretch of the ride
+    # looks like another: a loop that does not close jumps visibly instead of landing on a look-alike.
+    index = places.kinds[(-level).long() % len(places.kinds)] * 2 + places.below
     # Road markings: four dashes per frame's depth, so some pass every part of the picture at every
     # moment and a step's size does not depend on where the camera is in the card's cycle.
     dash = torch.floor(8 * depth) % 2 == 0
-    line = (depth + 0.5 - torch.round(depth + 0.5)).abs() < 0.02  # a frame's outline, as thick as it is big
-    # Each nested frame has its own kind of land, in an irregular order, so no stretch of the ride
-    # looks like another: a loop that does not close jumps visibly instead of landing on a look-alike.
-    kinds = places.kinds[(-torch.floor(depth)).long() % len(places.kinds)]
-    land = places.lands[0]
-    for kind in (1, 2):
-        land = torch.where(kinds == kind, places.lands[kind], land)
-    card = torch.where(on_ray & dash, paint, land)
-    card = torch.where(line & (depth > -11), _colour(LINE, places.x.device), card)  # specks beyond 11 frames: left out
-    return card.unsqueeze(0)
+    index = torch.where((ray >= 0) & dash, ray, index)
+    line = ((depth - level - 0.5).abs() < 0.02) & (depth > -11)  # a frame's outline; specks beyond 11 left out
+    index = torch.where(line, OUTLINE, index)
+    return places.palette[index].permute(2, 0, 1).unsqueeze(0)
+
+
+# Colour indices: land kind k is 2k (sky) and 2k + 1 (land); then the rays' two paints, the outline.
+PALETTE = [colour for pair in zip(SKIES, LANDS) for colour in pair] + [PINK, WHITE, LINE]
+RAY_PAINT, OUTLINE = 2 * len(LANDS), 2 * len(LANDS) + 2
 
 
 @dataclass(frozen=True)
@@ -72,9 +77,10 @@ class _Places:
     y: torch.Tensor
     log_x: torch.Tensor  # log of its share of the way to the frame's edge, along each axis
     log_y: torch.Tensor
-    lands: list[torch.Tensor]  # each kind: sky above the vanishing point, land below, (3, H, W)
+    below: torch.Tensor  # 1 below the vanishing point (land), 0 above (sky)
+    ray: torch.Tensor  # the ray's colour index where a ray lies, before travelling; -1 elsewhere
     kinds: torch.Tensor  # the kind of land of each nested frame, outside in
-    rays: tuple[torch.Tensor, torch.Tensor]  # the rays' paint and where they lie, before travelling
+    palette: torch.Tensor  # PALETTE as (colours, 3) floats in [0, 1]
 
 
 @functools.lru_cache(maxsize=4)
@@ -87,20 +93,16 @@ def _places(width: int, height: int, vanishing_point: tuple[float, float], devic
     reach_x = torch.where(x < 0, max(vx, 1.0), max(width - vx, 1.0))
     reach_y = torch.where(y < 0, max(vy, 1.0), max(height - vy, 1.0))
     log_x, log_y = (torch.log((v.abs() / reach).clamp_min(1e-6)) for v, reach in ((x, reach_x), (y, reach_y)))
-    lands = [torch.where(y < 0, _colour(sky, device), _colour(land, device)) for sky, land in zip(SKIES, LANDS)]
     kinds = torch.randint(0, len(LANDS), (64,), generator=torch.Generator().manual_seed(7)).to(device)
-    return _Places(x, y, log_x, log_y, lands, kinds, _rays(x, y))
+    palette = torch.tensor(PALETTE, dtype=torch.float32, device=device) / 255
+    return _Places(x, y, log_x, log_y, (y >= 0).long(), _ray(x, y), kinds, palette)
 
 
-def _rays(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Alternating pink and white rays from the vanishing point: their paint, and where they lie."""
+def _ray(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Alternating pink and white rays from the vanishing point: their colour index, -1 between them."""
     turn = (torch.atan2(y, x) / (2 * math.pi) * RAYS) % RAYS
-    paint = torch.where(turn.floor() % 2 == 0, _colour(PINK, x.device), _colour(WHITE, x.device))
-    return paint, (turn % 1) < 0.35
-
-
-def _colour(rgb: tuple[int, int, int], device) -> torch.Tensor:
-    return torch.tensor(rgb, dtype=torch.float32, device=device)[:, None, None] / 255
+    paint = RAY_PAINT + (turn.floor() % 2).long()
+    return torch.where((turn % 1) < 0.35, paint, -1)
 
 
 def preview_stage(stage: "Stage", max_side: int = 256) -> "Stage":  # noqa: F821
