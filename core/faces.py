@@ -5,7 +5,9 @@ a beard or long hair matter less than with a plain crop) and embeds it with its 
 ResNet (128 numbers, 99.38% on LFW). The weights ship inside `face_recognition_models`: no download.
 
 The gallery is `GIRO_DATA/stars/<Star Name>/*.jpg`: a few photos per star, no training; adding a
-star is adding a folder. A star's score is the mean cosine similarity of its two best photos.
+star is adding a folder. A star's score is the distance from the face to the star's closest photo:
+dlib's embeddings are trained so that two photos of one person lie under about 0.6 apart
+(`SAME_PERSON`), which `likeness` puts in words.
 """
 
 from __future__ import annotations
@@ -94,10 +96,21 @@ class FaceEmbedder:
         return faces[0]
 
 
+SAME_PERSON = 0.6  # dlib's line: embeddings of one person lie closer than this
+# (distance below, words): what a distance says, from dlib's own line outwards.
+LIKENESS = [(0.5, "could be the same person"), (SAME_PERSON, "very alike: near dlib's same-person line"),
+            (0.7, "a resemblance"), (float("inf"), "not much alike")]
+
+
+def likeness(distance: float) -> str:
+    """A face distance in words: no percentage that gives every stranger 80 %."""
+    return next(words for below, words in LIKENESS if distance < below)
+
+
 @dataclass(frozen=True)
 class StarMatch:
     star: str
-    similarity: float  # cosine similarity of face embeddings, -1..1
+    distance: float  # Euclidean distance of dlib's embeddings to the star's closest photo; < 0.6: same person
     photo: Path  # the star's photo most like the face
     chip: Image.Image  # that photo's aligned face, as the gallery embedded it
 
@@ -128,7 +141,7 @@ class StarGallery:
                 names.append(star_dir.name)
                 photos.append(photo)
                 chips.append(face.chip)
-                descriptors.append(face.descriptor / np.linalg.norm(face.descriptor))
+                descriptors.append(face.descriptor)
         self.stars = sorted(set(names))
         self._names, self._photos, self._chips = names, photos, chips
         self._descriptors = np.stack(descriptors) if descriptors else np.zeros((0, 128), np.float32)
@@ -137,15 +150,12 @@ class StarGallery:
         """The `top_k` stars most like `face`, best first."""
         if not self.stars:
             raise GiroError("the star gallery has no usable photos yet")
-        query = face.descriptor / np.linalg.norm(face.descriptor)
-        similarities = self._descriptors @ query
+        distances = np.linalg.norm(self._descriptors - face.descriptor, axis=1)
         matches = []
         for star in self.stars:
-            mine = [i for i, n in enumerate(self._names) if n == star]
-            best = sorted(mine, key=lambda i: -similarities[i])
-            score = float(np.mean(similarities[best[:2]]))
-            matches.append(StarMatch(star, score, self._photos[best[0]], self._chips[best[0]]))
-        return sorted(matches, key=lambda m: -m.similarity)[:top_k]
+            closest = min((i for i, n in enumerate(self._names) if n == star), key=lambda i: distances[i])
+            matches.append(StarMatch(star, float(distances[closest]), self._photos[closest], self._chips[closest]))
+        return sorted(matches, key=lambda m: m.distance)[:top_k]
 
 
 def _embed(embedder: FaceEmbedder, photo: Path, star: str) -> Face | str:

@@ -10,13 +10,13 @@ from core import settings
 from core.classify import Prediction, Predictor
 from core.datasets import flower_photo
 from core.errors import GiroError, ModelError
-from core.faces import MAX_STAR_PHOTOS, add_star
+from core.faces import MAX_STAR_PHOTOS, SAME_PERSON, add_star, likeness
 from core.images import EXTENSIONS, header_pixels, load_image
 from core.status import learner_status
 from core.tasks import OXFORD_PHOTO, GALLERY, GRAD_CAM, Task, task
 from ui.cache import classifier, face_embedder, star_gallery
 from ui import common
-from ui.common import as_text, model_missing_ui, page_header_ui
+from ui.common import as_text, model_missing_ui, page_header_ui, plot_text
 
 CONFIDENT = 0.5  # below this, the verdict says it is not sure
 MAX_PHOTOS = 40  # per upload box
@@ -77,6 +77,23 @@ def top_k_figure(prediction: Prediction, value_title: str = "probability") -> go
     return figure
 
 
+def distance_figure(matches) -> go.Figure:
+    """Face distances, nearest on top, against dlib's same-person line: shorter bars are closer."""
+    labels = [m.star for m in matches][::-1]
+    values = [m.distance for m in matches][::-1]
+    figure = go.Figure(go.Bar(
+        x=values, y=[plot_text(label) for label in labels], orientation="h",
+        marker_color=["#e4007c" if v < SAME_PERSON else "#9ab" for v in values],
+        text=[f"{v:.2f}" for v in values], textposition="auto",
+        hovertemplate="%{y}: distance %{x:.2f}<extra></extra>",
+    ))
+    figure.add_vline(x=SAME_PERSON, line_dash="dash", line_color="#555",
+                     annotation_text="same person", annotation_position="top")
+    figure.update_layout(height=80 + 34 * len(labels), margin={"l": 10, "r": 10, "t": 30, "b": 30},
+                         xaxis={"range": [0, max(1.0, *values) * 1.05], "title": "face distance (shorter: more alike)"})
+    return figure
+
+
 def verdict(prediction: Prediction, noun: str) -> str:
     label, probability = prediction[0]
     if probability >= CONFIDENT:
@@ -94,10 +111,12 @@ def model_card_ui(predictor: Predictor) -> None:
         if not card:
             st.write("This learner came without a model card.")
             return
+        # Top-5 says nothing with five classes or fewer: every answer is in it.
+        top5 = f", top-5 {card['top5_accuracy']:.1%}" if len(card["classes"]) > 5 else ""
         st.write(
             f"**{card['architecture']}** at {card['image_size']} px, trained {card['date']} on "
             f"{card['n_train']} photos ({card['split']}). Held-out accuracy "
-            f"**{card['accuracy']:.1%}**, top-5 {card['top5_accuracy']:.1%} on {card['n_held_out']} photos."
+            f"**{card['accuracy']:.1%}**{top5} on {card['n_held_out']} photos."
         )
         st.caption(f"{len(card['classes'])} classes: " + ", ".join(card["classes"][:30])
                    + (" ..." if len(card["classes"]) > 30 else ""))
@@ -127,30 +146,43 @@ def needs_text(described: Task) -> str:
             "and this machine has neither yet.")
 
 
+def missing_reason(described: Task) -> str:
+    """For the host: what was looked for, and where."""
+    reason = f"No learner at {described.learner_path()}"
+    if described.zero_shot is not None:
+        reason += f", and {settings.clip_model()} is not on this machine (the zero-shot fallback)"
+    return reason + "."
+
+
 def classifier_page_ui(described: Task) -> None:
-    """Photo in, top-k chart and verdict out."""
+    """Photo in; right under it the verdict and the chart; then the model's view, the extra
+    picture and the model card, so a phone shows the answer without scrolling."""
+    status = learner_status(described)
+    if not status.available:  # known without loading anything: no spinner before the news
+        model_missing_ui(status, needs_text(described), reason=missing_reason(described))
+        return
     try:
         predictor = classifier(described)
     except ModelError as error:
         if described.learner_path().is_file():
             st.error(str(error), icon="🧨")  # a learner is there but broken: say so loudly
         else:
-            model_missing_ui(learner_status(described), needs_text(described), reason=str(error))
+            model_missing_ui(status, needs_text(described), reason=str(error))
         return
-    model_card_ui(predictor)
     photos = photos_ui(described.name)
     if not photos:
         st.info(f"Take or upload a photo of a {described.noun}.", icon="👆")
-        return
-    predictions = predictor.predict([image for _, image in photos], top_k=5)
+    predictions = predictor.predict([image for _, image in photos], top_k=5) if photos else []
     for n, ((name, image), prediction) in enumerate(zip(photos, predictions)):
-        st.divider()
-        seen, answer = st.columns([1, 2])
+        if n:
+            st.divider()
+        st.markdown(verdict(prediction, described.noun))
+        st.plotly_chart(top_k_figure(prediction), width="stretch", key=f"{described.name}_top_{n}",
+                        config={"displayModeBar": False})
+        seen, extra = st.columns(2)
         seen.image(predictor.seen(image), caption=f"{as_text(name)}, as the model sees it", width="stretch")
-        answer.markdown(verdict(prediction, described.noun))
-        answer.plotly_chart(top_k_figure(prediction), width="stretch", key=f"{described.name}_top_{n}",
-                              config={"displayModeBar": False})
-        extra_ui(described, predictor, image, prediction, answer)
+        extra_ui(described, predictor, image, prediction, extra)
+    model_card_ui(predictor)
 
 
 def extra_ui(described: Task, predictor: Predictor, image: Image.Image, prediction: Prediction, column) -> None:
@@ -200,14 +232,19 @@ def lookalike_page_ui(described: Task) -> None:
 
 
 def gallery_match_ui(face, gallery) -> None:
+    """The words first, then you beside the star, then how far each of the nearest stars is."""
     matches = gallery.match(face, top_k=5)
     top = matches[0]
-    you, star = st.columns(2)
-    you.image(face.chip, caption="you", width="stretch")
-    star.image(top.chip, caption=as_text(top.star), width="stretch")
-    st.markdown(f"You look most like **{as_text(top.star)}** (similarity {top.similarity:.2f}).")
-    figure = top_k_figure([(m.star, max(0.0, m.similarity)) for m in matches], "similarity")
-    st.plotly_chart(figure, width="stretch", key=f"match_{id(face)}", config={"displayModeBar": False})
+    st.markdown(f"You look most like **{as_text(top.star)}**: {likeness(top.distance)} "
+                f"(face distance {top.distance:.2f}; under {SAME_PERSON} is usually the same person).")
+    # One picture, not two columns: columns stack on a phone, and the star belongs beside you.
+    side = max(face.chip.height, top.chip.height)
+    pair = Image.new("RGB", (2 * side + 8, side), "white")
+    pair.paste(face.chip.convert("RGB").resize((side, side)), (0, 0))
+    pair.paste(top.chip.convert("RGB").resize((side, side)), (side + 8, 0))
+    st.image(pair, caption=f"you (left) and {as_text(top.star)}", width=480)  # a phone shrinks it to fit
+    st.plotly_chart(distance_figure(matches), width="stretch", key=f"match_{id(face)}",
+                    config={"displayModeBar": False})
     if gallery.skipped:
         st.caption(f"{len(gallery.skipped)} gallery photos skipped (no single face).")
 

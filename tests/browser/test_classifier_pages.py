@@ -3,6 +3,8 @@ and get an answer; phone screenshots of every page with a result on it."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from PIL import Image
 from skimage import data
@@ -36,6 +38,8 @@ def test_upload_gets_an_answer(page, app_url, photos, path):
     assert page.get_by_text("square", exact=False).count() >= 1
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
     assert_no_exception(page)
+    verdict = page.get_by_text(re.compile(r"\(\d+% sure\)|^Not sure which")).first.bounding_box()
+    assert verdict["y"] + verdict["height"] <= page.viewport_size["height"], verdict  # no scrolling
     screenshot(page, f"{path.lower()}_result")
 
 
@@ -45,7 +49,10 @@ def test_lookalike_upload(page, app_url, photos):
     upload(page, photos / "me.jpg")
     page.get_by_text("You look most like").wait_for(timeout=60_000)
     wait_for_app(page)
-    assert "Eileen Collins" in page.get_by_text("You look most like").inner_text()
+    said = page.get_by_text("You look most like").inner_text()
+    assert "Eileen Collins" in said and "could be the same person" in said
+    box = page.get_by_text("You look most like").bounding_box()
+    assert box["y"] + box["height"] <= page.viewport_size["height"], box  # the answer before the pictures
     assert_no_exception(page)
     screenshot(page, "film_star_lookalike_result")
 

@@ -8,7 +8,7 @@ from PIL import Image
 from skimage import data
 
 from core.errors import FaceError, GiroError
-from core.faces import FaceEmbedder, StarGallery, add_star, star_name
+from core.faces import SAME_PERSON, FaceEmbedder, StarGallery, add_star, likeness, star_name
 
 
 @pytest.fixture(scope="module")
@@ -55,15 +55,28 @@ def test_gallery_ranks_the_same_face_first(embedder, astronaut, tmp_path):
     (stars / "Coffee Cup").mkdir()
     Image.fromarray(data.coffee()).save(stars / "Coffee Cup" / "1.jpg")
     (stars / "Someone Else").mkdir()
-    other = np.asarray(astronaut.resize((256, 256))).copy()
-    Image.fromarray(other).transpose(Image.Transpose.FLIP_TOP_BOTTOM).save(stars / "Someone Else" / "x.jpg")
+    stranger_face = data.lfw_subset()[36]  # a face from LFW (scikit-image's own copy), upscaled for dlib
+    Image.fromarray((stranger_face * 255).astype(np.uint8)).convert("RGB").resize(
+        (200, 200), Image.Resampling.BICUBIC).save(stars / "Someone Else" / "x.jpg")
     gallery = StarGallery(stars, embedder)
     assert "Eileen Collins" in gallery.stars and "Coffee Cup" not in gallery.stars
     assert any("no face found in Coffee Cup/1.jpg" in s for s in gallery.skipped)
     query = embedder.one_face(astronaut.resize((300, 300)))
     matches = gallery.match(query, top_k=5)
-    assert matches[0].star == "Eileen Collins" and matches[0].similarity > 0.9
+    assert matches[0].star == "Eileen Collins" and matches[0].distance < 0.4
+    assert likeness(matches[0].distance) == "could be the same person"
     assert matches[0].photo.parent.name == "Eileen Collins"
+    stranger = next(m for m in matches if m.star == "Someone Else")
+    assert stranger.distance > SAME_PERSON and likeness(stranger.distance) in ("a resemblance", "not much alike")
+    assert [m.distance for m in matches] == sorted(m.distance for m in matches)
+
+
+@pytest.mark.parametrize("distance, words", [
+    (0.2, "could be the same person"), (0.55, "very alike: near dlib's same-person line"),
+    (0.65, "a resemblance"), (0.9, "not much alike"),
+])
+def test_likeness_in_words(distance, words):
+    assert likeness(distance) == words
 
 
 def test_empty_gallery(embedder, astronaut, tmp_path):

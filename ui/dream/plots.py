@@ -24,7 +24,7 @@ def schedule_figure(plans: list[FramePlan], loop_frames: int) -> go.Figure:
     (derived from the share) lives."""
     rows = 3 if loop_frames else 2
     figure = make_subplots(
-        rows=rows, cols=1, vertical_spacing=0.09,
+        rows=rows, cols=1, vertical_spacing=0.13,
         row_heights=[0.46, 0.18, 0.36][:rows] if loop_frames else [0.72, 0.28],
         subplot_titles=["The whole stage", "Guidance", f"The loop window: the last {loop_frames} frames"][:rows],
     )
@@ -78,7 +78,7 @@ def schedule_figure(plans: list[FramePlan], loop_frames: int) -> go.Figure:
     figure.update_layout(shapes=lines, annotations=list(figure.layout.annotations) + labels)
     figure.update_layout(
         height=560 if loop_frames else 400, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "y": -0.08}, hovermode="x unified",
+        legend={"orientation": "h", "y": -0.14}, hovermode="x unified",
     )
     figure.update_yaxes(range=[0, 1.05], title_text="share, strength", row=1, col=1)
     figure.update_yaxes(range=[0, max(1.0, *(p.guidance for p in plans)) * 1.15], title_text="scale", row=2, col=1)
