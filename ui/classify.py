@@ -242,7 +242,8 @@ def gallery_match_ui(face, gallery) -> None:
     pair = Image.new("RGB", (2 * side + 8, side), "white")
     pair.paste(face.chip.convert("RGB").resize((side, side)), (0, 0))
     pair.paste(top.chip.convert("RGB").resize((side, side)), (side + 8, 0))
-    st.image(pair, caption=f"you (left) and {as_text(top.star)}", width=480)  # a phone shrinks it to fit
+    # A column to bound it on a desktop; on a phone the columns stack and it takes the screen's width.
+    st.columns([2, 3])[0].image(pair, caption=f"you (left) and {as_text(top.star)}", width="stretch")
     st.plotly_chart(distance_figure(matches), width="stretch", key=f"match_{id(face)}",
                     config={"displayModeBar": False})
     if gallery.skipped:

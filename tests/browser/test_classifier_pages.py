@@ -10,6 +10,7 @@ from PIL import Image
 from skimage import data
 
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+from tests.browser.test_navigation import assert_fits_the_width
 
 PAGES = {"Bike_ID": "bikes", "Flower_ID": "flowers", "Film-Star_Lookalike": "stars"}
 
@@ -40,6 +41,7 @@ def test_upload_gets_an_answer(page, app_url, photos, path):
     assert_no_exception(page)
     verdict = page.get_by_text(re.compile(r"\(\d+% sure\)|^Not sure which")).first.bounding_box()
     assert verdict["y"] + verdict["height"] <= page.viewport_size["height"], verdict  # no scrolling
+    assert_fits_the_width(page)
     screenshot(page, f"{path.lower()}_result")
 
 
@@ -53,6 +55,7 @@ def test_lookalike_upload(page, app_url, photos):
     assert "Eileen Collins" in said and "could be the same person" in said
     box = page.get_by_text("You look most like").bounding_box()
     assert box["y"] + box["height"] <= page.viewport_size["height"], box  # the answer before the pictures
+    assert_fits_the_width(page)
     assert_no_exception(page)
     screenshot(page, "film_star_lookalike_result")
 

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from tests.browser.conftest import DESKTOP, PHONE, assert_no_exception, screenshot, wait_for_app
+from tests.browser.test_navigation import assert_fits_the_width
 
 FRAMES = 36
 STAGE = f"""
@@ -147,6 +148,7 @@ def test_phone_views(browser, app_url, tmp_path):
     page.locator("video").first.wait_for(timeout=60_000)
     wait_for_app(page)
     assert page.get_by_text(re.compile(r"Preview: seam \d\.\d\d \(border \d\.\d\d, centre")).count() == 1
+    assert_fits_the_width(page)
     screenshot(page, "dream_preview")
     open_tab(page, "Gallery")
     screenshot(page, "dream_gallery")

@@ -9,6 +9,7 @@ import tomllib
 
 from tests.browser.conftest import DESKTOP, PHONE, assert_no_exception, screenshot, wait_for_app
 from tests.browser.test_dream_page import download, import_stage, open_tab, slider_value
+from tests.browser.test_navigation import assert_fits_the_width
 
 MADE_WITH = re.compile(r"^Frame (\d+) · [\d.]+ frames a second.* made with strength ([\d.]+),")
 
@@ -66,6 +67,7 @@ def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
     guest.get_by_text("Another session is steering Live Dream").wait_for(timeout=30_000)
     assert guest.get_by_role("button", name="Start").count() == 0
     live_caption(guest, strength="1")
+    assert_fits_the_width(guest)
     screenshot(guest, "live_watching")
 
     # Promote: the stage takes the live settings, and its TOML says so.

@@ -32,7 +32,27 @@ def test_home_and_every_page_through_the_navigation(page, app_url):
         )
         wait_for_app(page)
         assert_no_exception(page)
+        assert_fits_the_width(page)
         screenshot(page, title.lower().replace(" ", "_").replace("-", "_"))
+
+
+# Elements wider than the window, or sticking out past its right edge: what scrolls sideways or
+# is cut off on a 390 px phone. Streamlit's own off-screen parts (a collapsed sidebar) are hidden.
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const main = document.querySelector('[data-testid="stMain"]');
+  return [...main.querySelectorAll('[data-testid]')]
+    .filter(e => e.offsetParent !== null)
+    .map(e => [e.getAttribute('data-testid'), Math.round(e.getBoundingClientRect().right)])
+    .filter(([, right]) => right > width + 1);
+}"""
+
+
+def assert_fits_the_width(tab) -> None:
+    """Nothing on the page scrolls sideways or is clipped at the right edge."""
+    assert tab.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    overflowing = tab.evaluate(OVERFLOW)
+    assert not overflowing, overflowing
 
 
 @pytest.mark.parametrize("path", ["Flower_ID", "Bike_ID"])
