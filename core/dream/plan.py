@@ -75,6 +75,10 @@ def make_plan(stage: Stage) -> list[FramePlan]:
         sx, sy = sx * scales[i][0], sy * scales[i][1]
         ahead[i] = (sx, sy)
 
+    travelled = [(1.0, 1.0)]  # the zoom from frame 0 to frame i: the steps out of frames 0..i-1
+    for step in scales[:-1]:
+        travelled.append((travelled[-1][0] * step[0], travelled[-1][1] * step[1]))
+
     def between(a: int, b: int) -> tuple[float, float]:  # the zoom from frame a to frame b > a
         x, y = 1.0, 1.0
         for step in scales[a:b]:
@@ -123,7 +127,7 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             guidance=_pick(segment.guidance, r.guidance),
             steps=steps,
             zoom_px=zooms[i] if i else 0.0,
-            travelled=between(0, i),
+            travelled=travelled[i],
             seed=r.seed + (i if r.noise == "per-frame" else 0),
             diffused=i % k == 0,
             source=source,
