@@ -8,6 +8,7 @@ from core.lan import phone_url, qr_code
 from core.status import ModelStatus, all_status
 from ui import common
 from ui.cache import device_info
+from ui.setup import setup_ui
 
 st.set_page_config(page_title="Giro Dreams", page_icon="🚴", layout="wide")
 
@@ -63,6 +64,10 @@ def status_ui(statuses: list[ModelStatus]) -> None:
         else:
             st.warning(f"**{status.page}:** no model yet. Get one with:", icon="📦")
             st.code(status.get_command, language="bash")
+    missing = [s.setup_part for s in statuses if not s.available and s.setup_part]
+    if missing:
+        st.caption("`make models` gets them all; or here, with the progress on this page:")
+    setup_ui(missing, key="home")
 
 
 def phone_ui() -> None:

@@ -8,7 +8,7 @@ PORT ?= 8501
 # the server by ~15 MB per tab that ran a model. Two pools keep memory flat (docs/RELIABILITY.md).
 SERVE_ENV := MALLOC_ARENA_MAX=2
 
-.PHONY: run serve test bench clean-venv
+.PHONY: run serve models test bench clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ serve: $(VENV)/.runtime-installed certs/cert.pem
 	@$(PY) -m core.lan $(PORT)
 	$(SERVE_ENV) $(PY) -m streamlit run Home.py --server.port $(PORT) --server.address 0.0.0.0 \
 		--server.sslCertFile certs/cert.pem --server.sslKeyFile certs/key.pem
+
+# Every page's model, fetched or trained once; a second run does only what is missing.
+# PARTS picks some of dream, flowers, bikes, stars; SETUP_ARGS passes options (--device cuda).
+models: $(VENV)/.runtime-installed
+	$(PY) -m core.setup $(PARTS) $(SETUP_ARGS)
 
 # The browser tests drive any Chromium on the machine; with none, Playwright's own is installed once.
 test: $(VENV)/.dev-installed

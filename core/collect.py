@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from core.atomic import atomic_path
-from core.errors import GiroError, ImageError
+from core.errors import GiroError, ImageError, first_line
 from core.images import IMAGE_SUFFIXES, load_image
 
 MIN_SIDE = 96  # smaller images are thumbnails or icons, not training photos
@@ -68,10 +68,14 @@ def collect(
     search: Callable[[str, int], list[str]] | None = None,
     fetch: Callable[[str], bytes] | None = None,
     log: Callable[[str], None] = print,
+    keep: Callable[[Image.Image], str | None] | None = None,
+    max_side: int | None = None,
 ) -> dict[str, int]:
     """Top up each class folder to `per_class` verified, distinct images; returns counts per class.
 
-    `search` and `fetch` default to the network (`search_images`, `download`).
+    `search` and `fetch` default to the network (`search_images`, `download`). `keep(image)` may
+    refuse an image with a reason (the lookalike's: not exactly one face); images are kept at most
+    `max_side` pixels on their longer side.
     """
     search, fetch = search or search_images, fetch or download
     classes = [parse_query(q) for q in queries]
@@ -89,11 +93,15 @@ def collect(
         target.mkdir(parents=True, exist_ok=True)
         have = len([p for p in target.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES])
         dropped = 0
-        for url in search(query, per_class * 2) if have < per_class else []:
+        try:
+            urls = search(query, per_class * 2) if have < per_class else []
+        except Exception as error:  # the search service is down, blocks us, or we are offline
+            raise GiroError(f"the image search failed ({type(error).__name__}: {first_line(error)})") from error
+        for url in urls:
             if have >= per_class:
                 break
             try:
-                image = load_image(fetch(url), name=url, max_mb=MAX_DOWNLOAD_MB)
+                image = load_image(fetch(url), name=url, max_mb=MAX_DOWNLOAD_MB, max_side=max_side)
             except (ImageError, OSError, ValueError) as error:  # broken file, HTTP error, time-out
                 dropped += 1
                 log(f"  dropped {url}: {error}")
@@ -101,6 +109,10 @@ def collect(
             mark = fingerprint(image)
             if min(image.size) < MIN_SIDE or any(near(mark, other) for other in seen):
                 dropped += 1
+                continue
+            if keep is not None and (why := keep(image)):
+                dropped += 1
+                log(f"  dropped {url}: {why}")
                 continue
             seen.append(mark)
             name = hashlib.sha1(url.encode()).hexdigest()[:12]  # never the server's file name
@@ -124,9 +136,6 @@ def main(argv: list[str] | None = None) -> int:
         collect(args.root, args.queries, args.per_class)
     except GiroError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    except Exception as error:  # the search service itself is down or blocks us
-        print(f"error: the image search failed ({type(error).__name__}: {error})", file=sys.stderr)
         return 2
     return 0
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
+from core.download import Progress, fetch_file, unpack
 from core.errors import GiroError
 from core.images import IMAGE_SUFFIXES, load_image
 
@@ -115,11 +116,52 @@ def flowers_root() -> Path | None:
     """The Oxford Flowers folder if it is on this machine: in the data folder or fastai's cache."""
     from core import settings
 
-    for root in (settings.data_dir() / "oxford-102-flowers",
-                 Path.home() / ".fastai" / "data" / "oxford-102-flowers"):
+    for root in (settings.data_dir() / FLOWERS_FOLDER,
+                 Path.home() / ".fastai" / "data" / FLOWERS_FOLDER):
         if (root / "train.txt").is_file():
             return root
     return None
+
+
+FLOWERS_FOLDER = "oxford-102-flowers"
+
+
+def download_flowers(progress: Progress | None = None) -> Path:
+    """The Oxford Flowers folder: found on this machine, or downloaded (resumably) into the data
+    folder, unpacked and checked. Raises GiroError in one line."""
+    from core import settings
+
+    root = flowers_root()
+    if root is not None and not check_flowers(root):
+        return root
+    archive = settings.data_dir() / f"{FLOWERS_FOLDER}.tgz"
+    fetch_file(settings.flowers_url(), archive, progress)
+    unpack(archive, settings.data_dir())
+    root = settings.data_dir() / FLOWERS_FOLDER
+    if problems := check_flowers(root):
+        raise GiroError(f"the Oxford Flowers archive is incomplete: {problems[0]} ({len(problems)} problems)")
+    archive.unlink()  # unpacked and checked: 330 MB that nothing reads again
+    return root
+
+
+def check_flowers(root: Path) -> list[str]:
+    """What is wrong with an Oxford Flowers folder (a missing list or photo, a label out of range);
+    empty when it is whole."""
+    problems = []
+    for part in ("train", "valid", "test"):
+        listing = root / f"{part}.txt"
+        if not listing.is_file():
+            problems.append(f"{listing.name} is missing")
+            continue
+        for line in listing.read_text().splitlines():
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != 2 or not fields[1].isdigit() or int(fields[1]) >= 102:
+                problems.append(f"{listing.name} has a malformed line: {line[:60]!r}")
+            elif not (root / fields[0]).is_file():
+                problems.append(f"{fields[0]} is missing")
+    return problems
 
 
 def flower_photo(label: str) -> Path | None:

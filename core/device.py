@@ -16,17 +16,20 @@ def _mps_available() -> bool:
     return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
 
 
-def pick_device() -> str:
-    """`GIRO_DEVICE` if set (and available), else the fastest device present."""
-    wanted = os.environ.get("GIRO_DEVICE", "").strip().lower()
-    if wanted:
+def pick_device(wanted: str | None = None, asked_by: str = "GIRO_DEVICE") -> str:
+    """`wanted` (default: `GIRO_DEVICE`) if set and available, else the fastest device present.
+
+    `asked_by` names where the wish came from, for the one-line error when it cannot be met.
+    """
+    wanted = (os.environ.get("GIRO_DEVICE", "") if wanted is None else wanted).strip().lower()
+    if wanted and wanted != "auto":
         kind = wanted.split(":")[0]
         if kind not in _KNOWN:
-            raise DeviceError(f"GIRO_DEVICE={wanted!r} is not a device: use cuda, mps or cpu")
+            raise DeviceError(f"{asked_by}={wanted!r} is not a device: use cuda, mps or cpu")
         if kind == "cuda" and not torch.cuda.is_available():
-            raise DeviceError("GIRO_DEVICE asks for cuda, but no CUDA GPU is visible to torch")
+            raise DeviceError(f"{asked_by} asks for cuda, but no CUDA GPU is visible to torch")
         if kind == "mps" and not _mps_available():
-            raise DeviceError("GIRO_DEVICE asks for mps, but Apple's MPS is not available")
+            raise DeviceError(f"{asked_by} asks for mps, but Apple's MPS is not available")
         return wanted
     if torch.cuda.is_available():
         return "cuda"

@@ -166,6 +166,24 @@ def _embed(embedder: FaceEmbedder, photo: Path, star: str) -> Face | str:
         return str(error)
 
 
+def face_chips(gallery: Path, chips: Path, embedder: FaceEmbedder) -> Path:
+    """Each gallery photo's aligned face, as class folders under `chips`: what the page feeds a
+    stars learner, so one is trained on the same. Photos without exactly one face are left out;
+    chips already made from an unchanged photo are kept."""
+    for star_dir in sorted(p for p in gallery.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for photo in sorted(p for p in star_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+            target = chips / star_dir.name / f"{photo.stem}.png"
+            if target.is_file() and target.stat().st_mtime >= photo.stat().st_mtime:
+                continue
+            face = _embed(embedder, photo, star_dir.name)
+            if isinstance(face, str):
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(target) as temporary:
+                face.chip.save(temporary)
+    return chips
+
+
 STAR_NAME = re.compile(r"[^\W\d_][\w .'-]{0,59}")  # a person's name: letters first, no slashes
 MAX_STAR_PHOTOS = 12  # per star: a few good photos match best; more only slow every lookup
 

@@ -109,18 +109,34 @@ def live_idle_seconds() -> int:
 
 # Classifiers: before a learner is trained, zero-shot CLIP answers (core/tasks.py lists the pages).
 CLIP_DEFAULT_MODEL = "openai/clip-vit-base-patch32"
+FLOWERS_DEFAULT_URL = "https://s3.amazonaws.com/fast-ai-imageclas/oxford-102-flowers.tgz"  # fastai's copy
 
 
-ADD_STARS = ("host", "anyone", "nobody")
+def flowers_url() -> str:
+    """Where the Oxford Flowers archive is downloaded from (`GIRO_FLOWERS_URL`)."""
+    return os.environ.get("GIRO_FLOWERS_URL") or FLOWERS_DEFAULT_URL
+
+
+WHO = ("host", "anyone", "nobody")  # host: a browser on the machine that serves the app
+
+
+def _who(variable: str) -> str:
+    rule = os.environ.get(variable, "host").strip().lower()
+    if rule not in WHO:
+        raise GiroError(f"{variable} must be {', '.join(WHO)}, got {rule!r}")
+    return rule
 
 
 def add_stars() -> str:
-    """Who may add photos to the star gallery (`GIRO_ADD_STARS`): `host` (a browser on the machine
-    that serves the app; the default), `anyone`, or `nobody`."""
-    rule = os.environ.get("GIRO_ADD_STARS", "host").strip().lower()
-    if rule not in ADD_STARS:
-        raise GiroError(f"GIRO_ADD_STARS must be {', '.join(ADD_STARS)}, got {rule!r}")
-    return rule
+    """Who may add photos to the star gallery (`GIRO_ADD_STARS`): `host` (the default), `anyone`,
+    or `nobody`."""
+    return _who("GIRO_ADD_STARS")
+
+
+def setup_from_pages() -> str:
+    """Who may start `core.setup` from a page (`GIRO_SETUP`): `host` (the default), `anyone`, or
+    `nobody`. It downloads gigabytes and trains for hours: never a guest's to start."""
+    return _who("GIRO_SETUP")
 
 
 def clip_model() -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core import settings, tasks
 from core.hub import is_hub_id
-from core.tasks import GALLERY, OXFORD, Task
+from core.tasks import GALLERY, Task
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,10 @@ class ModelStatus:
     available: bool
     where: str  # the folder or file in use, or where it is expected
     get_command: str  # empty when available
+    setup_part: str = ""  # the part of `python -m core.setup` that gets it; empty: setup cannot
+
+
+SETUP_COMMAND = "python -m core.setup {}"  # `make models PARTS={}` runs the same
 
 
 def dream_status(model: str | None = None, vae: str = "auto") -> ModelStatus:
@@ -24,6 +28,8 @@ def dream_status(model: str | None = None, vae: str = "auto") -> ModelStatus:
     status = _diffusers_status(model or settings.dream_model())
     if not status.available or vae == "auto" or _hub_cached(vae, "config.json"):
         return status
+    if vae == settings.dream_fast_vae() and is_hub_id(vae):
+        return ModelStatus("Dream a Stage", False, vae, SETUP_COMMAND.format("dream"), "dream")
     if is_hub_id(vae):
         return ModelStatus("Dream a Stage", False, vae, f"hf download {vae}")
     return ModelStatus("Dream a Stage", False, vae, f"an AutoencoderTiny folder with config.json at {vae}")
@@ -38,6 +44,8 @@ def _diffusers_status(model: str) -> ModelStatus:
     if not is_hub_id(model):  # a folder that is not there: the command that fills it
         return ModelStatus("Dream a Stage", False, model,
                            f"hf download {settings.DREAM_DEFAULT_MODEL} --local-dir {model}")
+    if model in (settings.dream_model(), settings.dream_fast_model()):
+        return ModelStatus("Dream a Stage", False, model, SETUP_COMMAND.format("dream"), "dream")
     return ModelStatus("Dream a Stage", False, model, f"hf download {model}")
 
 
@@ -63,13 +71,11 @@ def learner_status(task: Task) -> ModelStatus:
         gallery = task.data_path()
         if gallery.is_dir() and any(p.is_dir() for p in gallery.iterdir()):
             return ModelStatus(task.page, True, str(gallery), "")
-        names = " ".join(f'"{name}"' for name in task.collect)
-        return ModelStatus(task.page, False, str(gallery), f"python -m core.collect {gallery} {names} --per-class 8")
+        return ModelStatus(task.page, False, str(gallery), SETUP_COMMAND.format(task.name), task.name)
     clip = settings.clip_model()
     if task.zero_shot is not None and _hub_cached(clip, "config.json"):
         return ModelStatus(task.page, True, f"{clip} (zero-shot)", "")
-    data = "" if task.source == OXFORD else f" --data {task.data_path()}"
-    return ModelStatus(task.page, False, str(path), f"python -m core.train {task.name}{data} --out {path}")
+    return ModelStatus(task.page, False, str(path), SETUP_COMMAND.format(task.name), task.name)
 
 
 def _hub_cached(model: str, filename: str) -> bool:

@@ -1,10 +1,13 @@
 """Train, evaluate and export a classifier with fastai, and write its model card.
 
     python -m core.train TASK [--data DIR] --out PATH.pkl [--arch resnet34] [--epochs N]
-        [--size 224] [--pretrained | --no-pretrained] [--split official|large] [--push REPO_ID]
+        [--size 224] [--pretrained | --no-pretrained] [--lr LR] [--device DEVICE]
+        [--split official|large] [--push REPO_ID]
 
 Presizing as in the fastai book: items are resized large on the CPU, then cropped and augmented
-together on the batch. Progressive resizing: the first half of the epochs at half the size.
+together on the batch. Progressive resizing: the first half of the epochs at half the size. The
+learning rate is fastai's `lr_find` suggestion (the valley of the loss curve) unless --lr is given;
+the model card records it and where it came from.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -21,14 +25,16 @@ import torch
 
 from core import tasks
 from core.atomic import write_json
-from core.datasets import Dataset, flowers, image_folders, read_image, read_label
+from core.device import pick_device
+from core.datasets import Dataset, download_flowers, flowers, image_folders, read_image, read_label
 from core.errors import GiroError, ModelError
 
 ARCHS = ("resnet18", "resnet34", "resnet50")
-LR_SCRATCH = 3e-3  # one-cycle peak when training from scratch
+STEPS_PER_EPOCH = 10  # at least: a small data set in big batches barely trains
+MIN_BATCH = 4  # batch norm needs a few images a batch
 
 
-def dataloaders(dataset: Dataset, size: int, batch_size: int, seed: int):
+def dataloaders(dataset: Dataset, size: int, batch_size: int, seed: int, device: str = "cpu"):
     from fastai.vision.all import (CategoryBlock, ColSplitter, DataBlock, ImageBlock, Resize,
                                    aug_transforms)
 
@@ -40,28 +46,43 @@ def dataloaders(dataset: Dataset, size: int, batch_size: int, seed: int):
         item_tfms=Resize(round(size * 1.5)),  # presizing: room for the batch crop
         batch_tfms=aug_transforms(size=size, min_scale=0.75),
     )
-    return block.dataloaders(dataset.items, bs=batch_size, num_workers=0, seed=seed)
+    return block.dataloaders(dataset.items, bs=batch_size, num_workers=0, seed=seed,
+                             device=torch.device(device))
 
 
 def train(
     dataset: Dataset, task: str, out: Path, arch: str = "resnet34", epochs: int = 6,
     size: int = 224, pretrained: bool = True, batch_size: int = 32, seed: int = 42,
+    lr: float | None = None, device: str = "cpu",
 ) -> tuple[Any, dict[str, Any]]:
-    """Train on `dataset`, export the learner to `out` and its model card to `out` .json."""
+    """Train on `dataset`, export the learner to `out` and its model card to `out` .json.
+
+    `lr` None: fastai's `lr_find` picks it. The batch is at most a tenth of the training images, so
+    every epoch takes ten steps or more. On a hundred small images of three clear classes, trained
+    from scratch for 8 epochs in batches of 32 (two steps an epoch), a fixed 3e-3 reached 62 % held
+    out and lr_find's pick 57 %; in batches of 8 (this rule), lr_find's pick reached 95-100 % on
+    three draws of the images.
+    """
     from fastai.vision.all import accuracy, models, set_seed, vision_learner
 
     if arch not in ARCHS:
         raise GiroError(f"--arch must be one of {', '.join(ARCHS)}, got {arch!r}")
     if epochs < 1 or size < 32:
         raise GiroError("--epochs must be at least 1 and --size at least 32")
+    if lr is not None and not 1e-6 <= lr <= 1.0:
+        raise GiroError(f"--lr must be between 1e-6 and 1, got {lr:g}")
     began = time.time()
+    n_train = int((~dataset.items.is_valid).sum())
+    batch_size = max(MIN_BATCH, min(batch_size, n_train // STEPS_PER_EPOCH))
     set_seed(seed, reproducible=True)
     # Progressive resizing pays off at real sizes; tiny images have no detail to lose.
     sizes = [size // 2, size] if size >= 128 and epochs >= 2 else [size]
     stage_epochs = [epochs // 2, epochs - epochs // 2] if len(sizes) == 2 else [epochs]
-    dls = dataloaders(dataset, sizes[0], batch_size, seed)
+    dls = dataloaders(dataset, sizes[0], batch_size, seed, device)
+    scratch = tempfile.TemporaryDirectory(prefix="giro-train-")  # lr_find saves the weights here
     try:
-        learn = vision_learner(dls, getattr(models, arch), pretrained=pretrained, metrics=accuracy)
+        learn = vision_learner(dls, getattr(models, arch), pretrained=pretrained, metrics=accuracy,
+                               path=scratch.name)
     except Exception as error:
         if pretrained:
             raise ModelError(
@@ -69,26 +90,39 @@ def train(
                 "connect to the internet once or train with --no-pretrained"
             ) from error
         raise
-    for stage, (stage_size, n) in enumerate(zip(sizes, stage_epochs)):
-        if stage:
-            learn.dls = dataloaders(dataset, stage_size, batch_size, seed)
-        if pretrained:
-            learn.fine_tune(n, freeze_epochs=1 if stage == 0 else 0)
-        else:  # a random body must train too: freezing it would leave it random
-            learn.fit_one_cycle(n, LR_SCRATCH)
+    lr_from = "--lr" if lr is not None else "lr_find (valley)"
+    with scratch:
+        if lr is None:
+            lr = suggest_lr(learn)
+        for stage, (stage_size, n) in enumerate(zip(sizes, stage_epochs)):
+            if stage:
+                learn.dls = dataloaders(dataset, stage_size, batch_size, seed, device)
+            if pretrained:
+                learn.fine_tune(n, base_lr=lr, freeze_epochs=1 if stage == 0 else 0)
+            else:  # a random body must train too: freezing it would leave it random
+                learn.fit_one_cycle(n, lr)
+        learn.path = Path(".")  # the scratch folder goes; the learner keeps no path to it
     out.parent.mkdir(parents=True, exist_ok=True)
     card = evaluate(learn, dataset)
     card.update(
         task=task, architecture=arch, image_size=size, pretrained=pretrained, epochs=epochs,
+        learning_rate=float(f"{lr:.3g}"), learning_rate_from=lr_from, device=device,
         progressive_sizes=sizes, split=dataset.split,
-        n_train=int((~dataset.items.is_valid).sum()), n_valid=int(dataset.items.is_valid.sum()),
+        batch_size=batch_size, n_train=n_train, n_valid=int(dataset.items.is_valid.sum()),
         n_held_out=len(dataset.held_out), train_seconds=round(time.time() - began, 1),
         date=time.strftime("%Y-%m-%d"),
         versions={p: metadata.version(p) for p in ("fastai", "torch", "torchvision")},
     )
-    learn.export(out)
+    learn.export(out.resolve())
     write_json(out.with_suffix(".json"), card)
     return learn, card
+
+
+def suggest_lr(learn) -> float:
+    """The learning rate at the valley of fastai's loss-against-rate sweep (weights restored after)."""
+    from fastai.callback.schedule import valley
+
+    return float(learn.lr_find(suggest_funcs=(valley,), show_plot=False).valley)
 
 
 def evaluate(learn, dataset: Dataset) -> dict[str, Any]:
@@ -143,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--split", choices=("official", "large"), default="official",
         help="flowers only: official (80.0%% in the original) or the larger training split (97.0%%)",
     )
+    parser.add_argument(
+        "--lr", type=float, help="the peak learning rate; without it fastai's lr_find picks one",
+    )
+    parser.add_argument(
+        "--device", default="auto", choices=("auto", "cpu", "mps", "cuda"),
+        help="where to train (auto: CUDA, then Apple's MPS, then the CPU; or GIRO_DEVICE)",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--push", metavar="REPO_ID", help="share the learner on the Hugging Face Hub")
@@ -150,23 +191,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_dataset(task: str, data: Path | None, split: str) -> Dataset:
-    if tasks.task(task).source == tasks.OXFORD:
+    """The task's images. A star gallery becomes its aligned face chips (in DIR-chips beside it):
+    the lookalike page shows a stars learner the chip, never the whole photo."""
+    source = tasks.task(task).source
+    if source == tasks.OXFORD:
         return flowers(data or download_flowers(), split)
     if data is None:
         raise GiroError(f"{task} needs --data DIR with one sub-folder per class (python -m core.collect fills one)")
+    if source == tasks.GALLERY and data.is_dir():
+        from core.faces import FaceEmbedder, face_chips
+
+        data = face_chips(data, data.with_name(f"{data.name}-chips"), FaceEmbedder())
     return image_folders(data)
-
-
-def download_flowers() -> Path:
-    from fastai.data.external import URLs, untar_data
-
-    try:
-        return Path(untar_data(URLs.FLOWERS))
-    except Exception as error:
-        raise GiroError(
-            f"the Oxford Flowers data set could not be downloaded ({type(error).__name__}); "
-            "connect to the internet or pass --data with its folder"
-        ) from error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         dataset = load_dataset(args.task, args.data, args.split)
         learn, card = train(dataset, args.task, args.out, args.arch, args.epochs, args.size,
-                            args.pretrained, args.batch_size, args.seed)
+                            args.pretrained, args.batch_size, args.seed, args.lr,
+                            pick_device(None if args.device == "auto" else args.device, "--device"))
         if args.push:
             push(learn, card, args.out, args.push)
     except GiroError as error:

@@ -1,7 +1,7 @@
 """Zero-shot classification with CLIP: useful before any training, behind the predictor interface.
 
-CLIP scores a photo against a sentence per class ("a photo of a road bike."), so every page
-works at once on a machine that can fetch `openai/clip-vit-base-patch32` (or `GIRO_CLIP_MODEL`,
+CLIP scores a photo against each class's sentences ("a photo of a road bike.", "a side view of a
+road bike.", ...: their embeddings averaged, CLIP's prompt ensembling), so every page works at once on a machine that can fetch `openai/clip-vit-base-patch32` (or `GIRO_CLIP_MODEL`,
 a Hub id or a local folder). Thread-safe: the model is only read, under inference mode.
 """
 
@@ -22,7 +22,8 @@ from core.hub import local_or_download
 class ZeroShotPredictor:
     kind = "zero-shot"
 
-    def __init__(self, model: str, labels: list[str], phrases: list[str], device: str = "cpu"):
+    def __init__(self, model: str, labels: list[str], sentences: list[list[str]], device: str = "cpu"):
+        """`sentences[i]`: the ways of saying class `labels[i]`, all of the same number."""
         from transformers import CLIPModel, CLIPProcessor
 
         folder = resolve_clip(model)
@@ -34,11 +35,14 @@ class ZeroShotPredictor:
         self.labels, self.device, self.card = labels, device, None
         self.model_id = model
         self._lock = threading.Lock()  # the processor's tokenizer is not documented as thread-safe
+        self.sentences_per_class = len(sentences[0])
+        flat = [sentence for of_class in sentences for sentence in of_class]
         with torch.inference_mode():
-            text = self.processor(text=phrases, return_tensors="pt", padding=True).to(device)
+            text = self.processor(text=flat, return_tensors="pt", padding=True).to(device)
             features = self.model.get_text_features(**text)
-            features = getattr(features, "pooler_output", features)
-            self._text = torch.nn.functional.normalize(features, dim=-1)
+            features = torch.nn.functional.normalize(getattr(features, "pooler_output", features), dim=-1)
+            mean = features.reshape(len(labels), self.sentences_per_class, -1).mean(dim=1)
+            self._text = torch.nn.functional.normalize(mean, dim=-1)
 
     def seen(self, image: Image.Image) -> Image.Image:
         """CLIP's view: the shorter side resized, the centre square cropped."""
@@ -72,13 +76,11 @@ def resolve_clip(model: str) -> str:
 
 
 def load_zero_shot(task: str, model: str | None = None, device: str = "cpu") -> ZeroShotPredictor:
-    """The zero-shot predictor for a page's classes (the task's phrases in its template)."""
+    """The zero-shot predictor for a page's classes (the task's phrases in each of its templates)."""
     described = tasks.task(task)
     if described.zero_shot is None:
         raise ModelError(f"{described.page} has no zero-shot classes")
     phrases = described.zero_shot()
     labels = list(phrases)
-    template = described.zero_shot_template
-    return ZeroShotPredictor(
-        model or settings.clip_model(), labels, [template.format(phrases[l]) for l in labels], device
-    )
+    sentences = [[t.format(phrases[label]) for t in described.zero_shot_templates] for label in labels]
+    return ZeroShotPredictor(model or settings.clip_model(), labels, sentences, device)

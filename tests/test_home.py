@@ -41,8 +41,7 @@ def test_home_shows_device_and_how_to_get_each_model(giro_folders, host):
     text = " ".join(m.value for m in at.markdown)
     assert "Device:" in text and "`cpu`" in text
     commands = [c.value for c in at.code]
-    assert "hf download CompVis/stable-diffusion-v1-4" in commands
-    assert f"python -m core.train flowers --out {giro_folders['models'] / 'flowers.pkl'}" in commands
+    assert "python -m core.setup dream" in commands and "python -m core.setup flowers" in commands
 
 
 def test_home_reports_a_present_learner(giro_folders, host):
@@ -101,5 +100,4 @@ def test_a_fifth_task_gets_its_card_and_status(giro_folders, monkeypatch, host):
     assert "Sailing boat or motor boat?" in [m.value for m in at.markdown]
     assert len(at.get("page_link")) == 5
     assert any("Boat ID" in w.value for w in at.warning)
-    assert (f"python -m core.train boats --data {giro_folders['data'] / 'boats'} "
-            f"--out {giro_folders['models'] / 'boats.pkl'}") in [c.value for c in at.code]
+    assert "python -m core.setup boats" in [c.value for c in at.code]  # setup's parts follow the registry

@@ -10,13 +10,17 @@ from core.testing import save_tiny_clip
 def test_nothing_present(giro_folders):
     statuses = {s.page: s for s in all_status()}
     assert not any(s.available for s in statuses.values())
-    assert statuses["Dream a Stage"].get_command == "hf download CompVis/stable-diffusion-v1-4"
-    assert statuses["Bike ID"].get_command == (
-        f"python -m core.train bikes --data {giro_folders['data'] / 'bikes'} "
-        f"--out {giro_folders['models'] / 'bikes.pkl'}"
-    )
-    assert statuses["Film-Star Lookalike"].get_command.startswith(
-        f"python -m core.collect {giro_folders['data'] / 'stars'} ")
+    # The models `make models` gets: its command, part by part.
+    assert statuses["Dream a Stage"].get_command == "python -m core.setup dream"
+    assert statuses["Bike ID"].get_command == "python -m core.setup bikes"
+    assert statuses["Film-Star Lookalike"].get_command == "python -m core.setup stars"
+    assert [s.setup_part for s in all_status()] == ["dream", "flowers", "stars", "bikes"]
+
+
+def test_a_model_setup_does_not_fetch_is_named_with_its_own_download(monkeypatch):
+    monkeypatch.setenv("GIRO_DREAM_MODEL", "someone/their-sd")
+    status = dream_status("someone/other-sd")
+    assert status.get_command == "hf download someone/other-sd" and status.setup_part == ""
 
 
 def test_learner_then_zero_shot(giro_folders, monkeypatch, tmp_path):
@@ -60,7 +64,7 @@ def test_a_missing_tiny_vae_is_what_dream_needs(giro_folders, tmp_path):
     (tmp_path / "sd" / "model_index.json").write_text("{}")
     assert dream_status(str(tmp_path / "sd")).available
     missing = dream_status(str(tmp_path / "sd"), "madebyollin/taesd")
-    assert not missing.available and missing.get_command == "hf download madebyollin/taesd"
+    assert not missing.available and missing.get_command == "python -m core.setup dream"
     (tmp_path / "taesd").mkdir()
     (tmp_path / "taesd" / "config.json").write_text("{}")
     assert dream_status(str(tmp_path / "sd"), str(tmp_path / "taesd")).available

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # heavy imports wait until a page needs them: Home stays quic
     from core.dream.live import LiveHall
     from core.dream.queue import RenderQueue
     from core.faces import FaceEmbedder, StarGallery
+    from core.setup_job import SetupJob
 
 
 @st.cache_resource(show_spinner=False)
@@ -50,6 +51,15 @@ def live_hall() -> LiveHall:
     return LiveHall(lambda model, vae: cached_pipelines(model, device, pick_dtype(device), vae, compile),
                     busy=render_queue().gpu_busy, lost_seconds=settings.live_lost_seconds(),
                     idle_seconds=settings.live_idle_seconds())
+
+
+@st.cache_resource(show_spinner=False)
+def setup_job() -> SetupJob:
+    """The server's one run of core.setup started from a page (core.setup_job: thread-safe)."""
+    from core.setup import Options
+    from core.setup_job import SetupJob
+
+    return SetupJob(Options.on(pick_device()))
 
 
 @st.cache_resource(show_spinner="Loading the model...")

@@ -105,7 +105,8 @@ def verdict(prediction: Prediction, noun: str) -> str:
 def model_card_ui(predictor: Predictor) -> None:
     card = predictor.card
     if predictor.kind == "zero-shot":
-        st.caption(f"Zero-shot CLIP (`{predictor.model_id}`): no training yet; a trained learner will replace it.")
+        st.caption(f"Zero-shot CLIP (`{predictor.model_id}`, {predictor.sentences_per_class} sentences a class, "
+                   "averaged): no training yet; a trained learner will replace it.")
         return
     with st.expander("Model card: trained learner"):
         if not card:
@@ -250,18 +251,9 @@ def gallery_match_ui(face, gallery) -> None:
         st.caption(f"{len(gallery.skipped)} gallery photos skipped (no single face).")
 
 
-def may_add_stars() -> bool:
-    try:
-        rule = settings.add_stars()
-    except GiroError as error:
-        st.error(str(error))
-        return False
-    return rule == "anyone" or (rule == "host" and common.is_host())
-
-
 def add_star_ui(described: Task) -> None:
     """For the host only (GIRO_ADD_STARS): guests' photos are never stored."""
-    if not may_add_stars():
+    if not common.allowed(settings.add_stars):
         return
     with st.expander("Add a star to the gallery (host)"):
         st.caption(f"Photos added here are stored on this server, in the star gallery's folder for "

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 import streamlit as st
 
+from core.errors import GiroError
 from core.status import ModelStatus
 
 
@@ -24,6 +26,10 @@ def model_missing_ui(status: ModelStatus, needs: str, reason: str = "") -> None:
             st.caption(as_text(reason))
         st.write(f"Expected at `{status.where}`. Run on this machine:")
         st.code(status.get_command, language="bash")
+        if status.setup_part:
+            from ui.setup import setup_ui  # ui.setup reads ui.common: imported where it is used
+
+            setup_ui([status.setup_part], key=status.setup_part)
 
 
 def is_host() -> bool:
@@ -32,6 +38,17 @@ def is_host() -> bool:
     Behind a proxy that forwards client addresses this could be spoofed; `make serve` has none.
     """
     return st.context.ip_address is None
+
+
+def allowed(rule: Callable[[], str]) -> bool:
+    """Whether this browser may do what a who-may setting governs (`host`, `anyone`, `nobody`:
+    core.settings' GIRO_ADD_STARS, GIRO_SETUP); a malformed setting says so and allows nothing."""
+    try:
+        who = rule()
+    except GiroError as error:
+        st.error(str(error))
+        return False
+    return who == "anyone" or (who == "host" and is_host())
 
 
 def page_header_ui(title: str, icon: str, what: str) -> None:

@@ -102,11 +102,10 @@ def load_pipelines(
 def load_tiny_vae(vae: str, dtype: torch.dtype) -> "AutoencoderTiny":  # noqa: F821
     """An AutoencoderTiny from a local folder or the Hub, fetched and cached like the model."""
     from diffusers import AutoencoderTiny
-    from huggingface_hub import snapshot_download
 
     folder = local_or_download(
-        vae, lambda local_only: snapshot_download(vae, local_files_only=local_only),
-        what="AutoencoderTiny", setting="GIRO_DREAM_FAST_VAE or the stage's render.vae",
+        vae, _vae_fetch(vae), what="AutoencoderTiny",
+        setting="GIRO_DREAM_FAST_VAE or the stage's render.vae",
     )
     try:
         return AutoencoderTiny.from_pretrained(folder, torch_dtype=dtype)
@@ -142,16 +141,35 @@ def assemble_pipelines(
 
 def resolve_model(model: str) -> str:
     """The local diffusers folder holding `model`, downloading a Hub model only when the Hub answers."""
-    from diffusers import DiffusionPipeline
-
-    folder = local_or_download(
-        model,
-        lambda local_only: DiffusionPipeline.download(model, local_files_only=local_only),
-        what="diffusers", setting="GIRO_DREAM_MODEL",
-    )
+    folder = local_or_download(model, _model_fetch(model), what="diffusers", setting="GIRO_DREAM_MODEL")
     if not (Path(folder) / "model_index.json").is_file():
         raise ModelError(f"{model} is not a diffusers model folder: it has no model_index.json")
     return folder
+
+
+def weights_on_this_machine(model: str, vae: str = "auto") -> bool:
+    """Whether `model` (and the tiny `vae`) are local folders or complete in the Hub cache; no network."""
+    wanted = [(model, _model_fetch(model))] + ([] if vae == "auto" else [(vae, _vae_fetch(vae))])
+    for name, fetch in wanted:
+        if Path(name).expanduser().is_dir():
+            continue
+        try:
+            fetch(True)  # huggingface_hub refuses a snapshot with a file missing
+        except Exception:
+            return False
+    return True
+
+
+def _model_fetch(model: str) -> Callable[[bool], str]:
+    from diffusers import DiffusionPipeline
+
+    return lambda local_only: DiffusionPipeline.download(model, local_files_only=local_only)
+
+
+def _vae_fetch(vae: str) -> Callable[[bool], str]:
+    from huggingface_hub import snapshot_download
+
+    return lambda local_only: snapshot_download(vae, local_files_only=local_only)
 
 
 _loaded: dict[tuple[str, str, str, str, bool], DreamPipelines] = {}

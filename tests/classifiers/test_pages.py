@@ -92,7 +92,8 @@ def test_no_model_says_what_it_needs(giro_folders, monkeypatch):
     assert at.info[0].value.startswith("This page needs a trained bike learner or the zero-shot CLIP model")
     monkeypatch.setattr("ui.common.is_host", lambda: True)
     at = open_page("pages/4_Bike_ID.py")
-    assert any("python -m core.train bikes" in c.value for c in at.code)
+    assert any("python -m core.setup bikes" in c.value for c in at.code)
+    assert [b.label for b in at.button if b.label.startswith("Set up")] == ["Set up bikes now"]
     assert "openai/clip-vit-base-patch32 is not on this machine" in at.caption[0].value
 
 

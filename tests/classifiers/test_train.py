@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from core.datasets import flowers
 from core.errors import GiroError
@@ -18,6 +19,9 @@ def test_training_from_scratch_reaches_90_percent_held_out(trained):
     assert card["classes"] == ["circle", "square", "triangle"]
     assert card["architecture"] == "resnet18" and card["image_size"] == 64
     assert card["pretrained"] is False and card["n_held_out"] == 48
+    # No --lr: fastai's lr_find picked it; 192 training images: batches of 19, ten steps an epoch.
+    assert card["learning_rate_from"] == "lr_find (valley)" and 1e-5 < card["learning_rate"] < 1
+    assert card["batch_size"] == 19
     matrix = card["confusion_matrix"]
     assert len(matrix) == 3 and sum(map(sum, matrix)) == 48
     assert {"fastai", "torch"} <= set(card["versions"]) and card["date"]
@@ -44,8 +48,6 @@ def test_missing_data_folder(tmp_path, capsys):
 
 def test_one_class_is_not_enough(tmp_path, capsys):
     (tmp_path / "only" / "Road").mkdir(parents=True)
-    from PIL import Image
-
     Image.new("RGB", (64, 64)).save(tmp_path / "only" / "Road" / "a.jpg")
     assert main(["bikes", "--data", str(tmp_path / "only"), "--out", str(tmp_path / "b.pkl")]) == 2
     assert "needs at least two class folders" in capsys.readouterr().err
@@ -72,3 +74,28 @@ def test_flowers_splits(tmp_path):
     (root / "test.txt").unlink()
     with pytest.raises(GiroError, match="test.txt is missing"):
         flowers(root, "official")
+
+
+def test_a_stars_learner_trains_on_the_aligned_face_chips_the_page_feeds_it(tmp_path):
+    from PIL import ImageOps
+    from skimage import data
+
+    from core.faces import CHIP_SIZE
+    from core.train import load_dataset
+
+    astronaut = Image.fromarray(data.astronaut())
+    gallery = tmp_path / "stars"
+    for star, photos in {"Eileen Collins": [astronaut, ImageOps.mirror(astronaut)],
+                         "Sally Ride": [astronaut.crop((0, 0, 400, 400)), astronaut.crop((60, 20, 460, 380)),
+                                        Image.new("RGB", (200, 200))]}.items():
+        (gallery / star).mkdir(parents=True)
+        for n, photo in enumerate(photos):
+            photo.save(gallery / star / f"{n}.jpg")
+    dataset = load_dataset("stars", gallery, "official")
+    chips = [Path(f) for f in dataset.items.fname]
+    assert len(chips) == 4  # the blank photo has no face: left out
+    assert all(c.parent.parent == tmp_path / "stars-chips" for c in chips)
+    assert all(Image.open(c).size == (CHIP_SIZE, CHIP_SIZE) for c in chips)
+    made = {c: c.stat().st_mtime for c in chips}
+    load_dataset("stars", gallery, "official")
+    assert {c: c.stat().st_mtime for c in chips} == made  # kept, not made again

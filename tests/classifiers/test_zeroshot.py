@@ -54,3 +54,22 @@ def test_default_model_offline_is_a_clear_message():
 def test_configurable_model(monkeypatch, tiny_clip):
     monkeypatch.setenv("GIRO_CLIP_MODEL", str(tiny_clip))
     assert load_zero_shot("bikes").model_id == str(tiny_clip)
+
+
+def test_each_class_is_the_average_of_its_sentences(tiny_clip):
+    """Prompt ensembling: a class's text embedding is the normalised mean of one per template."""
+    import torch
+
+    from core import tasks
+    from core.zeroshot import ZeroShotPredictor
+
+    templates = tasks.task("bikes").zero_shot_templates
+    assert len(templates) >= 4
+    predictor = load_zero_shot("bikes", str(tiny_clip))
+    assert predictor.sentences_per_class == len(templates)
+    phrases = tasks.task("bikes").zero_shot()
+    singles = [ZeroShotPredictor(str(tiny_clip), list(phrases), [[t.format(p)] for p in phrases.values()])._text
+               for t in templates]
+    mean = torch.nn.functional.normalize(torch.stack(singles).mean(dim=0), dim=-1)
+    assert torch.allclose(predictor._text, mean, atol=1e-5)
+    assert not torch.allclose(predictor._text, singles[0], atol=1e-3)  # the average, not the first sentence

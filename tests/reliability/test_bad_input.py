@@ -131,7 +131,7 @@ def test_lookalike_uploads_and_gallery_form(star_gallery_folder, monkeypatch):
     form = [u for u in at.file_uploader if u.key != "stars_uploads"][0]
     at.text_input[0].set_value("Eileen Collins")
     form.set_value([*uploads(), me])
-    at.button[0].click().run()
+    [b for b in at.button if b.label == "Add"][0].click().run()
     assert not at.exception
     one_message_each([w.value for w in at.warning])
     assert [s.value for s in at.success] == ["Added 1 photo of Eileen Collins."]

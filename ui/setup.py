@@ -1,0 +1,60 @@
+"""Start `core.setup` from a page, and watch the server's run: for the host only (`GIRO_SETUP`)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import settings
+from core.setup import FAILED, summary
+from core.setup_job import SetupState
+from ui import common
+from ui.cache import setup_job
+
+POLL_SECONDS = 2
+LOG_LINES = 12
+
+
+def setup_ui(parts: list[str], key: str) -> None:
+    """A button that runs the setup of `parts` on the server, then the run's progress; nothing for
+    a guest. One run per server: while one goes on, every host page shows it instead."""
+    if not common.allowed(settings.setup_from_pages):
+        return
+    job = setup_job()
+    state = job.state()
+    if not state.running and parts:
+        label = f"Set up {' and '.join(parts)} now"
+        if st.button(label, key=f"setup_{key}", icon=":material/download:",
+                     help="Runs `python -m core.setup` on this machine: downloads, then training."):
+            if not job.start(parts):
+                st.warning("A setup is already running on this server.")
+            st.rerun()
+    if state.running:
+        setup_progress_ui()
+    elif state.parts:
+        finished_ui(state)
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def setup_progress_ui() -> None:
+    """The run's progress, polled while it goes on; at its end the whole page reruns, since what
+    the page can do has changed."""
+    state = setup_job().state()
+    if not state.running:
+        st.rerun(scope="app")
+    line = state.lines[-1] if state.lines else "starting"
+    st.progress(state.fraction, text=common.as_text(f"Setting up {', '.join(state.parts)}: {line}"))
+    st.caption(f"{state.done} of {len(state.parts)} parts done, {state.seconds / 60:.0f} min so far; "
+               "it goes on if this page is closed. Training shows its epochs in the server's terminal.")
+    with st.expander("Log"):
+        st.code("\n".join(state.lines[-LOG_LINES:]), language=None)
+
+
+def finished_ui(state: SetupState) -> None:
+    failed = [o for o in state.outcomes if o.state == FAILED]
+    if failed:
+        st.warning(f"Setup finished with {len(failed)} part(s) failed: "
+                   + common.as_text("; ".join(f"{o.part}: {o.detail}" for o in failed)))
+    else:
+        st.success(f"Setup of {', '.join(state.parts)} finished.")
+    with st.expander("What the setup did"):
+        st.code(summary(list(state.outcomes)), language=None)
