@@ -90,8 +90,7 @@ def collect(
     counts = {}
     for folder, query in classes:
         target = root / folder
-        target.mkdir(parents=True, exist_ok=True)
-        have = len([p for p in target.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES])
+        have = len([p for p in target.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]) if target.is_dir() else 0
         dropped = 0
         try:
             urls = search(query, per_class * 2) if have < per_class else []
@@ -116,6 +115,7 @@ def collect(
                 continue
             seen.append(mark)
             name = hashlib.sha1(url.encode()).hexdigest()[:12]  # never the server's file name
+            target.mkdir(parents=True, exist_ok=True)  # only now: an empty folder reads as a class
             with atomic_path(target / f"{name}.jpg") as temporary:
                 image.save(temporary, format="JPEG", quality=92)
             have += 1

@@ -1,10 +1,14 @@
 """The project's error types. Their messages are shown to people as they are: one line, no traceback."""
 
 
+REASON_CHARS = 160  # a library's reason beyond this is a chain of causes no one reads on a page
+
+
 def first_line(error: BaseException) -> str:
     """The first line of a library's error, or its type when it says nothing: the reason we show."""
     text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    line = text.splitlines()[0] if text else type(error).__name__
+    return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 1].rstrip() + "…"
 
 
 class GiroError(Exception):

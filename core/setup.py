@@ -150,6 +150,7 @@ def setup_gallery(task: tasks.Task, options: Options, log: Log) -> Outcome:
         for done, name in enumerate(to_do, 1):
             collect(gallery, [f"{name}={STAR_QUERY.format(name)}"], options.per_star, log=lambda _: None,
                     keep=one_face, max_side=settings.PHOTO_MAX_SIDE)
+            (gallery / name).mkdir(parents=True, exist_ok=True)
             searched(name).write_text(str(options.per_star))
             bar(done, len(to_do))
     found = [name for name in names if photos(name)]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core import settings, tasks
 from core.hub import is_hub_id
+from core.images import IMAGE_SUFFIXES
 from core.tasks import GALLERY, Task
 
 
@@ -69,7 +70,7 @@ def learner_status(task: Task) -> ModelStatus:
         return ModelStatus(task.page, True, str(path), "")
     if task.source == GALLERY:
         gallery = task.data_path()
-        if gallery.is_dir() and any(p.is_dir() for p in gallery.iterdir()):
+        if gallery.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in gallery.glob("*/*")):
             return ModelStatus(task.page, True, str(gallery), "")
         return ModelStatus(task.page, False, str(gallery), SETUP_COMMAND.format(task.name), task.name)
     clip = settings.clip_model()

@@ -32,7 +32,11 @@ def test_learner_then_zero_shot(giro_folders, monkeypatch, tmp_path):
 
 
 def test_star_gallery(giro_folders):
-    (giro_folders["data"] / "stars" / "Sophia Loren").mkdir(parents=True)
+    star = giro_folders["data"] / "stars" / "Sophia Loren"
+    star.mkdir(parents=True)
+    (star / ".searched").write_text("8")
+    assert not learner_status(task("stars")).available  # a folder without a photo answers nothing
+    (star / "a.jpg").write_bytes(b"jpeg")
     assert learner_status(task("stars")).available
 
 

@@ -29,7 +29,7 @@ def model_missing_ui(status: ModelStatus, needs: str, reason: str = "") -> None:
         if status.setup_part:
             from ui.setup import setup_ui  # ui.setup reads ui.common: imported where it is used
 
-            setup_ui([status.setup_part], key=status.setup_part)
+            setup_ui([status.setup_part], key=status.setup_part, outcomes_of=[status.setup_part])
 
 
 def is_host() -> bool:

@@ -14,15 +14,16 @@ POLL_SECONDS = 2
 LOG_LINES = 12
 
 
-def setup_ui(parts: list[str], key: str) -> None:
-    """A button that runs the setup of `parts` on the server, then the run's progress; nothing for
-    a guest. One run per server: while one goes on, every host page shows it instead."""
+def setup_ui(parts: list[str], key: str, outcomes_of: list[str] | None = None) -> None:
+    """A button that runs the setup of `parts` on the server, then the run's progress and how it
+    ended for `outcomes_of` (None: every part); nothing for a guest. One run per server: while one
+    goes on, every host page shows it instead of the button."""
     if not common.allowed(settings.setup_from_pages):
         return
     job = setup_job()
     state = job.state()
     if not state.running and parts:
-        label = f"Set up {' and '.join(parts)} now"
+        label = f"Set up {parts[0]} now" if len(parts) == 1 else f"Set up {', '.join(parts[:-1])} and {parts[-1]} now"
         if st.button(label, key=f"setup_{key}", icon=":material/download:",
                      help="Runs `python -m core.setup` on this machine: downloads, then training."):
             if not job.start(parts):
@@ -31,7 +32,7 @@ def setup_ui(parts: list[str], key: str) -> None:
     if state.running:
         setup_progress_ui()
     elif state.parts:
-        finished_ui(state)
+        finished_ui(state, outcomes_of)
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -49,12 +50,16 @@ def setup_progress_ui() -> None:
         st.code("\n".join(state.lines[-LOG_LINES:]), language=None)
 
 
-def finished_ui(state: SetupState) -> None:
-    failed = [o for o in state.outcomes if o.state == FAILED]
+def finished_ui(state: SetupState, parts: list[str] | None) -> None:
+    """How the last run ended, for `parts` (None: every part it ran)."""
+    outcomes = [o for o in state.outcomes if parts is None or o.part in parts]
+    if not outcomes:
+        return
+    failed = [o for o in outcomes if o.state == FAILED]
     if failed:
-        st.warning(f"Setup finished with {len(failed)} part(s) failed: "
-                   + common.as_text("; ".join(f"{o.part}: {o.detail}" for o in failed)))
+        st.warning("The last setup could not finish:\n" + "\n".join(
+            f"- **{o.part}**: {common.as_text(o.detail)}" for o in failed))
     else:
-        st.success(f"Setup of {', '.join(state.parts)} finished.")
+        st.success(f"Setup of {', '.join(o.part for o in outcomes)} finished.")
     with st.expander("What the setup did"):
-        st.code(summary(list(state.outcomes)), language=None)
+        st.code(summary(outcomes), language=None)

@@ -77,3 +77,4 @@ def test_search_failure_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("core.collect.search_images", down)
     assert main([str(tmp_path), "road bike"]) == 2
     assert capsys.readouterr().err == "error: the image search failed (ConnectionError: no route to host)\n"
+    assert not (tmp_path / "road bike").exists()  # no empty class folder to pass for a class
