@@ -191,6 +191,30 @@ def load_predictor(path: str | Path, device: str = "cpu") -> LearnerPredictor:
 
 
 # What the page shows of a model card (core.train writes them), each with its type.
+# Held-out calibration: each bin of top-class probability, how often the answer was right.
+CONFIDENCE_EDGES = (0.0, 0.5, 0.7, 0.9, 0.99, 1.0)
+MIN_CALIBRATION = 5  # fewer held-out answers in a bin say nothing
+
+
+def calibration_table(top_probabilities: torch.Tensor, right: torch.Tensor) -> list[dict[str, Any]]:
+    """For the model card: per bin of top-class probability (CONFIDENCE_EDGES), the held-out
+    answers in it and how many were right."""
+    table = []
+    for low, high in zip(CONFIDENCE_EDGES, CONFIDENCE_EDGES[1:]):
+        inside = (top_probabilities >= low) & ((top_probabilities < high) if high < 1 else (top_probabilities <= high))
+        table.append({"from": low, "to": high, "n": int(inside.sum()), "right": int(right[inside].sum())})
+    return table
+
+
+def held_out_record(card: dict[str, Any] | None, probability: float) -> dict[str, Any] | None:
+    """The calibration bin `probability` falls in, if the card has one with enough answers."""
+    for row in (card or {}).get("calibration") or []:
+        inside = row["from"] <= probability < row["to"] or (row["to"] >= 1 and probability >= row["to"])
+        if inside:
+            return row if row["n"] >= MIN_CALIBRATION else None
+    return None
+
+
 CARD_FIELDS = {"architecture": str, "image_size": int, "date": str, "n_train": int, "split": str,
                "accuracy": float, "top5_accuracy": float, "n_held_out": int, "classes": list}
 
@@ -213,6 +237,11 @@ def read_card(path: Path) -> dict[str, Any] | None:
         if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind):
             raise ModelError(f"{path.name} is not a model card this app can read: {name} is missing or "
                              f"not {_KINDS[kind]}")
+    calibration = card.get("calibration")
+    if calibration is not None and not (isinstance(calibration, list) and all(
+            isinstance(row, dict) and all(isinstance(row.get(k), (int, float)) and not isinstance(row.get(k), bool)
+                                          for k in ("from", "to", "n", "right")) for row in calibration)):
+        raise ModelError(f"{path.name} is not a model card this app can read: calibration is malformed")
     return card
 
 

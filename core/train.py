@@ -25,6 +25,7 @@ import torch
 
 from core import tasks
 from core.atomic import write_json
+from core.classify import calibration_table
 from core.device import pick_device
 from core.datasets import Dataset, download_flowers, flowers, image_folders, read_image, read_label
 from core.errors import GiroError, ModelError
@@ -126,7 +127,7 @@ def suggest_lr(learn) -> float:
 
 
 def evaluate(learn, dataset: Dataset) -> dict[str, Any]:
-    """Accuracy, top-5 accuracy and the confusion matrix on the held-out images."""
+    """Accuracy, top-5 accuracy, the confusion matrix and the calibration on the held-out images."""
     labels = [str(v) for v in learn.dls.vocab]
     held = dataset.held_out
     dl = learn.dls.test_dl(held.assign(is_valid=True), with_labels=True)
@@ -137,9 +138,11 @@ def evaluate(learn, dataset: Dataset) -> dict[str, Any]:
     confusion = torch.zeros(len(labels), len(labels), dtype=torch.long)
     for t, p in zip(targets.tolist(), predicted.tolist()):
         confusion[t, p] += 1
+    right = predicted == targets
     return {
         "classes": labels,
-        "accuracy": round(float((predicted == targets).float().mean()), 4),
+        "accuracy": round(float(right.float().mean()), 4),
+        "calibration": calibration_table(probabilities.max(dim=1).values, right),
         "top5_accuracy": round(float((top == targets[:, None]).any(dim=1).float().mean()), 4),
         "confusion_matrix": confusion.tolist(),
     }

@@ -7,7 +7,7 @@ import streamlit as st
 from PIL import Image
 
 from core import settings
-from core.classify import Prediction, Predictor
+from core.classify import Prediction, Predictor, held_out_record
 from core.datasets import flower_photo
 from core.errors import GiroError, ModelError
 from core.faces import MAX_STAR_PHOTOS, SAME_PERSON, add_star, likeness
@@ -18,7 +18,8 @@ from ui.cache import classifier, face_embedder, star_gallery
 from ui import common
 from ui.common import as_text, model_missing_ui, page_header_ui, plot_text
 
-CONFIDENT = 0.5  # below this, the verdict says it is not sure
+CONFIDENT = 0.5  # below this, the verdict says it is not sure (a model without calibration)
+CALIBRATED_SURE = 0.7  # held-out answers this sure right less often than this: "not sure"
 MAX_PHOTOS = 40  # per upload box
 
 
@@ -94,12 +95,29 @@ def distance_figure(matches) -> go.Figure:
     return figure
 
 
-def verdict(prediction: Prediction, noun: str) -> str:
+def verdict(prediction: Prediction, noun: str, card: dict | None = None) -> tuple[str, str]:
+    """The answer, and what the held-out photos say of answers this sure (empty without a
+    calibrated model card). Where the card has enough held-out answers at this confidence, they
+    decide between an answer and "not sure"; otherwise the probability does."""
     label, probability = prediction[0]
-    if probability >= CONFIDENT:
-        return f"**{label}** ({probability:.0%} sure)"
+    record = held_out_record(card, probability)
+    if record is None:
+        sure, note = probability >= CONFIDENT, ""
+    else:
+        sure = record["right"] / record["n"] >= CALIBRATED_SURE
+        note = (f"Held-out photos the model was {record['from']:.0%}-{record['to']:.0%} sure of: "
+                f"right {record['right']} of {record['n']} times.")
+    if sure:
+        return f"**{label}** ({probability:.0%} sure)", note
     guesses = ", ".join(f"{l} ({p:.0%})" for l, p in prediction[:3])
-    return f"Not sure which {noun} this is. Best guesses: {guesses}."
+    return f"Not sure which {noun} this is. Best guesses: {guesses}.", note
+
+
+def verdict_ui(prediction: Prediction, noun: str, card: dict | None, container=st) -> None:
+    words, note = verdict(prediction, noun, card)
+    container.markdown(words)
+    if note:
+        container.caption(note)
 
 
 def model_card_ui(predictor: Predictor) -> None:
@@ -119,6 +137,10 @@ def model_card_ui(predictor: Predictor) -> None:
             f"{card['n_train']} photos ({card['split']}). Held-out accuracy "
             f"**{card['accuracy']:.1%}**{top5} on {card['n_held_out']} photos."
         )
+        calibrated = [row for row in card.get("calibration") or [] if row["n"]]
+        if calibrated:
+            st.caption("How often it was right on held-out photos, by how sure it was: " + "; ".join(
+                f"{row['from']:.0%}-{row['to']:.0%}: {row['right']} of {row['n']}" for row in calibrated) + ".")
         st.caption(f"{len(card['classes'])} classes: " + ", ".join(card["classes"][:30])
                    + (" ..." if len(card["classes"]) > 30 else ""))
         matrix = card.get("confusion_matrix")
@@ -177,7 +199,7 @@ def classifier_page_ui(described: Task) -> None:
     for n, ((name, image), prediction) in enumerate(zip(photos, predictions)):
         if n:
             st.divider()
-        st.markdown(verdict(prediction, described.noun))
+        verdict_ui(prediction, described.noun, predictor.card)
         st.plotly_chart(top_k_figure(prediction), width="stretch", key=f"{described.name}_top_{n}",
                         config={"displayModeBar": False})
         seen, extra = st.columns(2)
@@ -226,7 +248,7 @@ def lookalike_page_ui(described: Task) -> None:
                 prediction = learner.predict([face.chip], top_k=5)[0]
                 left, right = st.columns([1, 2])
                 left.image(face.chip, caption="your face, aligned", width="stretch")
-                right.markdown(verdict(prediction, described.noun))
+                verdict_ui(prediction, described.noun, learner.card, right)
                 right.plotly_chart(top_k_figure(prediction), width="stretch", key=f"stars_{name}",
                                   config={"displayModeBar": False})
     add_star_ui(described)

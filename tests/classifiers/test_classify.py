@@ -125,6 +125,8 @@ def test_command_line_plain(learner_in_models, shapes_data, capsys):
     ('{"architecture": "resnet18"}', "image_size is missing or not a whole number"),
     ('{"architecture": "resnet18", "image_size": 64, "date": "x", "n_train": 1, "split": "s", '
      '"accuracy": "high", "top5_accuracy": 1.0, "n_held_out": 1, "classes": []}', "accuracy is missing or not a number"),
+    ('{"architecture": "resnet18", "image_size": 64, "date": "x", "n_train": 1, "split": "s", "accuracy": 1, '
+     '"top5_accuracy": 1.0, "n_held_out": 1, "classes": [], "calibration": [{"from": 0}]}', "calibration is malformed"),
 ])
 def test_a_broken_model_card_is_one_line(learner_in_models, text, reason, capsys):
     (learner_in_models.parent / "bikes.json").write_text(text)

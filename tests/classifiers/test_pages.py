@@ -143,3 +143,19 @@ def test_only_the_host_may_add_a_star(star_gallery_folder, monkeypatch):
     monkeypatch.setenv("GIRO_ADD_STARS", "nobody")
     monkeypatch.setattr("ui.common.is_host", lambda: True)
     assert add_star_forms(open_page("pages/3_Film-Star_Lookalike.py")) == 0
+
+
+def test_the_verdict_follows_the_held_out_calibration():
+    from ui.classify import verdict
+
+    card = {"calibration": [{"from": 0.0, "to": 0.5, "n": 6, "right": 5},
+                            {"from": 0.5, "to": 0.9, "n": 3, "right": 3},
+                            {"from": 0.9, "to": 1.0, "n": 10, "right": 2}]}
+    confident_but_wrong = [("MTB", 0.95), ("Road", 0.04), ("TT", 0.01)]
+    words, note = verdict(confident_but_wrong, "bike", card)
+    assert words.startswith("Not sure which bike this is") and "right 2 of 10 times" in note
+    words, note = verdict([("Road", 0.45), ("TT", 0.35), ("MTB", 0.2)], "bike", card)
+    assert words == "**Road** (45% sure)" and note == "Held-out photos the model was 0%-50% sure of: right 5 of 6 times."
+    words, note = verdict([("TT", 0.6), ("Road", 0.3), ("MTB", 0.1)], "bike", card)  # 3 answers say nothing
+    assert words == "**TT** (60% sure)" and note == ""
+    assert verdict(confident_but_wrong, "bike", None) == ("**MTB** (95% sure)", "")

@@ -22,6 +22,9 @@ def test_training_from_scratch_reaches_90_percent_held_out(trained):
     # No --lr: fastai's lr_find picked it; 192 training images: batches of 19, ten steps an epoch.
     assert card["learning_rate_from"] == "lr_find (valley)" and 1e-5 < card["learning_rate"] < 1
     assert card["batch_size"] == 19
+    calibration = card["calibration"]  # per bin of top probability: held-out answers, and right ones
+    assert sum(row["n"] for row in calibration) == 48
+    assert sum(row["right"] for row in calibration) == round(card["accuracy"] * 48)
     matrix = card["confusion_matrix"]
     assert len(matrix) == 3 and sum(map(sum, matrix)) == 48
     assert {"fastai", "torch"} <= set(card["versions"]) and card["date"]
