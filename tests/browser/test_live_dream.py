@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import tomllib
 
+import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import DESKTOP, PHONE, assert_no_exception, screenshot, wait_for_app
@@ -72,6 +73,16 @@ def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
     changed, strength = live_caption(page, strength="1")
     assert changed > first
 
+    # Aim: a click on the frame moves the vanishing point, and the next frames are made about it.
+    page.get_by_text("Aim: click on the frame").click()
+    canvas = page.locator("canvas.upper-canvas:visible").first
+    canvas.wait_for(timeout=30_000)
+    box = canvas.bounding_box()
+    page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.70 * box["height"])
+    page.get_by_text(re.compile(r"made with .* about \(0\.2[456], 0\.(69|70|71)\)")).first.wait_for(timeout=120_000)
+    assert slider_value(page, "Vanishing point x") == pytest.approx(0.25, abs=0.02)
+    screenshot(page, "live_aimed")
+
     # Another session sees who holds the stream and watches its frames.
     watching = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     guest = watching.new_page()
@@ -91,6 +102,7 @@ def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
     stage = tomllib.loads(download(page, "Stage (.toml)", tmp_path).decode())
     render = stage["render"]
     assert (render["strength"], render["steps"], render["guidance"]) == (1.0, 2, 0.0)
+    assert render["vanishing_point"] == pytest.approx([0.25, 0.70], abs=0.02)
     open_tab(page, "Stage")
     assert slider_value(page, "Strength") == 1.0
     assert_no_exception(page)

@@ -14,12 +14,14 @@ import streamlit as st
 from PIL import Image
 
 from core.dream.live import LiveSettings, LiveStream, scaled_zoom
+from core.dream.preview import test_card
 from core.dream.presets import MODEL_PRESETS
 from core.dream.stage import RANGES, Stage, stage_from_dict, stage_to_toml
 from core.errors import GiroError
 from core.status import dream_status
 from ui.cache import live_hall
 from ui.common import as_text
+from ui.dream.point_picker import CANVAS_WIDTH, point_picker_ui
 from ui.dream.state import MODELS, load_into_state, model_id, model_name, vae_id
 
 LIVE_MODELS = {"fast": "sd-turbo (one step a frame)", "stage": "the Stage tab's model"}
@@ -114,6 +116,8 @@ def controls_ui(stage: Stage) -> LiveSettings | None:
              help="at the live size; Promote scales it to the stage's width")
     _slider(b, "Cadence", "live_cadence", "cadence")
     c.select_slider("Size (pixels)", SIZES, key="live_size")
+    if st.toggle("Aim: click on the frame to set the vanishing point", key="live_aim"):
+        aim_ui()
     a, b, c = st.columns(3)
     a.slider("Vanishing point x", 0.0, 1.0, step=0.01, key="live_vp_x")
     b.slider("Vanishing point y", 0.0, 1.0, step=0.01, key="live_vp_y")
@@ -129,6 +133,26 @@ def controls_ui(stage: Stage) -> LiveSettings | None:
     except GiroError as error:
         st.error(as_text(str(error)), icon="⚠️")
         return None
+
+
+def aim_ui() -> None:
+    """The latest frame (or the start frame) to click on; the stream takes the point from its
+    next frame. Drawn before the sliders, which then show the point clicked."""
+    state = st.session_state
+    stream = live_hall().current()
+    latest = stream.latest() if stream is not None else None
+    start = _start_image()
+    if latest is not None:
+        picture = Image.fromarray(latest.image)
+    elif start is not None:
+        picture = Image.fromarray(start)
+    else:
+        picture = test_card(CANVAS_WIDTH, CANVAS_WIDTH, (state.live_vp_x, state.live_vp_y))
+    st.caption("The frame as it was when this opened; the stream goes on below.")
+    clicked = point_picker_ui(picture, (float(state.live_vp_x), float(state.live_vp_y)), "live_vp")
+    if clicked is not None:
+        state.live_vp_x, state.live_vp_y = clicked
+        st.rerun()
 
 
 def _slider(column, label: str, key: str, name: str, high: float | None = None) -> None:
@@ -226,7 +250,8 @@ def _live_view_ui(owner: str) -> None:
     st.image(frame.image, width="stretch")
     st.caption(
         f"Frame {frame.index} · {stream.fps:.1f} frames a second{' · ' + state if state else ''} · "
-        f"made with strength {s.strength:g}, guidance {s.guidance:g}, steps {s.steps}, zoom {s.zoom_px:g} px, "
+        f"made with strength {s.strength:g}, guidance {s.guidance:g}, steps {s.steps}, zoom {s.zoom_px:g} px "
+        f"about ({s.vanishing_point[0]:.2f}, {s.vanishing_point[1]:.2f}), "
         f"cadence {s.cadence}: {as_text(s.prompt)}"
     )
     strip = frames[-STRIP * 2::2][-STRIP:]  # the last seconds, every other frame

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from core.dream.preview import test_card
 from core.dream.scratch import candidate_frames, candidates_dir, clear_candidates, save_start_frame
@@ -15,8 +15,8 @@ from core.images import EXTENSIONS, load_image
 from core.settings import START_FRAME_MAX_SIDE
 from ui.cache import render_queue
 from ui.common import as_text
+from ui.dream.point_picker import CANVAS_WIDTH, point_picker_ui
 
-CANVAS_WIDTH = 320  # fits a 390 px phone with the page's margins; a canvas has a fixed width
 
 
 def start_tab_ui(stage: Stage | None) -> None:
@@ -101,33 +101,17 @@ def _candidates_progress(job_id: str) -> None:
 
 def vanishing_point_ui() -> None:
     """Click on the start frame to set the zoom centre; the marker shows where it is."""
-    from streamlit_drawable_canvas import st_canvas
-
     state = st.session_state
     width, height = (int(v) for v in state.size.split("x"))
     canvas_h = round(CANVAS_WIDTH * height / width)
     if state.start_image and Path(state.start_image).is_file():
-        background = Image.open(state.start_image).convert("RGB").resize((CANVAS_WIDTH, canvas_h))
+        background = Image.open(state.start_image).convert("RGB")
     else:
         background = test_card(CANVAS_WIDTH, canvas_h, (state.vp_x, state.vp_y))
-    marked = background.copy()
-    x, y = state.vp_x * CANVAS_WIDTH, state.vp_y * canvas_h
-    draw = ImageDraw.Draw(marked)
-    for colour, width in (("#000000", 5), ("#ffd400", 2)):  # yellow on black shows on any picture
-        draw.ellipse((x - 10, y - 10, x + 10, y + 10), outline=colour, width=width)
-        draw.line((x - 18, y, x + 18, y), fill=colour, width=width)
-        draw.line((x, y - 18, x, y + 18), fill=colour, width=width)
     st.caption("Click where the road meets the horizon: that point stays put as you ride in.")
-    result = st_canvas(background_image=marked, drawing_mode="point", point_display_radius=4,
-                       stroke_width=2, stroke_color="#e4007c", fill_color="#e4007c",
-                       height=canvas_h, width=CANVAS_WIDTH, key=f"vp_{state.vp_x:.4f}_{state.vp_y:.4f}")
-    points = [o for o in (result.json_data or {}).get("objects", []) if str(o.get("type")).lower() == "circle"]
-    if points:
-        point = points[-1]
-        px = point["left"] + point["radius"] + point.get("strokeWidth", 0) / 2
-        py = point["top"]
-        state.vp_x = round(min(max(px / CANVAS_WIDTH, 0.0), 1.0), 4)
-        state.vp_y = round(min(max(py / canvas_h, 0.0), 1.0), 4)
+    clicked = point_picker_ui(background.resize((CANVAS_WIDTH, canvas_h)), (state.vp_x, state.vp_y), "vp")
+    if clicked is not None:
+        state.vp_x, state.vp_y = clicked
         st.rerun()
     a, b = st.columns(2)
     a.slider("Vanishing point x", 0.0, 1.0, step=0.01, key="vp_x")
