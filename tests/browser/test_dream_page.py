@@ -42,7 +42,7 @@ def open_tab(page, name: str) -> None:
 
 
 def slider_value(page, label: str) -> float:
-    slider = page.locator('[data-testid="stSlider"]', has_text=label).first
+    slider = page.locator('[data-testid="stSlider"]:visible', has_text=label).first  # the open tab's
     return float(slider.locator("input").first.get_attribute("value"))
 
 
