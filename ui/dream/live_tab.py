@@ -148,8 +148,9 @@ def aim_ui() -> None:
         picture = Image.fromarray(start)
     else:
         picture = test_card(CANVAS_WIDTH, CANVAS_WIDTH, (state.live_vp_x, state.live_vp_y))
-    st.caption("The frame as it was when this opened; the stream goes on below.")
     clicked = point_picker_ui(picture, (float(state.live_vp_x), float(state.live_vp_y)), "live_vp")
+    # Under the canvas: its floating toolbar would cover a line above it.
+    st.caption("The frame as it was when this opened; the stream goes on below.")
     if clicked is not None:
         state.live_vp_x, state.live_vp_y = clicked
         st.rerun()
