@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import streamlit as st
 from PIL import Image, ImageDraw
 
 CANVAS_WIDTH = 320  # fits a 390 px phone with the page's margins; a canvas has a fixed width
