@@ -68,8 +68,7 @@ def film_stars() -> list[str]:
 
 def setup_dream(options: Options, log: Log) -> Outcome:
     """The default model, the fast model and its tiny VAE in the Hub cache, each loaded once."""
-    import torch
-
+    from core.device import pick_dtype
     from core.dream.pipelines import load_pipelines, weights_on_this_machine
 
     default, fast, vae = settings.dream_model(), settings.dream_fast_model(), settings.dream_fast_vae()
@@ -77,10 +76,9 @@ def setup_dream(options: Options, log: Log) -> Outcome:
     missing = [(model, tiny) for model, tiny in wanted if not weights_on_this_machine(model, tiny)]
     if not missing:
         return Outcome("dream", READY, f"{default}; {fast} with {vae}")
-    dtype = torch.float16 if options.device.startswith("cuda") else torch.float32
     for model, tiny in missing:
         log(f"dream: fetching {model}" + ("" if tiny == "auto" else f" and {tiny}"))
-        load_pipelines(model, options.device, dtype, tiny)  # loading proves the files work
+        load_pipelines(model, options.device, pick_dtype(options.device), tiny)  # loading proves the files work
     return Outcome("dream", MADE, f"{default}; {fast} with {vae}: fetched and loaded on {options.device}")
 
 
