@@ -20,10 +20,14 @@ LINES_KEPT = 200
 class SetupState:
     running: bool
     parts: tuple[str, ...]  # what the latest run was asked for
-    done: int  # parts finished
     lines: tuple[str, ...]  # its log, oldest first
     outcomes: tuple[Outcome, ...]
     seconds: float  # since it started
+
+    @property
+    def done(self) -> int:
+        """Parts finished: each leaves its outcome."""
+        return len(self.outcomes)
 
     @property
     def fraction(self) -> float:
@@ -54,7 +58,7 @@ class SetupJob:
     def state(self) -> SetupState:
         with self._lock:
             running = self._thread is not None and self._thread.is_alive()
-            return SetupState(running, self._parts, len(self._outcomes), tuple(self._lines),
+            return SetupState(running, self._parts, tuple(self._lines),
                               tuple(self._outcomes), time.monotonic() - self._began if self._parts else 0.0)
 
     def join(self, timeout: float | None = None) -> None:
