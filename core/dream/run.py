@@ -124,9 +124,20 @@ class RunFolder:
 
     @classmethod
     def create(cls, runs_dir: Path, title: str) -> RunFolder:
-        """A new, unique run folder named by time and the first prompt (not yet made on disk)."""
+        """A new run folder named by time and the first prompt, made on disk so that it is this run's alone.
+
+        Two guests may press Render in the same second with the same prompt: a random suffix makes a
+        clash rare, and making the folder with exist_ok=False makes it impossible.
+        """
         slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:32]
-        return cls(runs_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{uuid.uuid4().hex[:4]}")
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        while True:
+            path = runs_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{uuid.uuid4().hex[:6]}"
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            return cls(path)
 
     def manifest(self) -> Manifest | None:
         return Manifest.load(self.path / MANIFEST)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -67,6 +68,18 @@ def test_new_run_folders_are_named_by_time_and_prompt_and_never_collide(tmp_path
     assert len(names) == 50
     assert all("-tuscan-hills-at-dawn-" in name for name in names)
     assert all(Path(tmp_path / name).parent == tmp_path for name in names)
+    assert all((tmp_path / name).is_dir() for name in names)
+
+
+def test_a_clashing_run_folder_name_is_drawn_again(tmp_path, monkeypatch):
+    # Two Renders in one second with one prompt and the same random suffix: the second run must not
+    # land in the first run's folder.
+    draws = iter([uuid.UUID(hex="a" * 32), uuid.UUID(hex="a" * 32), uuid.UUID(hex="b" * 32)])
+    monkeypatch.setattr("core.dream.run.uuid.uuid4", lambda: next(draws))
+    monkeypatch.setattr("core.dream.run.time.strftime", lambda _: "20261128-120000")
+    first = RunFolder.create(tmp_path, "Sea")
+    second = RunFolder.create(tmp_path, "Sea")
+    assert first.path != second.path and first.path.is_dir() and second.path.is_dir()
 
 
 def test_frames_zip_is_made_once_with_every_frame(tmp_path):

@@ -82,6 +82,7 @@ def render_ui(stage: Stage) -> None:
         try:
             state.job_id = queue.submit("render", stage, run.path, state.owner).id
         except QueueError as error:
+            run.path.rmdir()  # still empty: a render that never started leaves no folder behind
             st.error(as_text(str(error)))
     if left <= 0:
         st.caption(f"This session has used its {cap} renders (GIRO_DREAM_RENDERS_PER_SESSION).")
