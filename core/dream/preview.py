@@ -29,6 +29,7 @@ SKIES = [(142, 196, 235), (236, 190, 150), (196, 200, 222)]
 LANDS = [(96, 140, 72), (176, 138, 78), (128, 124, 120)]
 RAYS = 24
 SPACING = 0.7  # each nested frame's size over the one outside it
+KINDS_CYCLE = 64  # nested frames before their kinds of land repeat (a power of two)
 
 
 def test_card(width: int, height: int, vanishing_point: tuple[float, float],
@@ -51,19 +52,25 @@ def card_tensor(width: int, height: int, vanishing_point: tuple[float, float],
     tx, ty = travelled
     places = _places(width, height, vanishing_point, str(device))
     # Distance as the nested frames measure it, in frames: 0 on the edge, -1 on the next one in...
-    depth = torch.maximum(places.log_x - math.log(tx), places.log_y - math.log(ty)) / -math.log(SPACING)
-    ray = places.ray if tx == ty else _ray(places.x / tx, places.y / ty)
+    if tx == ty:  # the usual zoom, the same on both axes: one subtraction
+        depth = (places.log_reach - math.log(tx)) / -math.log(SPACING)
+        ray = places.ray
+    else:
+        depth = torch.maximum(places.log_x - math.log(tx), places.log_y - math.log(ty)) / -math.log(SPACING)
+        ray = _ray(places.x / tx, places.y / ty)
     level = torch.floor(depth)
     # Each nested frame has its own kind of land, in an irregular order, so no stretch of the ride
     # looks like another: a loop that does not close jumps visibly instead of landing on a look-alike.
-    index = places.kinds[(-level).long() % len(places.kinds)] * 2 + places.below
+    # (& on int32 is the cycle's modulo, negative levels included, at a quarter of % on int64's cost.)
+    cycle = (-level).to(torch.int32) & (KINDS_CYCLE - 1)
+    index = places.skies.index_select(0, cycle.view(-1)).view(height, width) + places.below
     # Road markings: four dashes per frame's depth, so some pass every part of the picture at every
     # moment and a step's size does not depend on where the camera is in the card's cycle.
-    dash = torch.floor(8 * depth) % 2 == 0
+    dash = (torch.floor(8 * depth).to(torch.int32) & 1) == 0
     index = torch.where((ray >= 0) & dash, ray, index)
     line = ((depth - level - 0.5).abs() < 0.02) & (depth > -11)  # a frame's outline; specks beyond 11 left out
     index = torch.where(line, OUTLINE, index)
-    return places.palette[index].permute(2, 0, 1).unsqueeze(0)
+    return places.palette.index_select(1, index.view(-1)).view(1, 3, height, width)
 
 
 # Colour indices: land kind k is 2k (sky) and 2k + 1 (land); then the rays' two paints, the outline.
@@ -77,10 +84,11 @@ class _Places:
     y: torch.Tensor
     log_x: torch.Tensor  # log of its share of the way to the frame's edge, along each axis
     log_y: torch.Tensor
+    log_reach: torch.Tensor  # the larger of the two: how far out the pixel's nested frame is
     below: torch.Tensor  # 1 below the vanishing point (land), 0 above (sky)
     ray: torch.Tensor  # the ray's colour index where a ray lies, before travelling; -1 elsewhere
-    kinds: torch.Tensor  # the kind of land of each nested frame, outside in
-    palette: torch.Tensor  # PALETTE as (colours, 3) floats in [0, 1]
+    skies: torch.Tensor  # the sky's colour index of each nested frame (its land's is one more), outside in
+    palette: torch.Tensor  # PALETTE as (3, colours) floats in [0, 1]
 
 
 @functools.lru_cache(maxsize=4)
@@ -93,9 +101,10 @@ def _places(width: int, height: int, vanishing_point: tuple[float, float], devic
     reach_x = torch.where(x < 0, max(vx, 1.0), max(width - vx, 1.0))
     reach_y = torch.where(y < 0, max(vy, 1.0), max(height - vy, 1.0))
     log_x, log_y = (torch.log((v.abs() / reach).clamp_min(1e-6)) for v, reach in ((x, reach_x), (y, reach_y)))
-    kinds = torch.randint(0, len(LANDS), (64,), generator=torch.Generator().manual_seed(7)).to(device)
-    palette = torch.tensor(PALETTE, dtype=torch.float32, device=device) / 255
-    return _Places(x, y, log_x, log_y, (y >= 0).long(), _ray(x, y), kinds, palette)
+    kinds = torch.randint(0, len(LANDS), (KINDS_CYCLE,), generator=torch.Generator().manual_seed(7)).to(device)
+    palette = torch.tensor(PALETTE, dtype=torch.float32, device=device).t().contiguous() / 255
+    return _Places(x, y, log_x, log_y, torch.maximum(log_x, log_y), (y >= 0).long(), _ray(x, y), 2 * kinds,
+                   palette)
 
 
 def _ray(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
