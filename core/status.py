@@ -73,10 +73,14 @@ def learner_status(task: Task) -> ModelStatus:
         if gallery.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in gallery.glob("*/*")):
             return ModelStatus(task.page, True, str(gallery), "")
         return ModelStatus(task.page, False, str(gallery), SETUP_COMMAND.format(task.name), task.name)
-    clip = settings.clip_model()
-    if task.zero_shot is not None and _hub_cached(clip, "config.json"):
-        return ModelStatus(task.page, True, f"{clip} (zero-shot)", "")
+    if task.zero_shot is not None and clip_on_this_machine():
+        return ModelStatus(task.page, True, f"{settings.clip_model()} (zero-shot)", "")
     return ModelStatus(task.page, False, str(path), SETUP_COMMAND.format(task.name), task.name)
+
+
+def clip_on_this_machine() -> bool:
+    """The CLIP model (GIRO_CLIP_MODEL) is here: using it asks no network."""
+    return _hub_cached(settings.clip_model(), "config.json")
 
 
 def _hub_cached(model: str, filename: str) -> bool:

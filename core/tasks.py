@@ -38,6 +38,8 @@ class Task:
         "a cropped photo of a {}.", "a bright photo of a {}.", "a side view of a {}.",
     )
     extra: str = ""  # OXFORD_PHOTO, GRAD_CAM or nothing
+    # What CLIP is asked the photo shows before an answer is believed (core.subject); "" asks nothing.
+    subject: str = ""
 
     @property
     def learner_file(self) -> str:
@@ -76,7 +78,7 @@ TASKS: tuple[Task, ...] = (
             "a photo of the {} flower in a garden.", "a cropped photo of a {}, a type of flower.",
             "a bright photo of a {}, a flowering plant.",
         ),
-        extra=OXFORD_PHOTO,
+        extra=OXFORD_PHOTO, subject="flower",
     ),
     Task(
         name="stars", page="Film-Star Lookalike", icon="🎬", script="pages/3_Film-Star_Lookalike.py",
@@ -91,7 +93,7 @@ TASKS: tuple[Task, ...] = (
         noun="bike", source=FOLDERS,
         needs="Needs a trained learner (models/bikes.pkl) or the zero-shot CLIP model.",
         collect=("Road=road bike", "TT=time trial bike", "MTB=mountain bike"),
-        zero_shot=_bike_phrases, extra=GRAD_CAM,
+        zero_shot=_bike_phrases, extra=GRAD_CAM, subject="bicycle",
     ),
 )
 

@@ -44,6 +44,36 @@ def save_tiny_clip(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
+def teach_tiny_clip(folder: Path, lessons: list[tuple[list[str], list[Path]]], steps: int = 300,
+                    seed: int = 0) -> Path:
+    """Fine-tune the CLIP in `folder` (save_tiny_clip's) on `lessons`, each the ways of saying a
+    thing and pictures of it: CLIP's own contrastive loss, each step one sentence and one picture
+    of every lesson. The tests' stand-in for what the real CLIP learned from the web."""
+    import random
+
+    import torch
+    from PIL import Image
+    from transformers import CLIPModel, CLIPProcessor
+
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    model, processor = CLIPModel.from_pretrained(folder), CLIPProcessor.from_pretrained(folder)
+    pixels = {path: processor(images=[Image.open(path).convert("RGB")], return_tensors="pt")["pixel_values"]
+              for _, paths in lessons for path in paths}
+    optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model.train()
+    for _ in range(steps):
+        text = processor(text=[rng.choice(sentences) for sentences, _ in lessons], return_tensors="pt", padding=True)
+        batch = torch.cat([pixels[rng.choice(paths)] for _, paths in lessons])
+        loss = model(input_ids=text["input_ids"], attention_mask=text["attention_mask"], pixel_values=batch,
+                     return_loss=True).loss
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    model.eval().save_pretrained(folder)
+    return folder
+
+
 SHAPES = {"circle": (0, 40), "square": (200, 250), "triangle": (90, 150)}  # and each its hues
 
 

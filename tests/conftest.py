@@ -45,6 +45,19 @@ def trained(shapes_data, tmp_path_factory) -> dict:
     return {"pkl": out, "card": json.loads(out.with_suffix(".json").read_text())}
 
 
+@pytest.fixture(scope="session")
+def taught_clip(shapes_data, tmp_path_factory) -> Path:
+    """A tiny CLIP taught, on the first 40 pictures of each shape, that circles are bicycles,
+    squares people and triangles cars, in core.subject's sentences: the rest stay unseen, and
+    "is this a bicycle at all?" has a right answer. About 15 s on CPU."""
+    from core.subject import TEMPLATES
+    from core.testing import save_tiny_clip, teach_tiny_clip
+
+    lessons = [([t.format(thing) for t in TEMPLATES], sorted((shapes_data / shape).glob("*.jpg"))[:40])
+               for thing, shape in (("bicycle", "circle"), ("person", "square"), ("car", "triangle"))]
+    return teach_tiny_clip(save_tiny_clip(tmp_path_factory.mktemp("clip") / "taught-clip"), lessons)
+
+
 @pytest.fixture
 def learners(trained, giro_folders):
     """The trained three-class learner as both the bike and the flower learner."""

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # heavy imports wait until a page needs them: Home stays quic
     from core.dream.queue import RenderQueue
     from core.faces import FaceEmbedder, StarGallery
     from core.setup_job import SetupJob
+    from core.subject import SubjectCheck
 
 
 @st.cache_resource(show_spinner=False)
@@ -82,6 +83,24 @@ def classifier(task: tasks.Task) -> Predictor:
     path = task.learner_path()
     version = path.stat().st_mtime if path.is_file() else None
     return _classifier(task.name, version, settings.clip_model())
+
+
+@st.cache_resource(show_spinner=False)
+def _subject_check(task: str, clip: str) -> SubjectCheck | None:
+    """Thread-safe as core.zeroshot's predictor is (only read, the tokenizer behind a lock)."""
+    from core.subject import load_subject_check
+
+    return load_subject_check(task, clip)
+
+
+def subject_check(task: tasks.Task) -> SubjectCheck | None:
+    """CLIP's "is this a bike at all?" where the task names a subject and CLIP is already on this
+    machine (a guest's photo never starts a download); else None. ModelError: CLIP is unusable."""
+    from core.status import clip_on_this_machine
+
+    if not task.subject or not clip_on_this_machine():
+        return None
+    return _subject_check(task.name, settings.clip_model())
 
 
 @st.cache_resource(show_spinner="Loading the face models...")

@@ -13,8 +13,9 @@ from core.errors import GiroError, ModelError
 from core.faces import MAX_STAR_PHOTOS, SAME_PERSON, add_star, likeness
 from core.images import EXTENSIONS, header_pixels, load_image
 from core.status import learner_status
+from core.subject import SubjectAnswer
 from core.tasks import OXFORD_PHOTO, GALLERY, GRAD_CAM, Task, task
-from ui.cache import classifier, face_embedder, star_gallery
+from ui.cache import classifier, face_embedder, star_gallery, subject_check
 from ui import common
 from ui.common import as_text, model_missing_ui, page_header_ui, plot_text
 
@@ -95,11 +96,19 @@ def distance_figure(matches) -> go.Figure:
     return figure
 
 
-def verdict(prediction: Prediction, noun: str, card: dict | None = None) -> tuple[str, str]:
+def verdict(prediction: Prediction, noun: str, card: dict | None = None,
+            subject: SubjectAnswer | None = None) -> tuple[str, str]:
     """The answer, and what the held-out photos say of answers this sure (empty without a
-    calibrated model card). Where the card has enough held-out answers at this confidence, they
-    decide between an answer and "not sure"; otherwise the probability does."""
+    calibrated model card). Where CLIP (`subject`) finds something else likelier than the page's
+    subject, that comes first: the classes cannot say "none of us". Where the card has enough
+    held-out answers at this confidence, they decide between an answer and "not sure"; otherwise
+    the probability does."""
     label, probability = prediction[0]
+    guesses = ", ".join(f"{l} ({p:.0%})" for l, p in prediction[:3])
+    if subject is not None and not subject.is_subject:
+        return (f"Probably not a {noun}: to CLIP this looks more like {_a(subject.likeliest)} "
+                f"({subject.likeliest_probability:.0%}) than {_a(subject.subject)} ({subject.probability:.0%}). "
+                f"Best guesses anyway: {guesses}."), ""
     record = held_out_record(card, probability)
     if record is None:
         sure, note = probability >= CONFIDENT, ""
@@ -109,12 +118,16 @@ def verdict(prediction: Prediction, noun: str, card: dict | None = None) -> tupl
                 f"right {record['right']} of {record['n']} times.")
     if sure:
         return f"**{label}** ({probability:.0%} sure)", note
-    guesses = ", ".join(f"{l} ({p:.0%})" for l, p in prediction[:3])
     return f"Not sure which {noun} this is. Best guesses: {guesses}.", note
 
 
-def verdict_ui(prediction: Prediction, noun: str, card: dict | None, container=st) -> None:
-    words, note = verdict(prediction, noun, card)
+def _a(thing: str) -> str:
+    return f"{'an' if thing[0] in 'aeiou' else 'a'} {thing}"
+
+
+def verdict_ui(prediction: Prediction, noun: str, card: dict | None, container=st,
+               subject: SubjectAnswer | None = None) -> None:
+    words, note = verdict(prediction, noun, card, subject)
     container.markdown(words)
     if note:
         container.caption(note)
@@ -195,17 +208,31 @@ def classifier_page_ui(described: Task) -> None:
     photos = photos_ui(described.name)
     if not photos:
         st.info(f"Take or upload a photo of a {described.noun}.", icon="👆")
-    predictions = predictor.predict([image for _, image in photos], top_k=5) if photos else []
+    images = [image for _, image in photos]
+    predictions = predictor.predict(images, top_k=5) if photos else []
+    subjects = subject_answers(described, images)
     for n, ((name, image), prediction) in enumerate(zip(photos, predictions)):
         if n:
             st.divider()
-        verdict_ui(prediction, described.noun, predictor.card)
+        verdict_ui(prediction, described.noun, predictor.card, subject=subjects[n])
         st.plotly_chart(top_k_figure(prediction), width="stretch", key=f"{described.name}_top_{n}",
                         config={"displayModeBar": False})
         seen, extra = st.columns(2)
         seen.image(predictor.seen(image), caption=f"{as_text(name)}, as the model sees it", width="stretch")
         extra_ui(described, predictor, image, prediction, extra)
+    if photos and described.subject and subjects[0] is None:
+        st.caption(f"Any photo gets one of the page's answers: CLIP, which would say when a photo shows no "
+                   f"{described.noun} at all, is not on this machine.")
     model_card_ui(predictor)
+
+
+def subject_answers(described: Task, images: list[Image.Image]) -> list[SubjectAnswer | None]:
+    """CLIP's "is this a {subject} at all?" for each photo, or None each where it cannot be asked."""
+    try:
+        check = subject_check(described) if images else None
+    except ModelError:  # CLIP is there but unusable: the answer stands alone, as without CLIP
+        check = None
+    return check.check(images) if check is not None else [None] * len(images)
 
 
 def extra_ui(described: Task, predictor: Predictor, image: Image.Image, prediction: Prediction, column) -> None:

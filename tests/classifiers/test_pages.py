@@ -159,3 +159,29 @@ def test_the_verdict_follows_the_held_out_calibration():
     words, note = verdict([("TT", 0.6), ("Road", 0.3), ("MTB", 0.1)], "bike", card)  # 3 answers say nothing
     assert words == "**TT** (60% sure)" and note == ""
     assert verdict(confident_but_wrong, "bike", None) == ("**MTB** (95% sure)", "")
+
+
+def test_clip_says_first_when_a_photo_is_probably_not_the_subject():
+    from core.subject import SubjectAnswer
+    from ui.classify import verdict
+
+    sure_mtb = [("MTB", 0.95), ("Road", 0.04), ("TT", 0.01)]
+    words, note = verdict(sure_mtb, "bike", None, SubjectAnswer("bicycle", 0.03, "horse", 0.81))
+    assert words == ("Probably not a bike: to CLIP this looks more like a horse (81%) than a bicycle (3%). "
+                     "Best guesses anyway: MTB (95%), Road (4%), TT (1%).") and note == ""
+    assert verdict(sure_mtb, "bike", None, SubjectAnswer("bicycle", 0.6, "bicycle", 0.6)) == ("**MTB** (95% sure)", "")
+
+
+def test_a_photo_of_something_else_is_called_so_where_clip_is_here(learners, taught_clip, shapes_data, monkeypatch):
+    """The trained learner names a class for anything; CLIP on the machine (a tiny one taught that
+    circles are bicycles and squares people) tells the guest a square is probably not a bike."""
+    monkeypatch.setenv("GIRO_CLIP_MODEL", str(taught_clip))
+    at = open_page("pages/4_Bike_ID.py")
+    files = [(f"{c}.jpg", jpeg(Image.open(sorted((shapes_data / c).glob("*.jpg"))[60])), "image/jpeg")
+             for c in ("circle", "square")]
+    at.file_uploader(key="bikes_uploads").set_value(files).run()
+    assert not at.exception
+    verdicts = [m.value for m in at.markdown if "sure)" in m.value or m.value.startswith(("Not sure", "Probably not"))]
+    assert verdicts[0].startswith("**circle**")
+    assert verdicts[1].startswith("Probably not a bike: to CLIP this looks more like a person (")
+    assert "Best guesses anyway: square (" in verdicts[1]
