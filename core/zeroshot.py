@@ -7,8 +7,10 @@ a Hub id or a local folder). Thread-safe: the model is only read, under inferenc
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from PIL import Image, ImageOps
@@ -24,17 +26,13 @@ class ZeroShotPredictor:
 
     def __init__(self, model: str, labels: list[str], sentences: list[list[str]], device: str = "cpu"):
         """`sentences[i]`: the ways of saying class `labels[i]`, all of the same number."""
-        from transformers import CLIPModel, CLIPProcessor
-
         folder = resolve_clip(model)
         try:
-            self.processor = CLIPProcessor.from_pretrained(folder)
-            self.model = CLIPModel.from_pretrained(folder).eval().to(device)
+            self.processor, self.model, self._lock = _load_clip(folder, device)
         except Exception as error:
             raise ModelError(f"{model} is not a usable CLIP model: {first_line(error)}") from error
         self.labels, self.device, self.card = labels, device, None
         self.model_id = model
-        self._lock = threading.Lock()  # the processor's tokenizer is not documented as thread-safe
         self.sentences_per_class = len(sentences[0])
         flat = [sentence for of_class in sentences for sentence in of_class]
         with torch.inference_mode():
@@ -62,6 +60,16 @@ class ZeroShotPredictor:
             features = torch.nn.functional.normalize(getattr(features, "pooler_output", features), dim=-1)
             logits = self.model.logit_scale.exp() * features @ self._text.T
         return top_k_of(logits.softmax(dim=1).float().cpu(), self.labels, top_k)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_clip(folder: str, device: str) -> tuple[Any, Any, threading.Lock]:
+    """One CLIP in memory per folder, however many predictors read it (each page's zero-shot
+    classes, each page's subject check): ViT-B/32 is 600 MB. The lock goes with the processor,
+    whose tokenizer is not documented as thread-safe."""
+    from transformers import CLIPModel, CLIPProcessor
+
+    return CLIPProcessor.from_pretrained(folder), CLIPModel.from_pretrained(folder).eval().to(device), threading.Lock()
 
 
 def resolve_clip(model: str) -> str:

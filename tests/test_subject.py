@@ -42,3 +42,10 @@ def test_thread_safe(taught_clip, shapes_data):
     with ThreadPoolExecutor(6) as pool:
         together = list(pool.map(lambda _: check.check(photos), range(12)))
     assert all(answers == alone for answers in together)
+
+
+def test_one_clip_in_memory_for_every_question_asked_of_it(taught_clip):
+    from core.zeroshot import load_zero_shot
+
+    check, classes = load_subject_check("bikes", str(taught_clip)), load_zero_shot("bikes", str(taught_clip))
+    assert check.clip.model is classes.model and check.clip._lock is classes._lock
