@@ -9,6 +9,7 @@ is not thread-safe (its scheduler keeps state), so every call goes through `Drea
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,14 @@ from pathlib import Path
 import torch
 from core.errors import ModelError, first_line
 from core.hub import local_or_download
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One img2img setting of a side-by-side comparison."""
+    strength: float
+    steps: int
+    guidance: float
 
 
 @dataclass
@@ -57,6 +66,66 @@ class DreamPipelines:
             self.img2img, stop, embeds, seed,
             image=image, strength=strength, num_inference_steps=steps, guidance_scale=guidance,
         )
+
+    def redraw_variants(
+        self, images: torch.Tensor, embeds: tuple[torch.Tensor, torch.Tensor], variants: list[Variant],
+        seed: int, stop: Callable[[], bool],
+    ) -> torch.Tensor | None:
+        """img2img of `images[i]` with `variants[i]`'s strength, steps and guidance, all in one UNet
+        call per step: comparing two or four settings side by side costs about one frame on a GPU.
+
+        diffusers' pipeline takes one strength, step count and guidance per call, hence this loop;
+        it follows the pipeline's own (its timesteps, noise and guidance), so one variant draws
+        what `redraw` draws. Each variant has its own scheduler (they keep state between steps)
+        and its own generator seeded alike, so variants differ by their settings alone; one with
+        fewer steps leaves the batch when it is done. None if `stop()` turned true.
+        """
+        from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img import retrieve_latents
+        from diffusers.utils.torch_utils import randn_tensor
+
+        pipe = self.img2img
+        if len(variants) != images.shape[0]:
+            raise ValueError(f"{images.shape[0]} images for {len(variants)} variants")
+        generators = [torch.Generator("cpu").manual_seed(seed) for _ in variants]
+        with self.lock, torch.inference_mode():
+            schedulers, timesteps = [], []
+            for variant in variants:
+                scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config)
+                scheduler.set_timesteps(variant.steps, device=self.device)
+                start = variant.steps - min(int(variant.steps * variant.strength), variant.steps)
+                timesteps.append(scheduler.timesteps[start * scheduler.order:])
+                if hasattr(scheduler, "set_begin_index"):
+                    scheduler.set_begin_index(start * scheduler.order)
+                schedulers.append(scheduler)
+            pixels = images.to(self.device, self.dtype) * 2 - 1
+            latents = retrieve_latents(pipe.vae.encode(pixels), generator=generators) * pipe.vae.config.scaling_factor
+            noise = randn_tensor(latents.shape, generator=generators, device=self.device, dtype=latents.dtype)
+            # One tensor per variant, never written in place: a scheduler may keep the sample it was given.
+            latents = [scheduler.add_noise(latents[i:i + 1], noise[i:i + 1], steps[:1])
+                       for i, (scheduler, steps) in enumerate(zip(schedulers, timesteps))]
+            cond, uncond = embeds
+            takes_generator = "generator" in inspect.signature(pipe.scheduler.step).parameters
+            for k in range(max(len(steps) for steps in timesteps)):
+                if stop():
+                    return None
+                active = [i for i, steps in enumerate(timesteps) if k < len(steps)]
+                now = [timesteps[i][k] for i in active]
+                inputs = torch.cat([schedulers[i].scale_model_input(latents[i], t) for i, t in zip(active, now)])
+                t = torch.stack(now)
+                # Every variant with the prompt; those guided (above 1, as diffusers has it) once more without.
+                guided = [j for j, i in enumerate(active) if variants[i].guidance > 1]
+                text = torch.cat([cond.expand(len(active), -1, -1), uncond.expand(len(guided), -1, -1)])
+                predicted_all = pipe.unet(torch.cat([inputs, inputs[guided]]), torch.cat([t, t[guided]]),
+                                          encoder_hidden_states=text).sample
+                without = dict(zip(guided, predicted_all[len(active):].split(1)))
+                for j, (i, step_t) in enumerate(zip(active, now)):
+                    predicted = predicted_all[j:j + 1]
+                    if j in without:
+                        predicted = without[j] + variants[i].guidance * (predicted - without[j])
+                    extra = {"generator": generators[i]} if takes_generator else {}
+                    latents[i] = schedulers[i].step(predicted, step_t, latents[i], **extra).prev_sample
+            decoded = pipe.vae.decode(torch.cat(latents) / pipe.vae.config.scaling_factor, return_dict=False)[0]
+        return None if stop() else (decoded / 2 + 0.5).clamp(0, 1)
 
     def _run(self, pipe, stop, embeds, seed, **kwargs) -> torch.Tensor | None:
         def check_stop(pipe, step, timestep, tensors):

@@ -74,3 +74,41 @@ def test_corrupt_model_folder(tiny_dream_model, tmp_path):
         weights.write_bytes(b"not weights")
     with pytest.raises(ModelError, match="is not a usable Stable Diffusion model"):
         load_pipelines(str(broken), "cpu", torch.float32)
+
+
+@pytest.mark.parametrize("scheduler", ["PNDMScheduler", "EulerDiscreteScheduler", "EulerAncestralDiscreteScheduler"])
+def test_variants_in_one_unet_call_a_step_draw_what_redraw_draws(tiny_dream_model, tiny_vae_folder, scheduler):
+    """sd-turbo's Euler, the tiny model's PNDM (which keeps the last sample) and an ancestral one
+    (which draws noise each step); the tiny VAE, as the fast preset has it."""
+    import diffusers
+
+    from core.dream.pipelines import Variant
+
+    pipelines = load_pipelines(str(tiny_dream_model), "cpu", torch.float32, vae=str(tiny_vae_folder))
+    pipe = pipelines.img2img
+    pipe.scheduler = getattr(diffusers, scheduler).from_config(pipe.scheduler.config)
+    embeds = pipelines.encode("a road in tuscany")
+    start = pipelines.first_frame(embeds, 64, 64, 2, 0.0, 3, lambda: False)
+    variants = [Variant(0.5, 4, 7.5), Variant(0.75, 4, 1.0), Variant(0.3, 10, 3.0), Variant(1.0, 2, 0.0)]
+    calls = []
+    hook = pipe.unet.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
+    try:
+        batch = pipelines.redraw_variants(start.expand(4, -1, -1, -1), embeds, variants, 5, lambda: False)
+        together, calls[:] = list(calls), []
+        alone, steps_alone = [], []
+        for variant in variants:
+            alone.append(pipelines.redraw(start, embeds, variant.strength, variant.steps, variant.guidance, 5,
+                                          lambda: False))
+            steps_alone.append(len(calls))
+            calls[:] = []
+            assert torch.equal(pipelines.redraw_variants(start, embeds, [variant], 5, lambda: False), alone[-1])
+            assert len(calls) == steps_alone[-1]  # one UNet call a step, as diffusers makes
+            calls[:] = []
+    finally:
+        hook.remove()
+    # One UNet call a step, as many as the longest variant needs; in the first, all four with the
+    # prompt and the two guided ones (7.5 and 3.0) again without it.
+    assert len(together) == max(steps_alone)
+    assert together[0] == 4 + 2
+    for i in range(len(variants)):
+        assert (batch[i:i + 1] - alone[i]).abs().max() < 1e-4  # the batch's own rounding, nothing more
