@@ -18,14 +18,14 @@ import collections
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
 
 from core.dream.colour import Palette, match_colours, palette
-from core.dream.pipelines import DreamPipelines
+from core.dream.pipelines import DreamPipelines, Variant
 from core.dream.zoom import to_float, to_tensor, to_uint8, warp, zoom_scale
 from core.errors import GiroError, first_line
 
@@ -48,13 +48,32 @@ class LiveSettings:
     colour_coherence: bool = True  # held to the start frame's colours
     size: int = 256
     seed: int = 42  # one noise pattern for every frame, as real-time img2img tools do: less flicker
+    compare: str = ""  # A/B: a name in COMPARABLE, whose `values` the variants take side by side
+    values: tuple[float, ...] = ()
 
     def __post_init__(self):
         if not self.prompt.strip():
             raise GiroError("the live prompt is empty")
-        if int(self.steps * self.strength) < 1:
+        if self.compare:
+            if self.compare not in COMPARABLE:
+                raise GiroError(f"cannot compare {self.compare!r}: only {', '.join(COMPARABLE)}")
+            if len(self.values) not in (2, 4):
+                raise GiroError(f"compare two or four values of {COMPARABLE[self.compare]}, not {len(self.values)}")
+            self.variants()  # each one checked as a setting of its own
+        elif int(self.steps * self.strength) < 1:
             raise GiroError(f"strength {self.strength:g} with {self.steps} steps runs no denoising step: "
                             "raise steps or strength")
+
+    def variants(self) -> tuple[LiveSettings, ...]:
+        """The settings of each picture side by side: itself, or one per compared value."""
+        if not self.compare:
+            return (self,)
+        kind = int if self.compare == "steps" else float
+        return tuple(replace(self, compare="", values=(), **{self.compare: kind(value)}) for value in self.values)
+
+
+# What A/B can compare, batched in one model call (DreamPipelines.redraw_variants), and its words.
+COMPARABLE = {"strength": "strength", "guidance": "guidance", "steps": "steps", "zoom_px": "zoom pixels"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +84,7 @@ class LiveFrame:
     redrawn: bool  # False: the zoom alone (cadence)
     seconds: float  # its wall time
     made: float  # time.monotonic() when it was done
+    variants: tuple[np.ndarray, ...] = ()  # A/B: each variant's picture (`image` is the first's)
 
 
 class LiveStream:
@@ -175,7 +195,8 @@ class LiveStream:
     def _loop(self) -> None:
         device = self.pipelines.device
         embeddings: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-        frame: torch.Tensor | None = None  # (3, H, W) uint8 on the device
+        frames: list[torch.Tensor] = []  # each variant's latest, (3, H, W) uint8 on the device
+        variants: tuple[LiveSettings, ...] = ()  # what made them
         reference: Palette | None = None
         index = 0
         while not self._stop.is_set():
@@ -192,28 +213,43 @@ class LiveStream:
                 embeddings = {settings.prompt: self.pipelines.encode(settings.prompt)}
             embeds = embeddings[settings.prompt]
             size = settings.size
-            if frame is None or tuple(frame.shape[-2:]) != (size, size):
-                frame = self._first(settings, embeds, device)
-                if frame is None:
+            if not frames or tuple(frames[0].shape[-2:]) != (size, size):
+                first = self._first(settings, embeds, device)
+                if first is None:
                     return
-                reference = palette(to_float(frame))
-                redrawn = True
+                reference = palette(to_float(first))
+                variants = settings.variants()
+                frames, redrawn = [first] * len(variants), True
             else:
-                image = warp(to_float(frame), zoom_scale((size, size), settings.zoom_px), settings.vanishing_point)
+                frames, variants = _carried(frames, variants, settings.variants()), settings.variants()
                 redrawn = index % settings.cadence == 0
-                if redrawn:
-                    if settings.colour_coherence:
-                        image = match_colours(image, reference)
-                    image = self.pipelines.redraw(image, embeds, settings.strength, settings.steps,
-                                                  settings.guidance, settings.seed, self._stop.is_set)
-                    if image is None:
-                        return
-                frame = to_uint8(image)
-            shown = frame.permute(1, 2, 0).cpu().numpy()
+                frames = self._next(frames, variants, redrawn, embeds, reference)
+                if frames is None:
+                    return
+            shown = [frame.permute(1, 2, 0).cpu().numpy() for frame in frames]
             with self._lock:
-                self._frames.append(LiveFrame(index, shown, settings, redrawn,
-                                              time.perf_counter() - began, time.monotonic()))
+                self._frames.append(LiveFrame(index, shown[0], settings, redrawn, time.perf_counter() - began,
+                                              time.monotonic(), tuple(shown) if settings.compare else ()))
             index += 1
+
+    def _next(self, frames: list[torch.Tensor], variants: tuple[LiveSettings, ...], redrawn: bool,
+              embeds, reference: Palette | None) -> list[torch.Tensor] | None:
+        """Each variant's next frame: its zoom, then (on a redrawn frame) img2img of them all in one
+        model call. None if stopped while denoising."""
+        size = variants[0].size
+        images = [warp(to_float(frame), zoom_scale((size, size), v.zoom_px), v.vanishing_point)
+                  for frame, v in zip(frames, variants)]
+        if redrawn:
+            if variants[0].colour_coherence:
+                images = [match_colours(image, reference) for image in images]
+            drawn = self.pipelines.redraw_variants(
+                torch.cat(images), embeds, [Variant(v.strength, v.steps, v.guidance) for v in variants],
+                variants[0].seed, self._stop.is_set,
+            )
+            if drawn is None:
+                return None
+            images = list(drawn.split(1))
+        return [to_uint8(image) for image in images]
 
     def _first(self, settings: LiveSettings, embeds, device) -> torch.Tensor | None:
         """The start frame: the page's start image at the live size, or text-to-image."""
@@ -284,6 +320,15 @@ class LiveHall:
             stream.stop()
             stream.join()
             self.current()
+
+
+def _carried(frames: list[torch.Tensor], old: tuple[LiveSettings, ...],
+             new: tuple[LiveSettings, ...]) -> list[torch.Tensor]:
+    """Each new variant goes on from the old one with the same settings, if there was one: keeping
+    one variant of a comparison continues its picture. The others start from the first picture."""
+    if old == new:
+        return frames
+    return [frames[old.index(variant)] if variant in old else frames[0] for variant in new]
 
 
 def scaled_zoom(settings: LiveSettings, width: int) -> float:

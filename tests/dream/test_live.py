@@ -151,7 +151,46 @@ def test_a_start_image_is_the_first_frame(tiny_pipelines):
 @pytest.mark.parametrize("bad, message", [
     (dict(prompt="  "), "the live prompt is empty"),
     (dict(steps=1, strength=0.5), "runs no denoising step"),
+    (dict(compare="seed", values=(1, 2)), "cannot compare 'seed': only strength, guidance, steps, zoom_px"),
+    (dict(compare="strength", values=(0.5, 0.6, 0.7)), "compare two or four values of strength, not 3"),
+    (dict(compare="steps", values=(1, 4)), "strength 0.5 with 1 steps runs no denoising step"),
 ])
 def test_bad_settings_are_one_line(bad, message):
     with pytest.raises(GiroError, match=message):
         settings(**bad)
+
+
+def test_a_comparison_draws_its_variants_side_by_side_in_one_model_call(tiny_pipelines, monkeypatch):
+    calls = []
+    original = tiny_pipelines.redraw_variants
+    monkeypatch.setattr(tiny_pipelines, "redraw_variants",
+                        lambda images, embeds, variants, *rest: calls.append(variants) or original(images, embeds, variants, *rest))
+    compared = settings(compare="strength", values=(0.5, 1.0))
+    stream = LiveStream("me", tiny_pipelines, compared)
+    try:
+        wait_for(lambda: len(stream.frames()) >= 3)
+        frame = stream.latest()
+        assert frame.settings == compared and len(frame.variants) == 2
+        assert frame.image is frame.variants[0] and not np.array_equal(*frame.variants)
+        assert [v.strength for v in calls[-1]] == [0.5, 1.0]  # both in one call
+        stream.update(settings(strength=1.0))  # keep the second
+        wait_for(lambda: stream.latest().settings == settings(strength=1.0))
+        assert stream.latest().variants == () and [v.strength for v in calls[-1]] == [1.0]
+    finally:
+        stream.stop()
+        stream.join(30)
+
+
+def test_keeping_a_variant_goes_on_from_its_picture():
+    import torch
+
+    from core.dream.live import _carried
+
+    a, b = torch.zeros(3, 4, 4, dtype=torch.uint8), torch.ones(3, 4, 4, dtype=torch.uint8)
+    compared = settings(compare="zoom_px", values=(1.0, 3.0))
+    kept = _carried([a, b], compared.variants(), (settings(zoom_px=3.0),))
+    assert len(kept) == 1 and kept[0] is b  # kept: its own picture
+    other = _carried([a, b], compared.variants(), (settings(zoom_px=2.0),))
+    assert len(other) == 1 and other[0] is a  # neither: the first
+    started = _carried([a], (settings(zoom_px=1.0),), compared.variants())  # a comparison starts
+    assert started[0] is a and started[1] is a
