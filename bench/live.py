@@ -4,7 +4,8 @@ The fast preset's architecture (sd-turbo's UNet and text encoder, the tiny VAE t
 weights costs what the real models cost. Each size streams through `core.dream.live.LiveStream`
 exactly as the Live tab drives it: one warm-up frame, then `--frames` frames timed; then the
 strength changes and the latency is the time from the change to the first frame made with it
-(at most one frame in progress plus one frame; the page's own rerun comes on top).
+(at most one frame in progress plus one frame; the page's own rerun comes on top). Then A/B at the
+first size: four zooms side by side, drawn in one model call a frame, beside the single stream.
 
     python -m bench.live [--sizes 256 512] [--frames 4] [--cadence 1]
 """
@@ -21,9 +22,13 @@ from core.device import pick_device, pick_dtype
 from core.dream.live import LiveSettings, LiveStream
 
 
-def measure(pipelines, size: int, frames: int, cadence: int) -> dict:
+COMPARED_ZOOMS = (0.5, 1.5, 3.0, 6.0)  # A/B: what varies costs the model nothing, so the batch alone shows
+
+
+def measure(pipelines, size: int, frames: int, cadence: int, compare: bool = False) -> dict:
     settings = LiveSettings("a treelined avenue, poplars, summer day", strength=0.5, guidance=0.0, steps=2,
-                            size=size, cadence=cadence)
+                            size=size, cadence=cadence, compare="zoom_px" if compare else "",
+                            values=COMPARED_ZOOMS if compare else ())
     stream = LiveStream("bench", pipelines, settings, lost_seconds=3600, idle_seconds=3600)
     try:
         _wait(stream, lambda: len(stream.frames()) >= 2)  # the first frame and a warm-up one
@@ -38,7 +43,12 @@ def measure(pipelines, size: int, frames: int, cadence: int) -> dict:
     finally:
         stream.stop()
         stream.join()
-    return dict(size=size, cadence=cadence, frames=frames, seconds=seconds, fps=1 / seconds, latency=latency)
+    return dict(size=size, cadence=cadence, frames=frames, seconds=seconds, fps=1 / seconds, latency=latency,
+                variants=len(settings.variants()))
+
+
+def _times_one(row: dict, single: dict) -> str:
+    return f"{row['seconds'] / single['seconds']:.2f}" if row["variants"] > 1 else "-"
 
 
 def _wait(stream: LiveStream, condition) -> None:
@@ -62,6 +72,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{size} px: {row['seconds']:.3f} s a frame, {row['fps']:.2f} frames/s, "
               f"change to frame {row['latency']:.3f} s", flush=True)
         rows.append(row)
+    single = rows[0]
+    row = measure(pipelines, single["size"], args.frames, args.cadence, compare=True)
+    print(f"{row['size']} px, {row['variants']} variants: {row['seconds']:.3f} s a frame "
+          f"({row['seconds'] / single['seconds']:.2f}x one)", flush=True)
+    rows.append(row)
     kind = device.split(":")[0]
     lines = [
         f"## Live Dream: frames per second ({kind}, {pick_dtype(device)})",
@@ -71,12 +86,13 @@ def main(argv: list[str] | None = None) -> None:
         "The fast preset's architecture (sd-turbo UNet and text encoder, taesd) with random weights, one "
         "denoising step a frame, no guidance, colour coherence on, through `core.dream.live.LiveStream`. "
         "Change to frame: seconds from a strength change to the first frame made with it (the page's "
-        "rerun comes on top).",
+        "rerun comes on top). Variants 4: A/B of four zooms side by side, one model call a frame for all "
+        "four; its time over one variant's at the same size in the last column.",
         "",
-        "| size | cadence | frames timed | s / frame | frames / s | change to frame (s) |",
-        "| --- | --- | --- | --- | --- | --- |",
-        *(f"| {r['size']} | {r['cadence']} | {r['frames']} | {r['seconds']:.3f} | {r['fps']:.2f} "
-          f"| {r['latency']:.3f} |" for r in rows),
+        "| size | cadence | variants | frames timed | s / frame | frames / s | change to frame (s) | x one |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        *(f"| {r['size']} | {r['cadence']} | {r['variants']} | {r['frames']} | {r['seconds']:.3f} | {r['fps']:.2f} "
+          f"| {r['latency']:.3f} | {_times_one(r, single)} |" for r in rows),
     ]
     write_section(f"live-{kind}", "\n".join(lines))
 

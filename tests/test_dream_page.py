@@ -216,3 +216,19 @@ def test_live_settings_promote_to_the_stage(page):
     assert page.radio(key="model_choice").value.startswith("sd-turbo")
     assert page.session_state["dream_rows"][0]["prompt"] == "a mountain pass in the rain"
     assert any("The stage now has these settings" in s.value for s in page.success)
+
+
+def test_live_compare_takes_two_or_four_values_and_says_what_is_wrong(page):
+    page.selectbox(key="live_compare").set_value("strength").run()
+    assert page.text_input(key="live_values").value == "0.3, 0.5, 0.7, 0.9"  # a first look, filled in
+    assert [b for b in page.button if b.label == "Promote to the stage"][0].disabled  # keep one first
+    for typed, message in [("0.3, x", "'0.3, x' is not a list of numbers: type two or four, like 0.3, 0.5, 0.7, 0.9"),
+                           ("0.3, 0.5, 0.7", "compare two or four values of strength, not 3"),
+                           ("0.3, 1.5", "strength 1.5 is outside 0.01-1")]:
+        page.text_input(key="live_values").set_value(typed).run()
+        assert [e.value for e in page.error] == [message]
+    page.selectbox(key="live_compare").set_value("steps").run()
+    assert page.text_input(key="live_values").value == "2, 4" and not page.error
+    page.selectbox(key="live_compare").set_value("off").run()
+    assert not [b for b in page.button if b.label == "Promote to the stage"][0].disabled
+    assert not page.exception

@@ -72,7 +72,7 @@ class DreamPipelines:
         seed: int, stop: Callable[[], bool],
     ) -> torch.Tensor | None:
         """img2img of `images[i]` with `variants[i]`'s strength, steps and guidance, all in one UNet
-        call per step: comparing two or four settings side by side costs about one frame on a GPU.
+        call per step (a batch), not one call per variant.
 
         diffusers' pipeline takes one strength, step count and guidance per call, hence this loop;
         it follows the pipeline's own (its timesteps, noise and guidance), so one variant draws

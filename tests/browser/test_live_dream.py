@@ -1,6 +1,6 @@
 """Live Dream in a real browser with the tiny local Stable Diffusion: frames stream, a slider's
 change reaches the next frames, another session watches, Promote hands the settings to the
-stage, and closing the tab ends the stream."""
+stage, two zooms stream side by side (A/B) until one is kept, and closing the tab ends the stream."""
 
 from __future__ import annotations
 
@@ -105,6 +105,28 @@ def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
     assert render["vanishing_point"] == pytest.approx([0.25, 0.70], abs=0.02)
     open_tab(page, "Stage")
     assert slider_value(page, "Strength") == 1.0
+    assert_no_exception(page)
+
+    # A/B: two zooms side by side, drawn in one model call; the guest sees them too. Keeping one
+    # puts its value on the slider and the stream goes on alone.
+    open_tab(page, "Live")
+    page.locator('[data-testid="stSelectbox"]', has_text="A/B: compare").click()
+    page.get_by_role("option", name="zoom pixels").click()
+    values = page.get_by_label("Zoom pixels: two or four values")
+    values.fill("0.5, 3")
+    values.press("Enter")
+    page.get_by_text("Left to right, zoom pixels 0.5 · 3").first.wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"made with strength 1, guidance 0, steps 2, the compared zoom pixels about")).first.wait_for(
+        timeout=60_000)
+    guest.get_by_text("Left to right, zoom pixels 0.5 · 3").first.wait_for(timeout=60_000)
+    assert guest.get_by_role("button", name="Keep 3").count() == 0  # only the steering session keeps
+    assert_fits_the_width(guest)
+    screenshot(page, "live_compare")
+    screenshot(guest, "live_compare_watching")
+    page.get_by_role("button", name="Keep 3").click()
+    page.get_by_text(re.compile(r"made with strength 1, guidance 0, steps 2, zoom 3 px")).first.wait_for(timeout=120_000)
+    assert slider_value(page, "Zoom pixels per frame") == 3.0
+    assert page.get_by_text("Left to right").count() == 0
     assert_no_exception(page)
 
     # The steering tab closes: the stream stops (GIRO_LIVE_LOST_SECONDS), and the guest may start.

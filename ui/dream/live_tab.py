@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from core.dream.live import LiveSettings, LiveStream, scaled_zoom
+from core.dream.live import COMPARABLE, LiveFrame, LiveSettings, LiveStream, scaled_zoom
 from core.dream.preview import test_card
 from core.dream.presets import MODEL_PRESETS
 from core.dream.stage import RANGES, Stage, stage_from_dict, stage_to_toml
@@ -28,6 +28,11 @@ LIVE_MODELS = {"fast": "sd-turbo (one step a frame)", "stage": "the Stage tab's 
 SIZES = [128, 256, 384, 512]  # 128: for a CPU
 TYPED = "Type a prompt..."
 STRIP = 6  # frames in the history strip
+# Where a comparison starts: values a first look at each setting would try.
+COMPARE_FROM = {"strength": "0.3, 0.5, 0.7, 0.9", "guidance": "0, 1.5, 3, 7.5", "steps": "2, 4",
+                "zoom_px": "0.5, 1.5, 3, 6"}
+# The live sliders' ranges: the stage's, but fewer steps and a smaller zoom at the live size.
+LIVE_HIGH = {"steps": 20, "zoom_px": 8.0}
 
 
 def init_live_state(stage: Stage) -> None:
@@ -41,6 +46,7 @@ def init_live_state(stage: Stage) -> None:
         live_zoom_px=min(8.0, round(stage.render.zoom_px * 256 / stage.render.width * 4) / 4),
         live_cadence=1, live_colour=True, live_size=256, live_prompt_choice=stage.segments[0].prompt,
         live_prompt="", live_vp_x=stage.render.vanishing_point[0], live_vp_y=stage.render.vanishing_point[1],
+        live_compare="off", live_values="",
     )
 
 
@@ -108,13 +114,12 @@ def controls_ui(stage: Stage) -> LiveSettings | None:
     if state.live_prompt_choice == TYPED:
         st.text_input("Your prompt", key="live_prompt", placeholder="a mountain pass in the rain")
     a, b, c = st.columns(3)
-    _slider(a, "Strength", "live_strength", "strength")
-    _slider(b, "Guidance", "live_guidance", "guidance")
-    _slider(c, "Steps", "live_steps", "steps", high=20)
+    _slider(a, "Strength", "strength")
+    _slider(b, "Guidance", "guidance")
+    _slider(c, "Steps", "steps")
     a, b, c = st.columns(3)
-    a.slider("Zoom pixels per frame", 0.0, 8.0, step=0.25, key="live_zoom_px",
-             help="at the live size; Promote scales it to the stage's width")
-    _slider(b, "Cadence", "live_cadence", "cadence")
+    _slider(a, "Zoom pixels per frame", "zoom_px", help="at the live size; Promote scales it to the stage's width")
+    _slider(b, "Cadence", "cadence")
     c.select_slider("Size (pixels)", SIZES, key="live_size")
     if st.toggle("Aim: click on the frame to set the vanishing point", key="live_aim"):
         aim_ui()
@@ -122,13 +127,21 @@ def controls_ui(stage: Stage) -> LiveSettings | None:
     a.slider("Vanishing point x", 0.0, 1.0, step=0.01, key="live_vp_x")
     b.slider("Vanishing point y", 0.0, 1.0, step=0.01, key="live_vp_y")
     c.toggle("Colour coherence", key="live_colour", help="hold the colours to the first frame's")
+    a, b = st.columns([1, 2])
+    a.selectbox("A/B: compare", ["off", *COMPARABLE], key="live_compare", on_change=_on_compare,
+                format_func=lambda name: COMPARABLE.get(name, "off"),
+                help="two or four values of one setting side by side, drawn in one model call")
+    if state.live_compare != "off":
+        b.text_input(f"{COMPARABLE[state.live_compare].capitalize()}: two or four values", key="live_values")
     prompt = state.live_prompt if state.live_prompt_choice == TYPED else state.live_prompt_choice
     try:
+        compare = "" if state.live_compare == "off" else state.live_compare
         return LiveSettings(
             prompt=prompt or "", strength=float(state.live_strength), guidance=float(state.live_guidance),
             steps=int(state.live_steps), zoom_px=float(state.live_zoom_px),
             vanishing_point=(float(state.live_vp_x), float(state.live_vp_y)), cadence=int(state.live_cadence),
             colour_coherence=bool(state.live_colour), size=int(state.live_size), seed=int(state.seed),
+            compare=compare, values=compared_values(compare, state.live_values) if compare else (),
         )
     except GiroError as error:
         st.error(as_text(str(error)), icon="⚠️")
@@ -156,9 +169,32 @@ def aim_ui() -> None:
         st.rerun()
 
 
-def _slider(column, label: str, key: str, name: str, high: float | None = None) -> None:
-    low, top, step = RANGES[name]
-    column.slider(label, low, high if high is not None else top, step=step, key=key)
+def _slider(column, label: str, name: str, help: str | None = None) -> None:
+    column.slider(label, *live_range(name), key=f"live_{name}", help=help)
+
+
+def live_range(name: str) -> tuple[float, float, float]:
+    """(low, high, step) of a live slider."""
+    low, high, step = RANGES[name]
+    return low, LIVE_HIGH.get(name, high), step
+
+
+def _on_compare() -> None:
+    state = st.session_state
+    state.live_values = COMPARE_FROM.get(state.live_compare, "")
+
+
+def compared_values(name: str, text: str) -> tuple[float, ...]:
+    """The typed values of a comparison, each put on its slider's grid; GiroError in one line."""
+    low, high, step = live_range(name)
+    try:
+        values = tuple(float(part) for part in text.replace(";", ",").split(",") if part.strip())
+    except ValueError:
+        raise GiroError(f"{text!r} is not a list of numbers: type two or four, like {COMPARE_FROM[name]}") from None
+    outside = [v for v in values if not low <= v <= high]
+    if outside:
+        raise GiroError(f"{COMPARABLE[name]} {outside[0]:g} is outside {low:g}-{high:g}")
+    return tuple(round(round(v / step) * step, 4) for v in values)
 
 
 def buttons_ui(stage: Stage, settings: LiveSettings | None, available: bool, stream: LiveStream | None) -> None:
@@ -184,8 +220,10 @@ def buttons_ui(stage: Stage, settings: LiveSettings | None, available: bool, str
         if b.button("Stop", key="live_stop"):
             hall.stop(state.owner)
             st.rerun()
-    c.button("Promote to the stage", key="live_promote", disabled=settings is None, on_click=_promote,
-             args=(stage, settings), help="these settings become the stage's, for a full render")
+    comparing = settings is not None and bool(settings.compare)
+    c.button("Promote to the stage", key="live_promote", disabled=settings is None or comparing, on_click=_promote,
+             args=(stage, settings), help="keep one of the compared values first" if comparing
+             else "these settings become the stage's, for a full render")
     if state.get("live_error"):
         st.error(as_text(state.live_error))
     if state.get("live_promoted"):
@@ -236,6 +274,8 @@ def _start_image() -> np.ndarray | None:
 
 def _live_view_ui(owner: str) -> None:
     """The latest frame, what it was made with, and the last few frames."""
+    if st.session_state.pop("live_rerun", False):
+        st.rerun()  # a variant was kept: the sliders outside this fragment, and the stream, take it
     stream = live_hall().current()
     if stream is None:
         st.caption(as_text(live_hall().last_message) or "Not streaming: press Start.")
@@ -248,10 +288,20 @@ def _live_view_ui(owner: str) -> None:
         return
     frame, s = frames[-1], frames[-1].settings
     state = {"paused": "paused", "waiting": "waiting: a render has the GPU"}.get(stream.state, "")
-    st.image(frame.image, width="stretch")
+    made = {"strength": f"strength {s.strength:g}", "guidance": f"guidance {s.guidance:g}",
+            "steps": f"steps {s.steps}", "zoom_px": f"zoom {s.zoom_px:g} px"}
+    if frame.variants:
+        compared = COMPARABLE[s.compare]
+        made[s.compare] = f"the compared {compared}"
+        st.image(_side_by_side(frame.variants), width="stretch")
+        st.caption(f"Left to right, {compared} " + " · ".join(f"{v:g}" for v in s.values))
+        if stream.owner == owner:
+            keep_ui(frame)
+    else:
+        st.image(frame.image, width="stretch")
     st.caption(
         f"Frame {frame.index} · {stream.fps:.1f} frames a second{' · ' + state if state else ''} · "
-        f"made with strength {s.strength:g}, guidance {s.guidance:g}, steps {s.steps}, zoom {s.zoom_px:g} px "
+        f"made with {', '.join(made.values())} "
         f"about ({s.vanishing_point[0]:.2f}, {s.vanishing_point[1]:.2f}), "
         f"cadence {s.cadence}: {as_text(s.prompt)}"
     )
@@ -261,9 +311,31 @@ def _live_view_ui(owner: str) -> None:
         f"frame {past.index} (strength {past.settings.strength:g})" for past in strip))
 
 
+def keep_ui(frame: LiveFrame) -> None:
+    """One button per variant: its value goes to the slider and the comparison ends; the stream
+    goes on from that variant's picture."""
+    s = frame.settings
+    for column, value in zip(st.columns(len(s.values)), s.values):
+        column.button(f"Keep {value:g}", key=f"live_keep_{value:g}", on_click=_keep, args=(s.compare, value),
+                      width="stretch")
+
+
+def _keep(name: str, value: float) -> None:
+    state = st.session_state
+    state[f"live_{name}"] = int(value) if name == "steps" else value
+    state.live_compare = "off"
+    state.live_rerun = True  # the sliders live outside this fragment: the whole page must see it
+
+
 def _strip(frames) -> np.ndarray:
     """Thumbnails side by side, oldest first, with a small gap between them."""
-    side = 96
-    gap = np.full((side, 4, 3), 255, np.uint8)
-    thumbs = [np.asarray(Image.fromarray(f.image).resize((side, side))) for f in frames]
-    return np.hstack([part for thumb in thumbs for part in (thumb, gap)][:-1])
+    return _side_by_side([f.image for f in frames], side=96)
+
+
+def _side_by_side(pictures, side: int | None = None) -> np.ndarray:
+    """Pictures in a row (shrunk to `side` px), with a small white gap between them: one image,
+    which scales to a phone's width where columns would stack."""
+    if side is not None:
+        pictures = [np.asarray(Image.fromarray(p).resize((side, side))) for p in pictures]
+    gap = np.full((pictures[0].shape[0], 4, 3), 255, np.uint8)
+    return np.hstack([part for picture in pictures for part in (picture, gap)][:-1])
