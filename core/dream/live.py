@@ -2,8 +2,9 @@
 
 Each frame is the last one zoomed in about the vanishing point and redrawn by img2img with the
 settings of that moment; with cadence k only every k-th frame is redrawn and the ones between are
-the zoom alone (no look-ahead, so a change shows at once). A change applies from the next frame
-on, and every frame carries the settings it was made with. The prompt is encoded once per
+the zoom alone (no look-ahead, so a change shows at once). A change drops the frame being
+denoised (at the next step) for one made with it, and every frame carries the settings it was
+made with. The prompt is encoded once per
 change. Nothing goes to disk. A/B (`LiveSettings.compare`): two or four values of one setting
 stream side by side, each its own ride, all redrawn in one model call a frame.
 
@@ -222,11 +223,15 @@ class LiveStream:
                 variants = settings.variants()
                 frames, redrawn = [first] * len(variants), True
             else:
-                frames, variants = _carried(frames, variants, settings.variants()), settings.variants()
+                carried = _carried(frames, variants, settings.variants())
                 redrawn = index % settings.cadence == 0
-                frames = self._next(frames, variants, redrawn, embeds, reference)
-                if frames is None:
-                    return
+                drawn = self._next(carried, settings.variants(), redrawn, embeds, reference,
+                                   changed=lambda: self.settings is not settings)
+                if drawn is None:  # stopped, or the settings changed: the next try takes them
+                    if self._stop.is_set():
+                        return
+                    continue
+                frames, variants = drawn, settings.variants()
             shown = [frame.permute(1, 2, 0).cpu().numpy() for frame in frames]
             with self._lock:
                 self._frames.append(LiveFrame(index, shown[0], settings, redrawn, time.perf_counter() - began,
@@ -234,9 +239,11 @@ class LiveStream:
             index += 1
 
     def _next(self, frames: list[torch.Tensor], variants: tuple[LiveSettings, ...], redrawn: bool,
-              embeds, reference: Palette | None) -> list[torch.Tensor] | None:
+              embeds, reference: Palette | None, changed: Callable[[], bool]) -> list[torch.Tensor] | None:
         """Each variant's next frame: its zoom, then (on a redrawn frame) img2img of them all in one
-        model call. None if stopped while denoising."""
+        model call. None if stopped, or if the settings `changed` while denoising: a frame in
+        progress is dropped for one made with the new settings, so a change waits for one
+        denoising step at most, not for a whole frame made with the old value."""
         size = variants[0].size
         images = [warp(to_float(frame), zoom_scale((size, size), v.zoom_px), v.vanishing_point)
                   for frame, v in zip(frames, variants)]
@@ -245,7 +252,7 @@ class LiveStream:
                 images = [match_colours(image, reference) for image in images]
             drawn = self.pipelines.redraw_variants(
                 torch.cat(images), embeds, [Variant(v.strength, v.steps, v.guidance) for v in variants],
-                variants[0].seed, self._stop.is_set,
+                variants[0].seed, lambda: self._stop.is_set() or changed(),
             )
             if drawn is None:
                 return None

@@ -194,3 +194,28 @@ def test_keeping_a_variant_goes_on_from_its_picture():
     assert len(other) == 1 and other[0] is a  # neither: the first
     started = _carried([a], (settings(zoom_px=1.0),), compared.variants())  # a comparison starts
     assert started[0] is a and started[1] is a
+
+
+def test_a_change_drops_the_frame_in_progress_for_one_made_with_it(tiny_pipelines, monkeypatch):
+    """The change arrives while a frame is being denoised: that frame is not finished with the old
+    value; the very next frame on screen is made with the new one."""
+    stream_box, arrived = [], []
+    original = tiny_pipelines.redraw_variants
+
+    def spy(images, embeds, variants, seed, stop):
+        stream = stream_box[0]
+        if len(stream.frames()) >= 3 and not arrived:
+            arrived.append(stream.latest().index)
+            stream.update(settings(strength=1.0))  # mid-frame: before the first denoising step
+        return original(images, embeds, variants, seed, stop)
+
+    monkeypatch.setattr(tiny_pipelines, "redraw_variants", spy)
+    stream = LiveStream("me", tiny_pipelines, settings(steps=4))
+    stream_box.append(stream)
+    try:
+        wait_for(lambda: arrived and stream.latest().index > arrived[0])
+        after = [f for f in stream.frames() if f.index > arrived[0]]
+        assert after[0].index == arrived[0] + 1 and after[0].settings == settings(strength=1.0)
+    finally:
+        stream.stop()
+        stream.join(30)
