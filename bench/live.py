@@ -4,7 +4,8 @@ The fast preset's architecture (sd-turbo's UNet and text encoder, the tiny VAE t
 weights costs what the real models cost. Each size streams through `core.dream.live.LiveStream`
 exactly as the Live tab drives it: one warm-up frame, then `--frames` frames timed; then the
 strength changes and the latency is the time from the change to the first frame made with it
-(at most one frame in progress plus one frame; the page's own rerun comes on top). Then A/B at the
+(the frame being denoised when it comes is dropped at its next step, so about one frame; the
+page's own rerun comes on top). Then A/B at the
 first size: four zooms side by side, drawn in one model call a frame, beside the single stream.
 
     python -m bench.live [--sizes 256 512] [--frames 4] [--cadence 1]

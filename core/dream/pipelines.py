@@ -124,6 +124,8 @@ class DreamPipelines:
                         predicted = without[j] + variants[i].guidance * (predicted - without[j])
                     extra = {"generator": generators[i]} if takes_generator else {}
                     latents[i] = schedulers[i].step(predicted, step_t, latents[i], **extra).prev_sample
+            if stop():  # before the decode too: a frame about to be dropped is not worth decoding
+                return None
             decoded = pipe.vae.decode(torch.cat(latents) / pipe.vae.config.scaling_factor, return_dict=False)[0]
         return None if stop() else (decoded / 2 + 0.5).clamp(0, 1)
 
