@@ -48,6 +48,22 @@ def press(page, label: str, *keys: str) -> None:
         wait_for_app(page)
 
 
+def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the select box labelled `label`; its list can close under a rerun of the
+    frames' fragment (twice a second while streaming), so the list is opened again if need be."""
+    box = page.locator('[data-testid="stSelectbox"]', has_text=label)
+    for _ in range(3):
+        box.click()
+        try:
+            page.get_by_role("option", name=option).click(timeout=5_000)
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            continue
+        wait_for_app(page)
+        return
+    raise AssertionError(f"could not choose {option!r} in {label!r}")
+
+
 def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
     steering = browser.new_context(viewport=DESKTOP, accept_downloads=True)
     page = steering.new_page()
@@ -110,8 +126,7 @@ def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
     # A/B: two zooms side by side, drawn in one model call; the guest sees them too. Keeping one
     # puts its value on the slider and the stream goes on alone.
     open_tab(page, "Live")
-    page.locator('[data-testid="stSelectbox"]', has_text="A/B: compare").click()
-    page.get_by_role("option", name="zoom pixels").click()
+    choose(page, "A/B: compare", "zoom pixels")
     values = page.get_by_label("Zoom pixels: two or four values")
     values.fill("0.5, 3")
     values.press("Enter")
