@@ -38,8 +38,9 @@ class LoopFigures:
 
     def add(self, frame: np.ndarray) -> None:
         """The next frame, (H, W, 3) uint8."""
-        # (3, H, W) in grey levels, made contiguous: strided, the sums and the zoom take 3-8x longer.
-        current = torch.from_numpy(frame).permute(2, 0, 1).float().contiguous()
+        # (3, H, W) in grey levels, contiguous (strided, the sums and the zoom take 3-8x longer), in
+        # an array of its own: a frame read from a PNG is read-only, which torch warns about.
+        current = torch.from_numpy(frame.transpose(2, 0, 1).astype(np.float32, order="C"))
         if self._previous is None:
             self._first = current
         else:
