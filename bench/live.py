@@ -5,8 +5,8 @@ weights costs what the real models cost. Each size streams through `core.dream.l
 exactly as the Live tab drives it: one warm-up frame, then `--frames` frames timed; then the
 strength changes and the latency is the time from the change to the first frame made with it
 (the frame being denoised when it comes is dropped at its next step, so about one frame; the
-page's own rerun comes on top). Then A/B at the
-first size: four zooms side by side, drawn in one model call a frame, beside the single stream.
+page's own rerun comes on top). Then A/B at the first size: four zooms side by side, drawn in
+one model call a frame, beside the single stream.
 
     python -m bench.live [--sizes 256 512] [--frames 4] [--cadence 1]
 """
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     single = rows[0]
     row = measure(pipelines, single["size"], args.frames, args.cadence, compare=True)
     print(f"{row['size']} px, {row['variants']} variants: {row['seconds']:.3f} s a frame "
-          f"({row['seconds'] / single['seconds']:.2f}x one)", flush=True)
+          f"({_times_one(row, single)}x one)", flush=True)
     rows.append(row)
     kind = device.split(":")[0]
     lines = [

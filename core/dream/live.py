@@ -4,8 +4,7 @@ Each frame is the last one zoomed in about the vanishing point and redrawn by im
 settings of that moment; with cadence k only every k-th frame is redrawn and the ones between are
 the zoom alone (no look-ahead, so a change shows at once). A change drops the frame being
 denoised (at the next step) for one made with it, and every frame carries the settings it was
-made with. The prompt is encoded once per
-change. Nothing goes to disk. A/B (`LiveSettings.compare`): two or four values of one setting
+made with. The prompt is encoded once per change. Nothing goes to disk. A/B (`LiveSettings.compare`): two or four values of one setting
 stream side by side, each its own ride, all redrawn in one model call a frame.
 
 One stream per server (`LiveHall`): the GPU is one. The session that started it steers it; the
@@ -214,24 +213,22 @@ class LiveStream:
             if settings.prompt not in embeddings:  # once per prompt, not per frame
                 embeddings = {settings.prompt: self.pipelines.encode(settings.prompt)}
             embeds = embeddings[settings.prompt]
-            size = settings.size
+            size, wanted = settings.size, settings.variants()
             if not frames or tuple(frames[0].shape[-2:]) != (size, size):
                 first = self._first(settings, embeds, device)
                 if first is None:
                     return
                 reference = palette(to_float(first))
-                variants = settings.variants()
-                frames, redrawn = [first] * len(variants), True
+                frames, variants, redrawn = [first] * len(wanted), wanted, True
             else:
-                carried = _carried(frames, variants, settings.variants())
                 redrawn = index % settings.cadence == 0
-                drawn = self._next(carried, settings.variants(), redrawn, embeds, reference,
+                drawn = self._next(_carried(frames, variants, wanted), wanted, redrawn, embeds, reference,
                                    changed=lambda: self.settings is not settings)
                 if drawn is None:  # stopped, or the settings changed: the next try takes them
                     if self._stop.is_set():
                         return
                     continue
-                frames, variants = drawn, settings.variants()
+                frames, variants = drawn, wanted
             shown = [frame.permute(1, 2, 0).cpu().numpy() for frame in frames]
             with self._lock:
                 self._frames.append(LiveFrame(index, shown[0], settings, redrawn, time.perf_counter() - began,

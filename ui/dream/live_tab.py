@@ -315,14 +315,15 @@ def keep_ui(frame: LiveFrame) -> None:
     """One button per variant: its value goes to the slider and the comparison ends; the stream
     goes on from that variant's picture."""
     s = frame.settings
-    for column, value in zip(st.columns(len(s.values)), s.values):
+    for column, variant in zip(st.columns(len(s.values)), s.variants()):
+        value = getattr(variant, s.compare)  # typed as the setting is (steps: int)
         column.button(f"Keep {value:g}", key=f"live_keep_{value:g}", on_click=_keep, args=(s.compare, value),
                       width="stretch")
 
 
 def _keep(name: str, value: float) -> None:
     state = st.session_state
-    state[f"live_{name}"] = int(value) if name == "steps" else value
+    state[f"live_{name}"] = value
     state.live_compare = "off"
     state.live_rerun = True  # the sliders live outside this fragment: the whole page must see it
 
