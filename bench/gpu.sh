@@ -2,7 +2,8 @@
 # The Dream benchmark on an NVIDIA GPU, in one call (about 5 minutes on an H100 or H200):
 # the original's settings (SD v1, 50 steps x 0.45, guidance 7.5) and the fast preset with and
 # without the tiny VAE, cadence and torch.compile, at 512 px in fp16; frames per minute and per
-# second, and the Live Dream loop's frames per second at 256 and 512 px, written to bench/RESULTS.md.
+# second, and the Live Dream loop's frames per second at 256 and 512 px (and 512 px compiled), written
+# to bench/RESULTS.md.
 #
 # A lent GPU machine has PyTorch but not diffusers and cannot download: carry the wheels in .whl/
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
@@ -23,5 +24,5 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 # shellcheck disable=SC2086  # CASES is a list of names
 "$python" -m bench.dream --size "${SIZE:-512}" --blocks "${BLOCKS:-8}" \
   --cases ${CASES:-fast-before one-step +taesd +cadence3 default +compile +compile+cadence3}
-"$python" -m bench.live --sizes 256 512 --frames "${LIVE_FRAMES:-40}"
+"$python" -m bench.live --sizes 256 512 --frames "${LIVE_FRAMES:-40}" --compile 512
 sed -n '/<!-- dream-cuda -->/,/<!-- \/dream-cuda -->/p;/<!-- live-cuda -->/,/<!-- \/live-cuda -->/p' bench/RESULTS.md
