@@ -9,14 +9,22 @@ page's own rerun comes on top). Then A/B at the first size: four zooms side by s
 one model call a frame, beside the single stream. On CUDA, `--compile SIZE...` also times those
 sizes with the UNet and the tiny VAE compiled (GIRO_COMPILE=1 on the page), after their warm-up.
 
+With `--page`, what a watcher sees in a real browser instead: a stream at the H200's pace (a
+stand-in model, `bench/live_page.py`) and the frames the Live tab's view shows a second, as the
+fragment polls now (at the stream's pace) and as it polled before (twice a second).
+
     python -m bench.live [--sizes 256 512] [--frames 4] [--cadence 1] [--compile 512]
+    python -m bench.live --page [--seconds 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 import time
 from dataclasses import replace
+from pathlib import Path
 
 from bench.dream import CASES, pipelines_for
 from bench.results import machine, write_section
@@ -25,6 +33,7 @@ from core.dream.live import LiveSettings, LiveStream
 from core.errors import first_line
 
 
+STAND_IN_SECONDS = 0.07  # --page: a live frame's time at 256 and 512 px on the H200 (RESULTS.md, live-cuda)
 COMPARED_ZOOMS = (0.5, 1.5, 3.0, 6.0)  # A/B: what varies costs the model nothing, so the batch alone shows
 
 
@@ -52,6 +61,63 @@ def measure(pipelines, size: int, frames: int, cadence: int, compare: bool = Fal
                 variants=len(settings.variants()), compile=compile)
 
 
+SHOWN = """async (ms) => {
+  const seen = new Set(), end = performance.now() + ms;
+  while (performance.now() < end) {
+    const caption = document.body.innerText.match(/Frame (\\d+) · ([\\d.]+) frames a second/);
+    if (caption) { seen.add(caption[1]); window.made = caption[2]; }
+    await new Promise(wake => setTimeout(wake, 5));
+  }
+  return [seen.size, Number(window.made)];
+}"""
+
+
+def page(seconds: float) -> list[dict]:
+    """Frames made and frames shown a second, the fragment at the stream's pace and at two looks
+    a second, in one server and one browser."""
+    try:
+        from playwright.sync_api import sync_playwright
+
+        from tests.browser.chromium import find_chromium
+        from tests.browser.server import CHROMIUM_ARGS, AppServer
+    except ImportError:
+        print("--page skipped: Playwright is not installed (make .venv/.dev-installed)", flush=True)
+        return []
+    executable = find_chromium()
+    if executable is None:
+        print("--page skipped: no Chromium found (python -m tests.browser.chromium says why)", flush=True)
+        return []
+    rows = []
+    cores = sorted(os.sched_getaffinity(0))
+    apart = len(cores) >= 2  # the server on one core, the browser on another, as on a guest's phone
+    with tempfile.TemporaryDirectory() as scratch:
+        if apart:
+            os.sched_setaffinity(0, {cores[0]})  # inherited by the server's process
+        server = AppServer(dict(os.environ, GIRO_BENCH_FRAME_SECONDS=str(STAND_IN_SECONDS)),
+                           Path(scratch) / "server.log", script="bench/live_page.py")
+        url = server.start()
+        if apart:
+            os.sched_setaffinity(0, set(cores[1:]))  # inherited by Playwright and Chromium
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+                for pace in ("slow", "fast"):
+                    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+                    tab.goto(f"{url}/?pace={pace}")
+                    tab.get_by_text("frames a second").first.wait_for(timeout=120_000)
+                    tab.wait_for_timeout(3_000)  # the stream's rate settles, the pace follows it
+                    shown, made = tab.evaluate(SHOWN, seconds * 1000)
+                    rows.append(dict(pace=pace, made=made, shown=shown / seconds))
+                    print(f"fragment {pace}: the stream made {made:.1f} frames a second, the page showed "
+                          f"{shown / seconds:.1f}", flush=True)
+                    tab.close()
+                browser.close()
+        finally:
+            server.stop()
+            os.sched_setaffinity(0, cores)
+    return rows
+
+
 def _times_one(row: dict, single: dict) -> str:
     return f"{row['seconds'] / single['seconds']:.2f}" if row["variants"] > 1 else "-"
 
@@ -70,7 +136,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cadence", type=int, default=1)
     parser.add_argument("--compile", type=int, nargs="*", default=[], metavar="SIZE",
                         help="also time these sizes compiled by torch.compile (CUDA only)")
+    parser.add_argument("--page", action="store_true", help="what a watcher's browser shows instead")
+    parser.add_argument("--seconds", type=float, default=10, help="--page: how long each pace is watched")
     args = parser.parse_args(argv)
+    if args.page:
+        return page_section(page(args.seconds))
     device = pick_device()
     if args.compile and not device.startswith("cuda"):
         parser.error("--compile times torch.compile, which the app uses on CUDA only")
@@ -116,6 +186,30 @@ def main(argv: list[str] | None = None) -> None:
           f"| {r['seconds']:.3f} | {r['fps']:.2f} | {r['latency']:.3f} | {_times_one(r, single)} |" for r in rows),
     ]
     write_section(f"live-{kind}", "\n".join(lines))
+
+
+def page_section(rows: list[dict]) -> None:
+    if not rows:
+        return
+    lines = [
+        "## Live Dream: frames a watcher's browser shows",
+        "",
+        f"Machine: {machine()}",
+        "",
+        f"A real `LiveStream` at 256 px, the default (zoom, colour matching, hand-over to the page), whose model is a "
+        f"stand-in taking {STAND_IN_SECONDS:g} s a frame, as a whole frame did on the H200 (`bench/live_page.py`); "
+        "the Live tab's view in Chromium, a watcher's session. Pace: the fragment's looks at the "
+        "stream, now (ten a second while the stream makes four or more) and before (twice a second). "
+        "Shown: distinct frames the page showed a second. The server runs on one core and Chromium on "
+        "the others, as a guest's browser runs on the guest's phone (sharing two cores, Chromium took "
+        "one at ten looks a second and slowed the stream to 3-4.5 frames a second).",
+        "",
+        "| pace | frames made / s | frames shown / s |",
+        "| --- | --- | --- |",
+        *(f"| {'stream' if r['pace'] == 'fast' else 'twice a second'} | {r['made']:.1f} | {r['shown']:.1f} |"
+          for r in rows),
+    ]
+    write_section("live-page", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -37,8 +37,10 @@ def free_port() -> int:
 class AppServer:
     """One `streamlit run Home.py` process; it can be stopped, killed and started again on its port."""
 
-    def __init__(self, env: dict[str, str], log: Path, certificate: tuple[Path, Path] | None = None):
-        """`certificate` (cert, key): serve HTTPS as `make serve` does."""
+    def __init__(self, env: dict[str, str], log: Path, certificate: tuple[Path, Path] | None = None,
+                 script: str = "Home.py"):
+        """`certificate` (cert, key): serve HTTPS as `make serve` does. `script`: another app than Giro Dreams."""
+        self.script = script
         self.env = dict(env, MALLOC_ARENA_MAX=MALLOC_ARENA_MAX)  # as `make run` and `make serve` set it
         self.log = log
         self.port = free_port()
@@ -53,7 +55,7 @@ class AppServer:
     def start(self, timeout: float = 90) -> str:
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "Home.py", *self.args],
+                [sys.executable, "-m", "streamlit", "run", self.script, *self.args],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
         self._wait_healthy(timeout)

@@ -1,7 +1,8 @@
 """The Live tab: frames stream while the sliders move; one stream per server, other sessions watch.
 
 The stream itself runs in `core.dream.live`; this tab steers it (every rerun hands it the
-sliders' values) and shows its frames in a fragment that polls twice a second.
+sliders' values) and shows its frames in a fragment that polls twice a second, or ten times a
+second while the stream makes frames faster than that (a GPU), so the viewer sees the road move.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ LIVE_MODELS = {"fast": "sd-turbo (one step a frame)", "stage": "the Stage tab's 
 SIZES = [128, 256, 384, 512]  # 128: for a CPU
 TYPED = "Type a prompt..."
 STRIP = 6  # frames in the history strip
+THUMB, GAP = 96, 4  # its thumbnails' side and the gap between pictures side by side, in pixels
+SLOW_POLL, FAST_POLL = 0.5, 0.1  # seconds between looks at the stream
+# Frames a second at which the fragment polls fast, and under which it slows again: apart, so a
+# stream near one rate does not switch back and forth (each switch reruns the whole page).
+FAST_FROM, SLOW_UNDER = 4.0, 2.0
 # Where a comparison starts: values a first look at each setting would try.
 COMPARE_FROM = {"strength": "0.3, 0.5, 0.7, 0.9", "guidance": "0, 1.5, 3, 7.5", "steps": "2, 4",
                 "zoom_px": "0.5, 1.5, 3, 6"}
@@ -94,11 +100,24 @@ def live_tab_ui(stage: Stage | None) -> None:
 
 
 def _live_view_fragment(owner: str) -> None:
-    """The frames, polled twice a second while a stream runs; without one, nothing polls."""
-    if live_hall().current() is None:
+    """The frames, polled while a stream runs (see `poll_seconds`); without one, nothing polls."""
+    stream = live_hall().current()
+    if stream is None:
         _live_view_ui(owner)
     else:
-        st.fragment(run_every=0.5)(_live_view_ui)(owner)
+        st.session_state.live_poll = poll_seconds(stream, st.session_state.get("live_poll", SLOW_POLL))
+        st.fragment(run_every=st.session_state.live_poll)(_live_view_ui)(owner)
+
+
+def poll_seconds(stream: LiveStream, now: float) -> float:
+    """How often to look for a new frame: fast while frames come faster than a slow look shows
+    them, slow when they come slowly or not at all (paused, waiting for a render)."""
+    if stream.state in ("paused", "waiting"):
+        return SLOW_POLL
+    fps = stream.fps
+    if fps >= FAST_FROM:
+        return FAST_POLL
+    return SLOW_POLL if fps < SLOW_UNDER else now
 
 
 def controls_ui(stage: Stage) -> LiveSettings | None:
@@ -286,6 +305,9 @@ def _live_view_ui(owner: str) -> None:
     if not frames:
         st.caption("Starting: drawing the first frame...")
         return
+    pace = st.session_state.get("live_poll", SLOW_POLL)
+    if poll_seconds(stream, pace) != pace:
+        st.rerun()  # the fragment's pace is set when the whole page runs
     frame, s = frames[-1], frames[-1].settings
     state = {"paused": "paused", "waiting": "waiting: a render has the GPU"}.get(stream.state, "")
     made = {"strength": f"strength {s.strength:g}", "guidance": f"guidance {s.guidance:g}",
@@ -293,12 +315,12 @@ def _live_view_ui(owner: str) -> None:
     if frame.variants:
         compared = COMPARABLE[s.compare]
         made[s.compare] = f"the compared {compared}"
-        st.image(_side_by_side(frame.variants), width="stretch")
+        st.image(_side_by_side(frame.variants), width="stretch", output_format="JPEG")
         st.caption(f"Left to right, {compared} " + " · ".join(f"{v:g}" for v in s.values))
         if stream.owner == owner:
             keep_ui(frame)
     else:
-        st.image(frame.image, width="stretch")
+        st.image(frame.image, width="stretch", output_format="JPEG")
     st.caption(
         f"Frame {frame.index} · {stream.fps:.1f} frames a second{' · ' + state if state else ''} · "
         f"made with {', '.join(made.values())} "
@@ -329,8 +351,12 @@ def _keep(name: str, value: float) -> None:
 
 
 def _strip(frames) -> np.ndarray:
-    """Thumbnails side by side, oldest first, with a small gap between them."""
-    return _side_by_side([f.image for f in frames], side=96)
+    """Thumbnails side by side, oldest first, with a small gap between them, in room for STRIP of
+    them (the rest transparent), so the strip keeps its size while the first frames come in."""
+    row = _side_by_side([f.image for f in frames], side=THUMB)
+    strip = np.zeros((THUMB, STRIP * (THUMB + GAP) - GAP, 4), np.uint8)
+    strip[:, :row.shape[1], :3], strip[:, :row.shape[1], 3] = row, 255
+    return strip
 
 
 def _side_by_side(pictures, side: int | None = None) -> np.ndarray:
@@ -338,5 +364,5 @@ def _side_by_side(pictures, side: int | None = None) -> np.ndarray:
     which scales to a phone's width where columns would stack."""
     if side is not None:
         pictures = [np.asarray(Image.fromarray(p).resize((side, side))) for p in pictures]
-    gap = np.full((pictures[0].shape[0], 4, 3), 255, np.uint8)
+    gap = np.full((pictures[0].shape[0], GAP, 3), 255, np.uint8)
     return np.hstack([part for picture in pictures for part in (picture, gap)][:-1])

@@ -1,0 +1,57 @@
+"""The Live tab's frames as a watcher sees them, fed by a stream at a GPU's pace: run by
+`python -m bench.live --page` through `streamlit run`, not on its own.
+
+The stream is a real `LiveStream` (zoom, colour matching, hand-over to the page) whose model is a
+stand-in that takes `GIRO_BENCH_FRAME_SECONDS` a frame, as a live frame did on the H200: the page's
+side of Live Dream cannot be measured on a CPU otherwise. `?pace=slow` keeps the fragment at two
+looks a second, as it was before it followed the stream's pace.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import numpy as np
+import streamlit as st
+import torch
+from PIL import Image
+
+from core.dream.live import LiveHall, LiveSettings
+from ui.dream import live_tab
+
+FRAME_SECONDS = float(os.environ["GIRO_BENCH_FRAME_SECONDS"])  # set by bench.live
+
+
+class SteadyModel:
+    """Stands in for img2img on a GPU: the frames come back unchanged after `FRAME_SECONDS`."""
+
+    device = "cpu"
+
+    def encode(self, prompt: str) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.zeros(1), torch.zeros(1)
+
+    def redraw_variants(self, images, embeds, variants, seed, stop):
+        time.sleep(FRAME_SECONDS)
+        return None if stop() else images
+
+
+@st.cache_resource
+def steady_hall() -> LiveHall:
+    hall = LiveHall(lambda model, vae: SteadyModel(), lost_seconds=3600, idle_seconds=3600)
+    start = np.asarray(Image.effect_mandelbrot((256, 256), (-2, -1.5, 1, 1.5), 64).convert("RGB"))
+    hall.start("bench", "stand-in", "auto", LiveSettings("a treelined avenue", size=256), start)
+    return hall
+
+
+@st.cache_resource
+def fast_from() -> float:
+    """The tab's own threshold, read before any run of this script changed it."""
+    return live_tab.FAST_FROM
+
+
+fast = fast_from()  # before this run changes it
+live_tab.FAST_FROM = math.inf if st.query_params.get("pace") == "slow" else fast
+live_tab.live_hall = steady_hall
+live_tab._live_view_fragment(owner="watcher")
