@@ -321,8 +321,10 @@ def _live_view_ui(owner: str) -> None:
             keep_ui(frame)
     else:
         st.image(frame.image, width="stretch", output_format="JPEG")
+    # A compiled GPU stream outruns the page's looks: say so rather than let the rate promise more.
+    shown = f" (the page shows {1 / FAST_POLL:.0f})" if stream.fps > 1 / FAST_POLL else ""
     st.caption(
-        f"Frame {frame.index} · {stream.fps:.1f} frames a second{' · ' + state if state else ''} · "
+        f"Frame {frame.index} · {stream.fps:.1f} frames a second{shown}{' · ' + state if state else ''} · "
         f"made with {', '.join(made.values())} "
         f"about ({s.vanishing_point[0]:.2f}, {s.vanishing_point[1]:.2f}), "
         f"cadence {s.cadence}: {as_text(s.prompt)}"
