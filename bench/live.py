@@ -201,8 +201,7 @@ def page_section(rows: list[dict]) -> None:
         "the Live tab's view in Chromium, a watcher's session. Pace: the fragment's looks at the "
         "stream, now (ten a second while the stream makes four or more) and before (twice a second). "
         "Shown: distinct frames the page showed a second. The server runs on one core and Chromium on "
-        "the others, as a guest's browser runs on the guest's phone (sharing two cores, Chromium took "
-        "one at ten looks a second and slowed the stream to 3-4.5 frames a second).",
+        "the others, as a guest's browser runs on the guest's phone, not on the server.",
         "",
         "| pace | frames made / s | frames shown / s |",
         "| --- | --- | --- |",
