@@ -238,12 +238,10 @@ def test_live_view_looks_at_the_stream_at_its_pace():
     """Ten looks a second while frames come at four a second or more (a GPU makes 14), two while
     they come slowly, paused or waiting; between two and four the pace stays as it was, so a
     stream near one rate does not rerun the whole page back and forth."""
-    from types import SimpleNamespace
-
     from ui.dream.live_tab import FAST_POLL, SLOW_POLL, poll_seconds
 
     def pace(fps: float, state: str = "running", now: float = SLOW_POLL) -> float:
-        return poll_seconds(SimpleNamespace(fps=fps, state=state), now)
+        return poll_seconds(state, fps, now)
 
     assert pace(14.0) == FAST_POLL and pace(4.0) == FAST_POLL
     assert pace(0.14) == SLOW_POLL and pace(0.0) == SLOW_POLL  # a CPU's 7 s a frame; no frame yet

@@ -4,8 +4,9 @@ Each frame is the last one zoomed in about the vanishing point and redrawn by im
 settings of that moment; with cadence k only every k-th frame is redrawn and the ones between are
 the zoom alone (no look-ahead, so a change shows at once). A change drops the frame being
 denoised (at the next step) for one made with it, and every frame carries the settings it was
-made with. The prompt is encoded once per change. Nothing goes to disk. A/B (`LiveSettings.compare`): two or four values of one setting
-stream side by side, each its own ride, all redrawn in one model call a frame.
+made with. The prompt is encoded once per change. Nothing goes to disk. A/B
+(`LiveSettings.compare`): two or four values of one setting stream side by side, each its own
+ride, all redrawn in one model call a frame.
 
 One stream per server (`LiveHall`): the GPU is one. The session that started it steers it; the
 others watch. It stops when its tab stops asking for frames (`lost_seconds`), after `idle_seconds`

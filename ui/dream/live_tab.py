@@ -105,16 +105,17 @@ def _live_view_fragment(owner: str) -> None:
     if stream is None:
         _live_view_ui(owner)
     else:
-        st.session_state.live_poll = poll_seconds(stream, st.session_state.get("live_poll", SLOW_POLL))
-        st.fragment(run_every=st.session_state.live_poll)(_live_view_ui)(owner)
+        state = st.session_state
+        state.live_poll = poll_seconds(stream.state, stream.fps, state.get("live_poll", SLOW_POLL))
+        st.fragment(run_every=state.live_poll)(_live_view_ui)(owner)
 
 
-def poll_seconds(stream: LiveStream, now: float) -> float:
-    """How often to look for a new frame: fast while frames come faster than a slow look shows
-    them, slow when they come slowly or not at all (paused, waiting for a render)."""
-    if stream.state in ("paused", "waiting"):
+def poll_seconds(stream_state: str, fps: float, now: float) -> float:
+    """How often to look for a new frame, from the stream's state and frames a second and the pace
+    `now`: fast while frames come faster than a slow look shows them, slow when they come slowly
+    or not at all (paused, waiting for a render)."""
+    if stream_state in ("paused", "waiting"):
         return SLOW_POLL
-    fps = stream.fps
     if fps >= FAST_FROM:
         return FAST_POLL
     return SLOW_POLL if fps < SLOW_UNDER else now
@@ -305,8 +306,8 @@ def _live_view_ui(owner: str) -> None:
     if not frames:
         st.caption("Starting: drawing the first frame...")
         return
-    pace = st.session_state.get("live_poll", SLOW_POLL)
-    if poll_seconds(stream, pace) != pace:
+    fps, pace = stream.fps, st.session_state.get("live_poll", SLOW_POLL)  # fps read once: each read copies the frames
+    if poll_seconds(stream.state, fps, pace) != pace:
         st.rerun()  # the fragment's pace is set when the whole page runs
     frame, s = frames[-1], frames[-1].settings
     state = {"paused": "paused", "waiting": "waiting: a render has the GPU"}.get(stream.state, "")
@@ -322,9 +323,9 @@ def _live_view_ui(owner: str) -> None:
     else:
         st.image(frame.image, width="stretch", output_format="JPEG")
     # A compiled GPU stream outruns the page's looks: say so rather than let the rate promise more.
-    shown = f" (the page shows {1 / FAST_POLL:.0f})" if stream.fps > 1 / FAST_POLL else ""
+    shown = f" (the page shows {1 / FAST_POLL:.0f})" if fps > 1 / FAST_POLL else ""
     st.caption(
-        f"Frame {frame.index} · {stream.fps:.1f} frames a second{shown}{' · ' + state if state else ''} · "
+        f"Frame {frame.index} · {fps:.1f} frames a second{shown}{' · ' + state if state else ''} · "
         f"made with {', '.join(made.values())} "
         f"about ({s.vanishing_point[0]:.2f}, {s.vanishing_point[1]:.2f}), "
         f"cadence {s.cadence}: {as_text(s.prompt)}"
