@@ -36,8 +36,9 @@ class LoopFigures:
         self._first: torch.Tensor | None = None
         self._previous: torch.Tensor | None = None
 
-    def add(self, frame: np.ndarray) -> None:
-        """The next frame, (H, W, 3) uint8."""
+    def add(self, frame: np.ndarray, moved: torch.Tensor | None = None) -> None:
+        """The next frame, (H, W, 3) uint8. `moved`: the frame before it moved by the camera into it,
+        (1, 3, H, W) floats in [0, 1] on any device, if the caller has it; else worked out here."""
         # (3, H, W) in grey levels, contiguous (strided, the sums and the zoom take 3-8x longer), in
         # an array of its own: a frame read from a PNG is read-only, which torch warns about.
         current = torch.from_numpy(frame.transpose(2, 0, 1).astype(np.float32, order="C"))
@@ -46,7 +47,8 @@ class LoopFigures:
         else:
             self._step(self._previous, current)
             into = len(self.unexplained) + 1
-            self.unexplained.append(float((self._zoomed(self._previous, into) - current).abs().mean()))
+            moved = self._zoomed(self._previous, into) if moved is None else moved[0].float().cpu() * 255
+            self.unexplained.append(float((moved - current).abs().mean()))
         self._previous = current
 
     def close(self) -> None:

@@ -32,7 +32,7 @@ from core.dream.stage import Stage
 from core.dream.figures import LoopFigures
 from core.dream.video import write_gif, write_mp4
 from core.dream.writer import FrameWriter
-from core.dream.zoom import to_float, to_tensor, to_uint8, warp
+from core.dream.zoom import mix_ahead, move, to_float, to_tensor, to_uint8, warp
 from core.images import load_image
 
 
@@ -89,7 +89,7 @@ def render(
                 yield clock.tick(between.index, writer, draw.between(between), began)
                 began = time.perf_counter()
             pending = []
-            yield clock.tick(plan.index, writer, draw.latest, began)
+            yield clock.tick(plan.index, writer, draw.latest, began, draw.moved)
         else:  # past the last diffused frame: into frame 0 when the video loops
             for between in pending:
                 began = time.perf_counter()
@@ -117,6 +117,7 @@ class _Drawing:
         self.first: torch.Tensor | None = None
         self.latest: torch.Tensor | None = None  # the latest diffused frame
         self.previous: torch.Tensor | None = None  # the diffused frame before it
+        self.moved: torch.Tensor | None = None  # the frame before `latest` moved into it, when at hand
         self.embeddings: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         # A preview has no model to drift the colours, so nothing to hold them to.
         self.match_colour = pipelines is not None
@@ -141,9 +142,13 @@ class _Drawing:
         if plan.index == 0:
             image = self._first_frame(plan)
         else:
+            vanishing_point = self.stage.render.vanishing_point
+            moved = move(to_float(self.latest), plan.source_scale, vanishing_point)
+            # The motion figures measure each frame against the last one moved by the camera: this is
+            # that, when the source is the last frame (a preview measured it twice over otherwise).
+            self.moved = moved if plan.source == plan.index - 1 else None
             ahead = to_float(self.first) if plan.loop_weight > 0 else None
-            image = warp(to_float(self.latest), plan.source_scale, self.stage.render.vanishing_point,
-                         ahead, plan.loop_scale, plan.loop_weight, ramp_outside=True)
+            image = mix_ahead(moved, vanishing_point, ahead, plan.loop_scale, plan.loop_weight, ramp_outside=True)
             # Held on the input, as Deforum does: the redraw then starts from the reference's
             # colours instead of having its own redrawn colours forced afterwards.
             if self.match_colour and plan.colour_reference >= 0 and plan.colour_hold > 0:
@@ -212,10 +217,11 @@ class _Clock:
     def __init__(self, total: int):
         self.total, self.count, self.warm_seconds = total, 0, 0.0
 
-    def tick(self, index: int, writer: FrameWriter, frame: torch.Tensor, began: float) -> Progress:
+    def tick(self, index: int, writer: FrameWriter, frame: torch.Tensor, began: float,
+             moved: torch.Tensor | None = None) -> Progress:
         image = frame.permute(1, 2, 0).cpu().numpy()
         seconds = time.perf_counter() - began
-        path = writer.put(index, image, seconds)
+        path = writer.put(index, image, seconds, moved)
         if self.count:
             self.warm_seconds += seconds
         self.count += 1

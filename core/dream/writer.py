@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from core.dream.run import MP4, Manifest, RunFolder
 from core.dream.figures import LoopFigures
@@ -34,10 +35,11 @@ class FrameWriter:
         self._thread = threading.Thread(target=self._work, name="frame-writer", daemon=True)
         self._thread.start()
 
-    def put(self, index: int, frame: np.ndarray, seconds: float) -> Path:
-        """Queue frame `index` ((H, W, 3) uint8); its PNG path, written shortly after."""
+    def put(self, index: int, frame: np.ndarray, seconds: float, moved: torch.Tensor | None = None) -> Path:
+        """Queue frame `index` ((H, W, 3) uint8); its PNG path, written shortly after. `moved`: the
+        frame before it moved by the camera, if the caller has it (see `LoopFigures.add`)."""
         self._raise()
-        self._frames.put((index, frame, seconds))
+        self._frames.put((index, frame, seconds, moved))
         return self.run.frame_path(index)
 
     def close(self) -> None:
@@ -84,7 +86,7 @@ class FrameWriter:
             if batch[-1] is _DONE:
                 return
 
-    def _write(self, index: int, frame: np.ndarray, seconds: float) -> None:
+    def _write(self, index: int, frame: np.ndarray, seconds: float, moved: torch.Tensor | None) -> None:
         # A resumed block redraws frames already on disk: those stay as they are.
         if not (self.keep_frames and index < self.manifest.frames_done):
             if self.keep_frames:
@@ -93,4 +95,4 @@ class FrameWriter:
             self.manifest.frames_done = index + 1
         if self.video is not None:
             self.video.append(frame)
-            self.figures.add(frame)
+            self.figures.add(frame, moved)

@@ -59,31 +59,46 @@ def warp(
     weight: float = 0.0,
     ramp_outside: bool = False,
 ) -> torch.Tensor:
-    """`current` magnified by `zoom` about the vanishing point, with `ahead` mixed in at `weight`,
-    shrunk by `ahead_scale` about the same point: the frame the camera will show when it has
-    travelled that much further. Mixing it there (not full-frame) keeps the motion going instead
-    of stalling; its box's edges are feathered so no frame line shows (`ramp_outside`: see
-    `_feather`).
+    """`current` magnified by `zoom` about the vanishing point (`move`), with `ahead` mixed in at
+    `weight` (`mix_ahead`). Both are (1, 3, H, W) floats in [0, 1]; so is the result."""
+    return mix_ahead(move(current, zoom, vanishing_point), vanishing_point, ahead, ahead_scale, weight,
+                     ramp_outside)
 
-    Both are (1, 3, H, W) floats in [0, 1]; so is the result.
+
+def move(current: torch.Tensor, zoom: Scale, vanishing_point: tuple[float, float]) -> torch.Tensor:
+    """`current` ((1, 3, H, W) floats in [0, 1]) magnified by `zoom` about the vanishing point: the
+    camera's motion alone."""
+    return _resample(current, zoom, vanishing_point, tuple(current.shape[-2:]))
+
+
+def mix_ahead(
+    moved: torch.Tensor,
+    vanishing_point: tuple[float, float],
+    ahead: torch.Tensor | None,
+    ahead_scale: Scale = (1.0, 1.0),
+    weight: float = 0.0,
+    ramp_outside: bool = False,
+) -> torch.Tensor:
+    """`moved` with `ahead` mixed in at `weight`, shrunk by `ahead_scale` about the vanishing point:
+    the frame the camera will show when it has travelled that much further. Mixing it there (not
+    full-frame) keeps the motion going instead of stalling; its box's edges are feathered so no
+    frame line shows (`ramp_outside`: see `_feather`).
     """
-    size = tuple(current.shape[-2:])
-    zoomed = _resample(current, zoom, vanishing_point, size)
     if ahead is None or weight <= 0:
-        return zoomed
-    _, _, height, width = current.shape
+        return moved
+    _, _, height, width = moved.shape
     sx, sy = ahead_scale
     if max(sx, sy) > ANTIALIAS_BEYOND:  # shrinking far: low-pass first, or detail aliases into moire
         small = (max(1, round(height / sy)), max(1, round(width / sx)))
         ahead = F.interpolate(ahead, size=small, mode="bilinear", antialias=True, align_corners=False)
     # Mirrored beyond its edges: the feather's ramp outside the box continues frame 0's picture
     # instead of smearing its edge pixels into streaks.
-    placed = _resample(ahead, (1 / sx, 1 / sy), vanishing_point, size, padding="reflection")
+    placed = _resample(ahead, (1 / sx, 1 / sy), vanishing_point, (height, width), padding="reflection")
     box_w, box_h = width / sx, height / sy
     left = vanishing_point[0] * (width - box_w)
     top = vanishing_point[1] * (height - box_h)
-    mask = weight * _feather(width, height, (left, top, left + box_w, top + box_h), ramp_outside, current.device)
-    return torch.lerp(zoomed, placed, mask)
+    mask = weight * _feather(width, height, (left, top, left + box_w, top + box_h), ramp_outside, moved.device)
+    return torch.lerp(moved, placed, mask)
 
 
 def _resample(image: torch.Tensor, scale: Scale, vanishing_point: tuple[float, float],

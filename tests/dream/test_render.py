@@ -20,6 +20,7 @@ import pytest
 import torch
 from PIL import Image
 
+from core.dream.figures import LoopFigures
 from core.dream.plan import loop_curve, make_plan
 from core.dream.render import render
 from core.dream.stage import stage_to_toml
@@ -115,6 +116,19 @@ def test_preview_needs_no_model_and_closes_its_loop_at_the_borders_too(tmp_path)
     list(render(no_loop, tmp_path / "jump", pipelines=None))
     jump = json.loads((tmp_path / "jump" / "manifest.json").read_text())["figures"]
     assert jump["seam"] > 1.5 * figures["seam"] and jump["seam_centre"] > 2 * figures["seam_centre"]
+
+
+@pytest.mark.parametrize("cadence", [1, 3])
+def test_figures_measured_on_the_way_equal_figures_measured_afresh(tmp_path, cadence):
+    """The render hands the figures each diffused frame's moved source instead of their zooming it
+    again: the figures are those of the frames themselves, with and without in-between frames."""
+    stage = small_stage(frames=(30,), loop_frames=8, zoom_px=1.5, width=96, height=64, cadence=cadence)
+    images = [p.image for p in render(stage, tmp_path / "run", pipelines=None) if p.image is not None]
+    afresh = LoopFigures([p.zoom_px for p in make_plan(stage)], stage.render.vanishing_point)
+    for image in images:
+        afresh.add(image)
+    afresh.close()
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["figures"] == afresh.figures()
 
 
 def test_first_image_instead_of_text(tiny_pipelines, tmp_path):
