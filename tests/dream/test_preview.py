@@ -1,0 +1,59 @@
+"""core.dream.preview: the test card, drawn by looking its pattern up in a table, is the card its
+definition draws pixel by pixel, at any distance travelled; and the preview's stage size."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from core.dream import preview
+from core.dream.preview import card_tensor, preview_stage
+from tests.dream.conftest import small_stage
+
+
+def defined_card(width: int, height: int, vanishing_point: tuple[float, float],
+                 travelled: tuple[float, float]) -> np.ndarray:
+    """The card from its definition, one formula per feature, in float64: (3, H, W) in [0, 1]."""
+    vx, vy = vanishing_point[0] * width, vanishing_point[1] * height
+    y, x = np.meshgrid(np.arange(height) + 0.5 - vy, np.arange(width) + 0.5 - vx, indexing="ij")
+    reach_x = np.where(x < 0, vx, width - vx)
+    reach_y = np.where(y < 0, vy, height - vy)
+    tx, ty = travelled
+    log_x = np.log(np.maximum(np.abs(x) / reach_x, 1e-6)) - math.log(tx)
+    log_y = np.log(np.maximum(np.abs(y) / reach_y, 1e-6)) - math.log(ty)
+    depth = np.maximum(log_x, log_y) / -math.log(preview.SPACING)  # in nested frames, 0 on the edge
+    step = np.floor(depth * preview.STEPS).astype(np.int64)
+    level = np.floor(depth).astype(np.int64)
+    sky = 2 * preview.LAND_ORDER.numpy()[(-level) % preview.KINDS_CYCLE] + (y >= 0)
+    turn = (np.arctan2(y / ty, x / tx) / (2 * math.pi) * preview.RAYS) % preview.RAYS
+    on_ray = (turn % 1) < 0.35
+    dash = np.floor(8 * depth).astype(np.int64) % 2 == 0
+    index = np.where(on_ray & dash, preview.RAY_PAINT + np.floor(turn).astype(np.int64) % 2, sky)
+    outline = np.isin(step % preview.STEPS, list(preview.OUTLINE_STEPS)) & (depth >= -preview.FAR)
+    index = np.where(outline, preview.OUTLINE, index)
+    return np.asarray(preview.PALETTE, dtype=np.float64)[index].transpose(2, 0, 1) / 255
+
+
+@pytest.mark.parametrize("travelled", [(1.0, 1.0), (1.3, 1.3), (4.7, 4.7), (1e4, 1e4), (1.2, 1.5)])
+def test_the_card_is_its_definition_at_any_distance(travelled):
+    """Far along (1e4: beyond the land kinds' cycle and deep in the picture), and stretched."""
+    drawn = card_tensor(200, 120, (0.3, 0.6), travelled)[0].numpy()
+    same = np.all(np.abs(drawn - defined_card(200, 120, (0.3, 0.6), travelled)) < 1e-6, axis=0)
+    # float32 against float64: a pixel right on a boundary may fall either side of it.
+    assert same.mean() > 0.995
+
+
+def test_the_card_uses_its_palette_only_and_every_feature_shows():
+    colours = {tuple(round(v * 255) for v in pixel) for pixel in card_tensor(256, 256, (0.5, 0.55))[0]
+               .permute(1, 2, 0).reshape(-1, 3).tolist()}
+    assert colours <= set(preview.PALETTE)
+    assert {preview.PINK, preview.WHITE, preview.LINE} <= colours and len(colours) >= 6
+
+
+def test_a_preview_is_at_most_256_px_with_the_same_motion():
+    stage = preview_stage(small_stage(frames=(4,), width=768, height=512, zoom_px=3.0))
+    assert (stage.render.width, stage.render.height) == (256, 168)
+    assert stage.render.zoom_px == pytest.approx(1.0)
