@@ -103,6 +103,11 @@ class RenderQueue:
         with self._changed:
             return next((job for job in self._jobs if job.id == job_id), None)
 
+    def wait(self, job: RenderJob, timeout: float) -> bool:
+        """Whether `job` has finished, waiting up to `timeout` seconds for it to."""
+        with self._changed:
+            return self._changed.wait_for(lambda: job.finished, timeout)
+
     def jobs(self) -> list[RenderJob]:
         with self._changed:
             return list(self._jobs)

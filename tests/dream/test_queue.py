@@ -108,3 +108,13 @@ def test_previews_have_their_own_lane_and_one_per_owner(tiny_pipelines, tmp_path
     assert not render_job.finished and queue.left("me") == 0  # previews never count
     release.set()
     assert finished(render_job, 120) and render_job.status == "done"
+
+
+def test_wait_gives_up_at_its_timeout_and_returns_when_the_job_finishes(tiny_pipelines, tmp_path):
+    """What the page's preview waits on instead of polling."""
+    release = threading.Event()
+    queue = RenderQueue(lambda model, vae: release.wait(60) and tiny_pipelines, per_owner=1)
+    job = queue.submit("render", small_stage(frames=(2,), loop_frames=0), tmp_path / "run", "me")
+    assert not queue.wait(job, 0.2) and not job.finished
+    release.set()
+    assert queue.wait(job, 120) and job.status == "done"

@@ -32,8 +32,12 @@ def render_tab_ui(stage: Stage | None) -> None:
     render_ui(stage)
 
 
+@st.fragment
 def preview_ui(stage: Stage) -> None:
-    """Zoom and loop-mixing only, no model: the queue's preview lane makes it, the page polls."""
+    """Zoom and loop-mixing only, no model, made by the queue's preview lane. A fragment that waits
+    for its preview: a click reruns it alone and the bar moves by itself, where a whole page's
+    reruns, one for the click and a progress fragment's twice a second, kept the browser busy
+    re-drawing the page while the server drew the preview on the same cores."""
     queue, owner = render_queue(), st.session_state.owner
     if st.button("Preview motion", help=PREVIEW_HELP):
         st.session_state.preview_job = queue.submit("preview", stage, new_preview_dir(owner), owner).id
@@ -41,23 +45,19 @@ def preview_ui(stage: Stage) -> None:
     if job is None:
         return
     if not job.finished:
-        st.fragment(run_every=0.5)(_preview_progress_ui)(job.id)
-    elif job.status == "failed":
+        bar = st.progress(0.0, text="Previewing the motion...")
+        while not queue.wait(job, 0.5):
+            progress = job.progress
+            done = 0.0 if progress is None else (progress.frame + 1) / progress.total
+            bar.progress(min(done, 1.0), text="Previewing the motion...")
+        bar.empty()
+    if job.status == "failed":
         st.error(as_text(job.message))
     elif (job.run_dir / MP4).is_file():
         st.video(str(job.run_dir / MP4), loop=True, autoplay=True, muted=True)
         manifest = RunFolder(job.run_dir).manifest()
         if manifest is not None and manifest.seam is not None:
             st.caption(f"Preview: {figures_line(manifest.figures or {'seam': manifest.seam})}")
-
-
-def _preview_progress_ui(job_id: str) -> None:
-    job = render_queue().get(job_id)
-    if job is None or job.finished:
-        st.rerun()
-    progress = job.progress
-    done = 0.0 if progress is None else (progress.frame + 1) / progress.total
-    st.progress(min(done, 1.0), text="Previewing the motion...")
 
 
 def render_ui(stage: Stage) -> None:
