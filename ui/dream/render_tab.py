@@ -35,9 +35,10 @@ def render_tab_ui(stage: Stage | None) -> None:
 @st.fragment
 def preview_ui(stage: Stage) -> None:
     """Zoom and loop-mixing only, no model, made by the queue's preview lane. A fragment that waits
-    for its preview: a click reruns it alone and the bar moves by itself, where a whole page's
-    reruns, one for the click and a progress fragment's twice a second, kept the browser busy
-    re-drawing the page while the server drew the preview on the same cores."""
+    for its preview, saying how far it has got in a line of text: a click reruns the fragment alone.
+    Whole-page reruns (one for the click, then a progress fragment's twice a second) and a progress
+    bar's animation kept the browser busy redrawing while the server drew the preview, on the same
+    cores when the host watches on the server's own screen (bench/RESULTS.md, dream-preview)."""
     queue, owner = render_queue(), st.session_state.owner
     if st.button("Preview motion", help=PREVIEW_HELP):
         st.session_state.preview_job = queue.submit("preview", stage, new_preview_dir(owner), owner).id
@@ -45,12 +46,12 @@ def preview_ui(stage: Stage) -> None:
     if job is None:
         return
     if not job.finished:
-        bar = st.progress(0.0, text="Previewing the motion...")
+        line = st.empty()
+        line.caption("Previewing the motion...")
         while not queue.wait(job, 0.5):
-            progress = job.progress
-            done = 0.0 if progress is None else (progress.frame + 1) / progress.total
-            bar.progress(min(done, 1.0), text="Previewing the motion...")
-        bar.empty()
+            if job.progress is not None:
+                line.caption(f"Previewing the motion: frame {job.progress.frame + 1} of {job.progress.total}...")
+        line.empty()
     if job.status == "failed":
         st.error(as_text(job.message))
     elif (job.run_dir / MP4).is_file():
