@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -63,3 +65,25 @@ def describe_device() -> DeviceInfo:
     if device == "mps":
         return DeviceInfo(device, dtype, "Apple GPU (MPS)", None)
     return DeviceInfo(device, dtype, f"CPU, {torch.get_num_threads()} threads", None)
+
+
+def one_core_for_this_thread() -> bool:
+    """Run the calling thread's tensor ops on one core, leaving every other thread's as it was.
+
+    For work made of many small ops (a motion preview's 256 px frames): a second thread per op
+    gains nothing there and, when the cores are busy (the video encoder, the page, other
+    sessions), each op waits for it. torch.set_num_threads would not do: it sets the count of
+    every thread started afterwards too (each Streamlit rerun starts one). OpenMP's own
+    omp_set_num_threads sets the calling thread's alone. False where torch does not run on
+    OpenMP's GNU runtime (nothing changes there).
+    """
+    torch.get_num_threads()  # ATen sets a thread's count at its first use: before, it would undo this
+    try:
+        runtime = ctypes.CDLL(str(Path(torch.__file__).parent / "lib" / "libgomp.so.1"))
+    except OSError:
+        try:
+            runtime = ctypes.CDLL("libgomp.so.1")
+        except OSError:
+            return False
+    runtime.omp_set_num_threads(1)
+    return torch.get_num_threads() == 1

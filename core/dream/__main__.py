@@ -126,8 +126,10 @@ def _render(args: argparse.Namespace) -> int:
         check_stage(stage)
     pipelines = None
     if args.preview:
+        from core.device import one_core_for_this_thread
         from core.dream.preview import preview_stage
 
+        one_core_for_this_thread()
         stage = preview_stage(stage)
     else:
         from core import settings

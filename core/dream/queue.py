@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.device import one_core_for_this_thread
 from core.dream.pipelines import DreamPipelines
 from core.dream.preview import preview_stage
 from core.dream.render import Progress, render
@@ -149,6 +150,8 @@ class RenderQueue:
                 self._changed.wait()
 
     def _work(self, lane: str) -> None:
+        if lane == LANES["preview"]:  # small ops: see one_core_for_this_thread
+            one_core_for_this_thread()
         while True:
             job = self._next(lane)
             try:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.device import one_core_for_this_thread
 from core.dream.run import MP4, Manifest, RunFolder
 from core.dream.figures import LoopFigures
 from core.dream.video import Mp4Writer
@@ -70,6 +71,7 @@ class FrameWriter:
             raise self._error
 
     def _work(self) -> None:
+        one_core_for_this_thread()  # background work: the model's (or the preview's) cores stay its own
         while True:
             batch = [self._frames.get()]
             while batch[-1] is not _DONE and not self._frames.empty():
