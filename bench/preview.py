@@ -52,11 +52,14 @@ def start_up(rounds: int) -> list[float]:
 
 
 def in_process(rounds: int) -> list[float]:
-    """The preview alone, in this already started process: drawing, measuring and encoding."""
+    """The preview alone, in this already started process: drawing, measuring and encoding, on one
+    core per thread as the command line draws it."""
+    from core.device import one_core_for_this_thread
     from core.dream.preview import preview_stage
     from core.dream.render import render
     from core.dream.stage import load_stage
 
+    one_core_for_this_thread()
     stage = preview_stage(load_stage(STAGE))
     seconds = []
     for _ in range(rounds):

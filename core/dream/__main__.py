@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--preview", action="store_true",
         help="zoom and loop-mixing only, no model, at 256 px: check travel speed and loop timing "
-        "(the 275-frame Giro stage: 7.4-8.3 s on two CPU cores, start-up included)",
+        "(the 275-frame Giro stage: 5.4-7.1 s on two CPU cores, start-up included)",
     )
     plan = commands.add_parser(
         "plan",
