@@ -203,6 +203,13 @@ def test_live_start_says_why_it_cannot_start(page):
     assert any("Live needs `stabilityai/sd-turbo`" in c.value for c in page.caption)
 
 
+def test_live_sliders_move_in_the_stage_settings_steps(page):
+    """A slider's step is the setting's (0.25 px of zoom, half a point of guidance), not Streamlit's 0.01."""
+    assert page.slider(key="live_zoom_px").proto.step == 0.25
+    assert page.slider(key="live_guidance").proto.step == 0.5
+    assert page.slider(key="live_strength").proto.step == 0.01
+
+
 def test_live_settings_promote_to_the_stage(page):
     page.slider(key="live_strength").set_value(0.8).run()
     page.slider(key="live_zoom_px").set_value(2.0).run()

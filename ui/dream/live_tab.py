@@ -190,7 +190,8 @@ def aim_ui() -> None:
 
 
 def _slider(column, label: str, name: str, help: str | None = None) -> None:
-    column.slider(label, *live_range(name), key=f"live_{name}", help=help)
+    low, high, step = live_range(name)
+    column.slider(label, low, high, step=step, key=f"live_{name}", help=help)
 
 
 def live_range(name: str) -> tuple[float, float, float]:
