@@ -59,11 +59,10 @@ def in_process(rounds: int) -> list[float]:
     from core.dream.render import render
     from core.dream.stage import load_stage
 
-    one_core_for_this_thread()
     stage = preview_stage(load_stage(STAGE))
     seconds = []
     for _ in range(rounds):
-        with tempfile.TemporaryDirectory() as scratch:
+        with tempfile.TemporaryDirectory() as scratch, one_core_for_this_thread():
             began = time.perf_counter()
             for _ in render(stage, Path(scratch) / "run"):
                 pass

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ctypes
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,23 +69,37 @@ def describe_device() -> DeviceInfo:
     return DeviceInfo(device, dtype, f"CPU, {torch.get_num_threads()} threads", None)
 
 
-def one_core_for_this_thread() -> bool:
-    """Run the calling thread's tensor ops on one core, leaving every other thread's as it was.
+@contextmanager
+def one_core_for_this_thread() -> Iterator[bool]:
+    """Within the block, the calling thread's tensor ops run on one core; every other thread's run as
+    before, and this one's again after it. Yields whether it took (False where torch does not run
+    on OpenMP's GNU runtime: nothing changes there).
 
     For work made of many small ops (a motion preview's 256 px frames): a second thread per op
     gains nothing there and, when the cores are busy (the video encoder, the page, other
     sessions), each op waits for it. torch.set_num_threads would not do: it sets the count of
     every thread started afterwards too (each Streamlit rerun starts one). OpenMP's own
-    omp_set_num_threads sets the calling thread's alone. False where torch does not run on
-    OpenMP's GNU runtime (nothing changes there).
+    omp_set_num_threads sets the calling thread's alone. Its results may differ from a
+    multi-threaded run's in the last bits (sums split differently): nothing that must match a
+    render bit for bit runs in it.
     """
-    torch.get_num_threads()  # ATen sets a thread's count at its first use: before, it would undo this
-    try:
-        runtime = ctypes.CDLL(str(Path(torch.__file__).parent / "lib" / "libgomp.so.1"))
-    except OSError:
-        try:
-            runtime = ctypes.CDLL("libgomp.so.1")
-        except OSError:
-            return False
+    count = torch.get_num_threads()  # also ATen's first use in this thread, which would undo the change
+    runtime = _openmp()
+    if runtime is None:
+        yield False
+        return
     runtime.omp_set_num_threads(1)
-    return torch.get_num_threads() == 1
+    try:
+        yield torch.get_num_threads() == 1
+    finally:
+        runtime.omp_set_num_threads(count)
+
+
+def _openmp() -> ctypes.CDLL | None:
+    """The OpenMP runtime torch's wheel carries (already loaded with torch), else the system's."""
+    for name in (str(Path(torch.__file__).parent / "lib" / "libgomp.so.1"), "libgomp.so.1"):
+        try:
+            return ctypes.CDLL(name)
+        except OSError:
+            continue
+    return None

@@ -6,10 +6,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import GiroError
+
+if TYPE_CHECKING:
+    from core.dream.render import Progress
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,8 +113,8 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    from core.device import one_core_for_this_thread
     from core.dream.render import render
-    from core.dream.run import GIF, ZIP
     from core.dream.stage import load_stage
 
     stage = load_stage(args.stage)
@@ -126,10 +131,8 @@ def _render(args: argparse.Namespace) -> int:
         check_stage(stage)
     pipelines = None
     if args.preview:
-        from core.device import one_core_for_this_thread
         from core.dream.preview import preview_stage
 
-        one_core_for_this_thread()
         stage = preview_stage(stage)
     else:
         from core import settings
@@ -141,18 +144,26 @@ def _render(args: argparse.Namespace) -> int:
         pipelines = load_pipelines(stage.model(), device, pick_dtype(device), stage.render.vae, compile)
         vae = "" if pipelines.vae == "auto" else f", VAE {pipelines.vae}"
         print(f"model {pipelines.model}{vae} on {pipelines.device} ({pipelines.dtype})", file=sys.stderr)
-    for progress in render(stage, args.out, pipelines):
-        if progress.done:
-            written = [p for p in (progress.path, progress.path.with_name(GIF), progress.path.with_name(ZIP))
-                       if p.is_file()]
-            print("wrote " + ", ".join(str(p) for p in written))
-        else:
-            print(
-                f"frame {progress.frame + 1}/{progress.total}  {progress.seconds:.2f} s  "
-                f"ETA {progress.eta_seconds / 60:.1f} min",
-                file=sys.stderr, flush=True,
-            )
+    # A preview is many small ops: one core for them (see one_core_for_this_thread).
+    with one_core_for_this_thread() if pipelines is None else nullcontext():
+        for progress in render(stage, args.out, pipelines):
+            _report(progress)
     return 0
+
+
+def _report(progress: Progress) -> None:
+    from core.dream.run import GIF, ZIP
+
+    if progress.done:
+        written = [p for p in (progress.path, progress.path.with_name(GIF), progress.path.with_name(ZIP))
+                   if p.is_file()]
+        print("wrote " + ", ".join(str(p) for p in written))
+    else:
+        print(
+            f"frame {progress.frame + 1}/{progress.total}  {progress.seconds:.2f} s  "
+            f"ETA {progress.eta_seconds / 60:.1f} min",
+            file=sys.stderr, flush=True,
+        )
 
 
 if __name__ == "__main__":

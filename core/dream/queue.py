@@ -150,8 +150,6 @@ class RenderQueue:
                 self._changed.wait()
 
     def _work(self, lane: str) -> None:
-        if lane == LANES["preview"]:  # small ops: see one_core_for_this_thread
-            one_core_for_this_thread()
         while True:
             job = self._next(lane)
             try:
@@ -170,8 +168,9 @@ class RenderQueue:
         if job.cancel.is_set():  # cancelled while it waited
             return
         if job.kind == "preview":
-            for progress in render(preview_stage(job.stage), job.run_dir, None, job.cancel):
-                job.progress = progress
+            with one_core_for_this_thread():  # small ops
+                for progress in render(preview_stage(job.stage), job.run_dir, None, job.cancel):
+                    job.progress = progress
             return
         pipelines = self._load(job.stage.model(), job.stage.render.vae)
         if job.kind == "candidates":

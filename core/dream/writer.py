@@ -71,7 +71,10 @@ class FrameWriter:
             raise self._error
 
     def _work(self) -> None:
-        one_core_for_this_thread()  # background work: the model's (or the preview's) cores stay its own
+        with one_core_for_this_thread():  # background work: the model's (or the preview's) cores stay its own
+            self._drain()
+
+    def _drain(self) -> None:
         while True:
             batch = [self._frames.get()]
             while batch[-1] is not _DONE and not self._frames.empty():
