@@ -49,8 +49,10 @@ def preview_ui(stage: Stage) -> None:
         line = st.empty()
         line.caption("Previewing the motion...")
         while not queue.wait(job, 0.5):
-            if job.progress is not None:
-                line.caption(f"Previewing the motion: frame {job.progress.frame + 1} of {job.progress.total}...")
+            progress = job.progress  # read once: the worker replaces it, the last one counts the MP4 as a frame
+            if progress is not None:
+                frame = min(progress.frame + 1, progress.total)
+                line.caption(f"Previewing the motion: frame {frame} of {progress.total}...")
         line.empty()
     if job.status == "failed":
         st.error(as_text(job.message))
