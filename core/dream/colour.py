@@ -8,6 +8,9 @@ cumulative distribution mapped onto the reference's), without the round trip thr
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
 import torch
 
 # sRGB (D65) <-> XYZ, and the D65 white point, as scikit-image uses them.
@@ -17,45 +20,91 @@ _RGB_TO_XYZ = torch.tensor([[0.412453, 0.357580, 0.180423],
 _WHITE = torch.tensor([0.95047, 1.0, 1.08883])
 
 
-Palette = list[tuple[torch.Tensor, torch.Tensor]]  # per LAB channel: distinct values, their quantiles
+@functools.lru_cache(maxsize=4)
+def _constants(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """RGB -> XYZ relative to the white point, and back, on `device`: copied there once, not per frame."""
+    to_xyz = _RGB_TO_XYZ / _WHITE[:, None]
+    return to_xyz.to(device), torch.linalg.inv(to_xyz).to(device)
+
+
+class Palette:
+    """The colour distribution of a reference frame, worked out once per render: per LAB channel,
+    its values sorted and each one's quantile (the share of values at or below it)."""
+
+    def __init__(self, reference: torch.Tensor):
+        channels = to_lab(reference).flatten(1)
+        order, counts = _order_with_counts(channels)
+        self._values = channels.gather(1, order)
+        self._quantiles = counts.float() / channels.shape[1]
+        self._tables: dict[int, torch.Tensor] = {}
+
+    def table(self, pixels: int) -> torch.Tensor:
+        """(3, pixels + 1): for an image of `pixels` pixels, the reference value at the quantile of
+        a value with k values at or below it, k = 0..pixels. Made once per image size."""
+        if pixels not in self._tables:
+            quantiles = torch.arange(pixels + 1, device=self._values.device).float() / pixels
+            self._tables[pixels] = torch.stack([_interp(quantiles, q, v) for q, v in zip(self._quantiles, self._values)])
+        return self._tables[pixels]
 
 
 def palette(reference: torch.Tensor) -> Palette:
-    """The colour distribution of `reference` ((1, 3, H, W) in [0, 1]), worked out once per render."""
-    return [_distribution(channel) for channel in to_lab(reference)]
+    """The colour distribution of `reference` ((1, 3, H, W) in [0, 1])."""
+    return Palette(reference)
 
 
 def match_colours(image: torch.Tensor, reference: Palette) -> torch.Tensor:
     """`image` ((1, 3, H, W) in [0, 1]) with the reference's colour distribution, channel by channel:
-    each value moves to the reference value at the same quantile, and equal values stay equal."""
-    matched = []
-    for channel, (ref_values, ref_quantiles) in zip(to_lab(image), reference):
-        values, inverse, counts = torch.unique(channel.flatten(), return_inverse=True, return_counts=True)
-        quantiles = torch.cumsum(counts, 0).float() / channel.numel()
-        matched.append(_interp(quantiles, ref_quantiles, ref_values)[inverse].reshape(channel.shape))
-    return _lab_to_rgb(torch.stack(matched)).unsqueeze(0)
+    each value moves to the reference value at the same quantile, and equal values stay equal.
+
+    Every shape is fixed by the image's size (no `torch.unique`, whose size depends on the data
+    and makes a GPU wait): a value's quantile is found from its place in the sorted channel."""
+    channels = to_lab(image).flatten(1)
+    order, counts = _order_with_counts(channels)
+    matched = torch.empty_like(channels).scatter_(1, order, reference.table(channels.shape[1]).gather(1, counts))
+    return _lab_to_rgb(matched.view(3, *image.shape[-2:])).unsqueeze(0)
 
 
-def _distribution(channel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    values, counts = torch.unique(channel.flatten(), return_counts=True)
-    return values, torch.cumsum(counts, 0).float() / channel.numel()
+def _order_with_counts(channels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per channel (a row of `channels`), its sorting order, and for each place in it how many
+    values are at or below the value there: one past the end of its run of equal values."""
+    order = _argsort(channels)
+    ordered = channels.gather(1, order)
+    count = channels.shape[1]
+    place = torch.arange(count, device=channels.device).expand_as(channels)
+    run_ends = torch.where(ordered[:, 1:] != ordered[:, :-1], place[:, :-1], count - 1)
+    run_ends = torch.cat([run_ends, place[:, -1:]], 1)
+    # The next run end at or after each place: a running minimum from the right.
+    return order, run_ends.flip(1).cummin(1).values.flip(1) + 1
+
+
+def _argsort(values: torch.Tensor) -> torch.Tensor:
+    """The order that sorts each row of `values`: any order of equal values does, since equal
+    values are mapped alike. On the CPU through numpy, whose vectorised sort is several times
+    faster than torch's there (16k values: 0.24 ms against 1.4 ms)."""
+    if values.device.type == "cpu":
+        return torch.from_numpy(np.argsort(values.numpy(), axis=1))
+    return torch.argsort(values, dim=1)
 
 
 def to_lab(image: torch.Tensor) -> torch.Tensor:
-    """(1, 3, H, W) RGB in [0, 1] -> (3, H, W) CIE LAB, in float32."""
+    """(1, 3, H, W) RGB in [0, 1] -> (3, H, W) CIE LAB, in float32. Powers are taken as exp(p log x),
+    a third of pow's time on the CPU, and the white point is folded into the matrix."""
     rgb = image[0].float()
-    linear = torch.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
-    xyz = torch.einsum("ij,jhw->ihw", _RGB_TO_XYZ.to(rgb.device), linear) / _WHITE.to(rgb.device)[:, None, None]
-    f = torch.where(xyz > 0.008856, xyz.clamp_min(1e-12) ** (1 / 3), 7.787 * xyz + 16 / 116)
+    to_xyz, _ = _constants(rgb.device)
+    linear = torch.where(rgb > 0.04045, torch.exp(torch.log((rgb + 0.055) / 1.055) * 2.4), rgb / 12.92)
+    xyz = to_xyz.mm(linear.view(3, -1)).view_as(linear)
+    f = torch.where(xyz > 0.008856, torch.exp(torch.log(xyz.clamp_min(1e-12)) / 3), 7.787 * xyz + 16 / 116)
     return torch.stack([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
 
 
 def _lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
+    _, from_xyz = _constants(lab.device)
     fy = (lab[0] + 16) / 116
     f = torch.stack([fy + lab[1] / 500, fy, (fy - lab[2] / 200).clamp_min(0)])
-    xyz = torch.where(f > 0.2068966, f**3, (f - 16 / 116) / 7.787) * _WHITE.to(lab.device)[:, None, None]
-    linear = torch.einsum("ij,jhw->ihw", torch.linalg.inv(_RGB_TO_XYZ).to(lab.device), xyz)
-    rgb = torch.where(linear > 0.0031308, 1.055 * linear.clamp_min(0) ** (1 / 2.4) - 0.055, 12.92 * linear)
+    xyz = torch.where(f > 0.2068966, f * f * f, (f - 16 / 116) / 7.787)
+    linear = from_xyz.mm(xyz.view(3, -1)).view_as(xyz)
+    rgb = torch.where(linear > 0.0031308, 1.055 * torch.exp(torch.log(linear.clamp_min(1e-12)) / 2.4) - 0.055,
+                      12.92 * linear)
     return rgb.clamp(0, 1)
 
 
