@@ -30,10 +30,11 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from bench.gpu_time import KernelTime, graphs_compiled
 from bench.results import machine, write_section
 from core.device import pick_device, pick_dtype
 from core.dream.pipelines import assemble_pipelines
-from core.dream.render import render
+from core.dream.render import Progress, render
 from core.dream.stage import parse_stage
 from core.dream.testing import build_pipeline, build_tiny_vae
 
@@ -142,23 +143,37 @@ def measure(name: str, size: int, blocks: int, device: str) -> dict:
 
 
 def _timed_render(name: str, case: Case, pipelines, clock: ModelClock, size: int, blocks: int, device: str) -> dict:
+    """The warm-up block, `blocks` blocks timed, and on CUDA as many again watched by the profiler
+    for the GPU's own kernel time (and, compiled, for graphs compiled after the warm-up)."""
     k = case.cadence
-    total = k * (blocks + 1) + 1
+    profiled = blocks if device.startswith("cuda") else 0
+    timed_end = k * (blocks + 1)
+    total = timed_end + k * profiled + 1
+    kernels = KernelTime(device)
     with tempfile.TemporaryDirectory() as scratch:
         start = Path(scratch) / "start.png"
         Image.effect_mandelbrot((size, size), (-2, -1.5, 1, 1.5), 64).convert("RGB").save(start)
         stage = parse_stage(stage_text(case, size, total, start))
         for progress in render(stage, Path(scratch) / "run", pipelines):
-            if progress.frame == k and not progress.done:  # the warm-up block is done: start the clocks
-                began, clock.seconds = time.perf_counter(), 0.0
-            elif progress.frame == total - 1 and not progress.done:
+            if not isinstance(progress, Progress):
+                continue
+            if progress.frame == k:  # the warm-up block is done: start the clocks
+                began, clock.seconds, graphs = time.perf_counter(), 0.0, graphs_compiled()
+            elif progress.frame == timed_end:
                 wall, inside = time.perf_counter() - began, clock.seconds
+                if profiled:
+                    kernels.__enter__()
+            if profiled and progress.frame == total - 1:
+                kernels.__exit__()
+        recompiled = graphs_compiled() - graphs
     frames = k * blocks
     per_frame = wall / frames
     row = dict(case=name, architecture=case.architecture, size=size, unet_steps=int(case.steps * case.strength),
                guidance=case.guidance, vae="taesd" if case.tiny_vae else "own", cadence=k,
                compile=case.compile, frames=frames, seconds=per_frame, fps=1 / per_frame,
-               overhead=wall / inside if inside else float("nan"))
+               overhead=wall / inside if inside else float("nan"),
+               kernels=None if kernels.seconds is None else kernels.seconds / (k * profiled),
+               recompiled=recompiled)
     del pipelines
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
@@ -167,18 +182,25 @@ def _timed_render(name: str, case: Case, pipelines, clock: ModelClock, size: int
 
 def table(rows: list[dict], device: str, baseline: str) -> str:
     base = next((r for r in rows if r["case"] == baseline), None)
+    split = any(r["kernels"] is not None for r in rows)  # CUDA: the GPU's own share of each frame
+    extra = " GPU kernels ms / frame | host-bound share | graphs compiled after warm-up |" if split else ""
     lines = [
         "| case | architecture | size | UNet steps / diffused frame | guidance | VAE | cadence | compile "
-        "| frames timed | s / output frame | frames / min | speed-up vs " + baseline + " | overhead |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| frames timed | s / output frame | frames / min | speed-up vs " + baseline + " | overhead |" + extra,
+        "|" + " --- |" * (13 + (3 if split else 0)),
     ]
     for r in rows:
         speedup = f"{base['seconds'] / r['seconds']:.1f}x" if base else "n/a"
-        lines.append(
+        line = (
             f"| {r['case']} | {r['architecture']} | {r['size']} | {r['unet_steps']} | {r['guidance']} "
             f"| {r['vae']} | {r['cadence']} | {'yes' if r['compile'] else 'no'} | {r['frames']} "
             f"| {r['seconds']:.3f} | {60 / r['seconds']:.1f} | {speedup} | {r['overhead']:.3f} |"
         )
+        if split:
+            kernels = r["kernels"]
+            line += (" - | - |" if kernels is None else f" {kernels * 1000:.1f} | {max(0.0, 1 - kernels / r['seconds']):.0%} |")
+            line += f" {r['recompiled'] if r['compile'] else '-'} |"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -213,7 +235,10 @@ def main(argv: list[str] | None = None) -> None:
         "diffusers' AutoencoderTiny defaults); img2img frames through `core.dream.render` with colour "
         "coherence on, frame 0 from an image, the first diffused frame after it a warm-up not counted. "
         "Overhead = wall time per diffused frame / time inside the UNet and the VAE (encode + decode); "
-        "zoom, mix, colour matching and the hand-off to the background writer count as overhead.",
+        "zoom, mix, colour matching and the hand-off to the background writer count as overhead. On CUDA, "
+        "GPU kernels: the kernels' own time per output frame (torch.profiler, over as many frames again "
+        "after the timed ones); host-bound share: the part of a frame's wall time the GPU is idle; graphs "
+        "compiled after warm-up: torch.compile's count, 0 when nothing recompiles.",
         "",
         table(rows, device, "fast-before"),
     ]

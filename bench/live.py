@@ -27,6 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.dream import CASES, pipelines_for
+from bench.gpu_time import KernelTime, graphs_compiled
 from bench.results import machine, write_section
 from core.device import pick_device, pick_dtype
 from core.dream.live import LiveSettings, LiveStream
@@ -45,20 +46,26 @@ def measure(pipelines, size: int, frames: int, cadence: int, compare: bool = Fal
     stream = LiveStream("bench", pipelines, settings, lost_seconds=3600, idle_seconds=3600)
     try:
         warm = 4 if compile else 2  # the first frame and warm-up ones
-        _wait(stream, lambda: len(stream.frames()) >= warm)
-        began, start = time.perf_counter(), stream.latest().index
-        _wait(stream, lambda: stream.latest().index >= start + frames)
+        wait_until(stream, lambda: len(stream.frames()) >= warm)
+        began, start, graphs = time.perf_counter(), stream.latest().index, graphs_compiled()
+        wait_until(stream, lambda: stream.latest().index >= start + frames)
         seconds = (time.perf_counter() - began) / (stream.latest().index - start)
+        recompiled = graphs_compiled() - graphs
+        with KernelTime(pipelines.device) as kernels:  # as many frames again, for the GPU's own time
+            start = stream.latest().index
+            wait_until(stream, lambda: stream.latest().index >= start + frames)
+            profiled = stream.latest().index - start
         changed = replace(settings, strength=0.75)
         began = time.perf_counter()
         stream.update(changed)
-        _wait(stream, lambda: stream.latest().settings == changed)
+        wait_until(stream, lambda: stream.latest().settings == changed)
         latency = time.perf_counter() - began
     finally:
         stream.stop()
         stream.join()
     return dict(size=size, cadence=cadence, frames=frames, seconds=seconds, fps=1 / seconds, latency=latency,
-                variants=len(settings.variants()), compile=compile)
+                variants=len(settings.variants()), compile=compile, recompiled=recompiled,
+                kernels=None if kernels.seconds is None else kernels.seconds / profiled)
 
 
 SHOWN = """async (ms) => {
@@ -118,11 +125,18 @@ def page(seconds: float) -> list[dict]:
     return rows
 
 
+def _split(row: dict) -> str:
+    kernels = row["kernels"]
+    share = "- | - |" if kernels is None else f"{kernels * 1000:.1f} | {max(0.0, 1 - kernels / row['seconds']):.0%} |"
+    return f"{share} {row['recompiled'] if row['compile'] else '-'} |"
+
+
 def _times_one(row: dict, single: dict) -> str:
     return f"{row['seconds'] / single['seconds']:.2f}" if row["variants"] > 1 else "-"
 
 
-def _wait(stream: LiveStream, condition) -> None:
+def wait_until(stream: LiveStream, condition) -> None:
+    """Until `condition()` holds; an error if the stream stops first."""
     while not condition():
         if not stream.alive:
             raise RuntimeError(f"the stream stopped: {stream.message}")
@@ -178,12 +192,17 @@ def main(argv: list[str] | None = None) -> None:
         "Change to frame: seconds from a strength change to the first frame made with it (the page's "
         "rerun comes on top). Variants 4: A/B of four zooms side by side, one model call a frame for all "
         "four; its time over one variant's at the same size in the last column. Compile: the UNet and the "
-        "tiny VAE compiled by torch.compile (GIRO_COMPILE=1), timed after its warm-up.",
+        "tiny VAE compiled by torch.compile (GIRO_COMPILE=1) into CUDA graphs, timed after its warm-up. GPU "
+        "kernels: their own time per frame (torch.profiler, over as many frames again); host-bound share: "
+        "the part of a frame's wall time the GPU is idle; graphs compiled after warm-up: 0 when nothing "
+        "recompiles.",
         "",
-        "| size | cadence | variants | compile | frames timed | s / frame | frames / s | change to frame (s) | x one |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| size | cadence | variants | compile | frames timed | s / frame | frames / s | change to frame (s) | x one "
+        "| GPU kernels ms / frame | host-bound share | graphs compiled after warm-up |",
+        "|" + " --- |" * 12,
         *(f"| {r['size']} | {r['cadence']} | {r['variants']} | {'yes' if r['compile'] else 'no'} | {r['frames']} "
-          f"| {r['seconds']:.3f} | {r['fps']:.2f} | {r['latency']:.3f} | {_times_one(r, single)} |" for r in rows),
+          f"| {r['seconds']:.3f} | {r['fps']:.2f} | {r['latency']:.3f} | {_times_one(r, single)} | {_split(r)}"
+          for r in rows),
     ]
     write_section(f"live-{kind}", "\n".join(lines))
 

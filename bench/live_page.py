@@ -32,7 +32,7 @@ class SteadyModel:
     def encode(self, prompt: str) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.zeros(1), torch.zeros(1)
 
-    def redraw_variants(self, images, embeds, variants, seed, stop):
+    def redraw(self, images, embeds, variants, seed, stop):
         time.sleep(FRAME_SECONDS)
         return None if stop() else images
 

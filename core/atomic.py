@@ -35,9 +35,14 @@ def temporary_path(final: Path) -> Path:
 
 def commit(temporary: Path, final: Path) -> None:
     """Put a finished temporary file in place: its bytes reach the disk before the rename."""
-    with Path(temporary).open("rb+") as handle:
-        os.fsync(handle.fileno())
+    sync(temporary)
     os.replace(temporary, final)
+
+
+def sync(path: Path) -> None:
+    """Wait until `path`'s bytes are on the disk."""
+    with Path(path).open("rb+") as handle:
+        os.fsync(handle.fileno())
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from core.errors import GiroError
 
 if TYPE_CHECKING:
-    from core.dream.render import Progress
+    from core.dream.render import Progress, Rendered
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--preview", action="store_true",
         help="zoom and loop-mixing only, no model, at 256 px: check travel speed and loop timing "
-        "(the 275-frame Giro stage: 5.4-7.1 s on two CPU cores, start-up included)",
+        "(the 275-frame Giro stage takes seconds on two CPU cores: bench/RESULTS.md, dream-preview)",
     )
     plan = commands.add_parser(
         "plan",
@@ -151,11 +151,12 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(progress: Progress) -> None:
+def _report(progress: Progress | Rendered) -> None:
+    from core.dream.render import Rendered
     from core.dream.run import GIF, ZIP
 
-    if progress.done:
-        written = [p for p in (progress.path, progress.path.with_name(GIF), progress.path.with_name(ZIP))
+    if isinstance(progress, Rendered):
+        written = [p for p in (progress.video, progress.video.with_name(GIF), progress.video.with_name(ZIP))
                    if p.is_file()]
         print("wrote " + ", ".join(str(p) for p in written))
     else:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from core.dream.zoom import warp, zoom_scale
+from core.dream.zoom import move, zoom_scale
 
 BAND = 1 / 16  # the outer band's width, as a share of the shorter side (32 px at 512)
 REGIONS = ("whole", "border", "centre")
@@ -24,62 +24,75 @@ REGIONS = ("whole", "border", "centre")
 class LoopFigures:
     """Fed the frames in order (`add`), then `close`d: the distances of every step and the figures.
 
-    Worked on tensors with the regions as slices: a preview measures all its frames while it is
-    drawn, and in numpy with masks this cost more than drawing them.
+    Worked on the frames' own device, the regions as slices, each distance kept there as a tensor
+    until the figures are asked for: measuring a frame never makes the loop wait for the GPU.
     """
 
     def __init__(self, zoom_px: Sequence[float], vanishing_point: tuple[float, float]):
         self.zoom_px = list(zoom_px)  # zoom_px[i]: the step into frame i (the plan's)
         self.vanishing_point = vanishing_point
-        self.distances: dict[str, list[float]] = {region: [] for region in REGIONS}
-        self.unexplained: list[float] = []
+        self._distances: dict[str, list[torch.Tensor]] = {region: [] for region in REGIONS}
+        self._unexplained: list[torch.Tensor] = []
         self._first: torch.Tensor | None = None
         self._previous: torch.Tensor | None = None
 
-    def add(self, frame: np.ndarray, moved: torch.Tensor | None = None) -> None:
-        """The next frame, (H, W, 3) uint8. `moved`: the frame before it moved by the camera into it,
-        (1, 3, H, W) floats in [0, 1] on any device, if the caller has it; else worked out here."""
-        # (3, H, W) in grey levels, contiguous (strided, the sums and the zoom take 3-8x longer), in
-        # an array of its own: a frame read from a PNG is read-only, which torch warns about.
-        current = torch.from_numpy(frame.transpose(2, 0, 1).astype(np.float32, order="C"))
+    def add(self, frame: torch.Tensor | np.ndarray, moved: torch.Tensor | None = None) -> None:
+        """The next frame: (3, H, W) uint8 on any device, or (H, W, 3) uint8 as read from a file.
+        `moved`: the frame before it moved by the camera into it, (1, 3, H, W) floats in [0, 1] on
+        the frame's device, if the caller has it; else worked out here."""
+        if isinstance(frame, np.ndarray):
+            # An array of its own: a frame read from a PNG is read-only, which torch warns about.
+            frame = torch.from_numpy(np.ascontiguousarray(frame.transpose(2, 0, 1)))
+        current = frame.float()  # (3, H, W) in grey levels
         if self._previous is None:
             self._first = current
         else:
             self._step(self._previous, current)
-            into = len(self.unexplained) + 1
-            moved = self._zoomed(self._previous, into) if moved is None else moved[0].float().cpu() * 255
-            self.unexplained.append(float((moved - current).abs().mean()))
+            into = len(self._unexplained) + 1
+            moved = self._zoomed(self._previous, into) if moved is None else moved[0].float() * 255
+            self._unexplained.append((moved - current).abs().mean())
         self._previous = current
 
     def close(self) -> None:
         """The seam: the step from the last frame back to frame 0."""
         self._step(self._previous, self._first)
 
+    @property
+    def distances(self) -> dict[str, list[float]]:
+        """Each region's distance of every step, the seam last."""
+        return {region: _floats(values) for region, values in self._distances.items()}
+
     def figures(self) -> dict[str, float | None]:
-        seams = {region: seam_figure(self.distances[region]) for region in REGIONS}
+        distances = self.distances
+        seams = {region: seam_figure(distances[region]) for region in REGIONS}
+        unexplained = _floats(self._unexplained)
         return {
             "seam": _rounded(seams["whole"]),
             "seam_border": _rounded(seams["border"]),
             "seam_centre": _rounded(seams["centre"]),
-            "flicker": _rounded(float(np.mean(self.unexplained)) if self.unexplained else None),
+            "flicker": _rounded(float(np.mean(unexplained)) if unexplained else None),
         }
 
     def _step(self, a: torch.Tensor, b: torch.Tensor) -> None:
         difference = (a - b).abs().mean(0)
         height, width = difference.shape
         band = max(2, round(min(height, width) * BAND))
-        whole = float(difference.sum())
-        inside = float(difference[band:-band, band:-band].sum())
+        whole = difference.sum()
+        inside = difference[band:-band, band:-band].sum()
         centre = difference[height // 4: height - height // 4, width // 4: width - width // 4]
-        self.distances["whole"].append(whole / difference.numel())
-        self.distances["border"].append((whole - inside) / (difference.numel() - (height - 2 * band) * (width - 2 * band)))
-        self.distances["centre"].append(float(centre.mean()))
+        self._distances["whole"].append(whole / difference.numel())
+        self._distances["border"].append((whole - inside) / (difference.numel() - (height - 2 * band) * (width - 2 * band)))
+        self._distances["centre"].append(centre.mean())
 
     def _zoomed(self, frame: torch.Tensor, into: int) -> torch.Tensor:
         """`frame` moved by the camera's step into frame `into`, as the plan zooms it."""
         height, width = frame.shape[-2:]
         scale = zoom_scale((width, height), self.zoom_px[into])
-        return warp(frame.unsqueeze(0) / 255, scale, self.vanishing_point)[0] * 255
+        return move(frame.unsqueeze(0) / 255, scale, self.vanishing_point)[0] * 255
+
+
+def _floats(values: list[torch.Tensor]) -> list[float]:
+    return torch.stack(values).tolist() if values else []
 
 
 def seam_figure(distances: Sequence[float]) -> float | None:

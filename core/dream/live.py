@@ -17,21 +17,35 @@ runs one, the stream waits between frames.
 from __future__ import annotations
 
 import collections
+import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
 
-from core.dream.colour import Palette, match_colours, palette
+from core.dream.colour import Palette, palette
 from core.dream.pipelines import DreamPipelines, Variant
-from core.dream.zoom import to_float, to_tensor, to_uint8, warp, zoom_scale
+from core.dream.stage import RANGES
+from core.dream.step import Hold, HostFrame, advance, start_frame
+from core.dream.zoom import to_float, zoom_scale
 from core.errors import GiroError, first_line
 
 HISTORY = 24  # frames kept for the page's strip: the last two seconds or so on a GPU
+SIZES = (128, 256, 384, 512)  # the live frame's sides the page offers, in pixels; 128 for a CPU
+MAX_SIZE = 512
+# (lowest, highest, step) of each live number: the stage's (RANGES), but fewer steps and a smaller
+# zoom at the live size. LiveSettings refuses what lies outside; the Live tab's sliders offer this.
+LIVE_RANGES: dict[str, tuple[float, float, float]] = {
+    "strength": RANGES["strength"],
+    "guidance": RANGES["guidance"],
+    "steps": (1, 20, 1),
+    "zoom_px": (0.0, 8.0, 0.25),
+    "cadence": RANGES["cadence"],
+    "seed": RANGES["seed"],
+}
 
 
 class LiveBusy(GiroError):
@@ -56,6 +70,16 @@ class LiveSettings:
     def __post_init__(self):
         if not self.prompt.strip():
             raise GiroError("the live prompt is empty")
+        for name, (low, high, _) in LIVE_RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                    math.isfinite(value) and low <= value <= high):
+                raise GiroError(f"live {COMPARABLE.get(name, name)} must be from {low:g} to {high:g}, got {value!r}")
+        if isinstance(self.size, bool) or not isinstance(self.size, int) or not 64 <= self.size <= MAX_SIZE or self.size % 8:
+            raise GiroError(f"the live size must be a multiple of 8 from 64 to {MAX_SIZE} pixels, got {self.size!r}")
+        if not all(0 <= v <= 1 for v in self.vanishing_point):
+            raise GiroError("the live vanishing point must lie in the frame (each in [0, 1]), "
+                            f"got {list(self.vanishing_point)}")
         if self.compare:
             if self.compare not in COMPARABLE:
                 raise GiroError(f"cannot compare {self.compare!r}: only {', '.join(COMPARABLE)}")
@@ -74,19 +98,28 @@ class LiveSettings:
         return tuple(replace(self, compare="", values=(), **{self.compare: kind(value)}) for value in self.values)
 
 
-# What A/B can compare, batched in one model call (DreamPipelines.redraw_variants), and its words.
+# What A/B can compare, batched in one model call (DreamPipelines.redraw), and its words.
 COMPARABLE = {"strength": "strength", "guidance": "guidance", "steps": "steps", "zoom_px": "zoom pixels"}
 
 
 @dataclass(frozen=True)
 class LiveFrame:
     index: int
-    image: np.ndarray  # (H, W, 3) uint8
     settings: LiveSettings  # what it was made with
     redrawn: bool  # False: the zoom alone (cadence)
     seconds: float  # its wall time
     made: float  # time.monotonic() when it was done
-    variants: tuple[np.ndarray, ...] = ()  # A/B: each variant's picture (`image` is the first's)
+    pictures: tuple[HostFrame, ...] = field(repr=False)  # one, or each variant's (A/B)
+
+    @property
+    def image(self) -> np.ndarray:
+        """The frame, (H, W, 3) uint8: the first variant's in A/B."""
+        return self.pictures[0].array
+
+    @property
+    def variants(self) -> tuple[np.ndarray, ...]:
+        """A/B: each variant's picture; () otherwise."""
+        return tuple(picture.array for picture in self.pictures) if self.settings.compare else ()
 
 
 class LiveStream:
@@ -104,6 +137,7 @@ class LiveStream:
         self._settings = settings
         self._frames: collections.deque[LiveFrame] = collections.deque(maxlen=HISTORY)
         self._seen = self._changed = time.monotonic()
+        self._present: Callable[[], bool] | None = None  # whether the steering tab is still connected
         self._paused = False
         self._state = "starting"  # starting, running, paused, waiting (for a render), stopped, failed
         self.message = ""  # why it stopped or failed, one line
@@ -126,10 +160,14 @@ class LiveStream:
                 self._settings, self._changed = settings, time.monotonic()
             self._seen = time.monotonic()
 
-    def heartbeat(self) -> None:
-        """The steering tab is still there (the page calls this whenever it shows a frame)."""
+    def heartbeat(self, present: Callable[[], bool] | None = None) -> None:
+        """The steering tab is still there (the page calls this whenever it shows a frame).
+        `present`: whether that tab is still connected, asked while no heartbeat comes, so a tab
+        that a busy server redraws only every few seconds is not taken for a closed one."""
         with self._lock:
             self._seen = time.monotonic()
+            if present is not None:
+                self._present = present
 
     def pause(self) -> None:
         with self._lock:
@@ -195,7 +233,6 @@ class LiveStream:
                 self.message = message
 
     def _loop(self) -> None:
-        device = self.pipelines.device
         embeddings: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         frames: list[torch.Tensor] = []  # each variant's latest, (3, H, W) uint8 on the device
         variants: tuple[LiveSettings, ...] = ()  # what made them
@@ -216,7 +253,8 @@ class LiveStream:
             embeds = embeddings[settings.prompt]
             size, wanted = settings.size, settings.variants()
             if not frames or tuple(frames[0].shape[-2:]) != (size, size):
-                first = self._first(settings, embeds, device)
+                first = start_frame((size, size), self.pipelines.device, self._start, lambda: self.pipelines.first_frame(
+                    embeds, size, size, max(settings.steps, 1), settings.guidance, settings.seed, self._stop.is_set))
                 if first is None:
                     return
                 reference = palette(to_float(first))
@@ -230,10 +268,10 @@ class LiveStream:
                         return
                     continue
                 frames, variants = drawn, wanted
-            shown = [frame.permute(1, 2, 0).cpu().numpy() for frame in frames]
+            pictures = tuple(HostFrame(frame) for frame in frames)  # on their way to the page
             with self._lock:
-                self._frames.append(LiveFrame(index, shown[0], settings, redrawn, time.perf_counter() - began,
-                                              time.monotonic(), tuple(shown) if settings.compare else ()))
+                self._frames.append(LiveFrame(index, settings, redrawn, time.perf_counter() - began,
+                                              time.monotonic(), pictures))
             index += 1
 
     def _next(self, frames: list[torch.Tensor], variants: tuple[LiveSettings, ...], redrawn: bool,
@@ -242,34 +280,24 @@ class LiveStream:
         model call. None if stopped, or if the settings `changed` while denoising: a frame in
         progress is dropped for one made with the new settings, so a change waits for one
         denoising step at most, not for a whole frame made with the old value."""
-        size = variants[0].size
-        images = [warp(to_float(frame), zoom_scale((size, size), v.zoom_px), v.vanishing_point)
-                  for frame, v in zip(frames, variants)]
+        first, size = variants[0], variants[0].size
+        redraw = hold = None
         if redrawn:
-            if variants[0].colour_coherence:
-                images = [match_colours(image, reference) for image in images]
-            drawn = self.pipelines.redraw_variants(
-                torch.cat(images), embeds, [Variant(v.strength, v.steps, v.guidance) for v in variants],
-                variants[0].seed, lambda: self._stop.is_set() or changed(),
-            )
-            if drawn is None:
-                return None
-            images = list(drawn.split(1))
-        return [to_uint8(image) for image in images]
-
-    def _first(self, settings: LiveSettings, embeds, device) -> torch.Tensor | None:
-        """The start frame: the page's start image at the live size, or text-to-image."""
-        if self._start is not None:
-            image = ImageOps.fit(Image.fromarray(self._start), (settings.size, settings.size))
-            return to_tensor(image, device)
-        image = self.pipelines.first_frame(embeds, settings.size, settings.size, max(settings.steps, 1),
-                                           settings.guidance, settings.seed, self._stop.is_set)
-        return None if image is None else to_uint8(image)
+            hold = Hold(reference) if first.colour_coherence else None
+            settings = [Variant(v.strength, v.steps, v.guidance) for v in variants]
+            redraw = lambda images: self.pipelines.redraw(  # noqa: E731
+                images, embeds, settings, first.seed, lambda: self._stop.is_set() or changed())
+        step = advance(frames, [zoom_scale((size, size), v.zoom_px) for v in variants], first.vanishing_point,
+                       hold=hold, redraw=redraw)
+        return None if step is None else step.frames
 
     def _should_stop(self) -> bool:
         now = time.monotonic()
         with self._lock:
-            seen, changed = self._seen, self._changed
+            seen, changed, present = self._seen, self._changed, self._present
+        if now - seen > self.lost_seconds and present is not None and present():
+            self.heartbeat()
+            seen = now
         if now - seen > self.lost_seconds:
             self.stop("stopped: its tab was closed")
             return True

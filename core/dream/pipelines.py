@@ -9,9 +9,11 @@ is not thread-safe (its scheduler keeps state), so every call goes through `Drea
 
 from __future__ import annotations
 
+import collections
+import copy
 import inspect
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,10 +24,42 @@ from core.hub import local_or_download
 
 @dataclass(frozen=True)
 class Variant:
-    """One img2img setting of a side-by-side comparison."""
+    """One img2img setting: the frame's own, or one of a side-by-side comparison."""
     strength: float
     steps: int
     guidance: float
+
+
+@dataclass
+class _Schedule:
+    """One variant's timesteps (diffusers' step 5) and noising (step 6), worked out once per
+    (steps, strength) and reused every frame: a fresh scheduler is a copy of `scheduler`."""
+    source: object  # the pipeline's scheduler it was made from: a new one makes a new schedule
+    scheduler: object  # set to its timesteps and begin index, never stepped
+    timesteps: list[torch.Tensor]
+    # Every diffusers scheduler noises a latent x as a * x + b * noise at the first timestep; a and b
+    # are read off it once, so a frame adds its noise without the scheduler's per-call table copies.
+    noise_scale: tuple[float, float]
+    takes_generator: bool
+
+    def fresh(self) -> object:
+        """A scheduler at the first timestep, to step through one frame. Its tensors and config are
+        shared (diffusers' schedulers replace those, never write into them); its lists and
+        counters are its own. A plain deep copy took 0.3 ms a frame, this 0.04."""
+        shared = {id(value): value for value in vars(self.scheduler).values() if isinstance(value, torch.Tensor)}
+        shared[id(self.scheduler.config)] = self.scheduler.config
+        return copy.deepcopy(self.scheduler, shared)
+
+
+@dataclass
+class _Noise:
+    """A seed's noise for one latent shape, drawn on the CPU in the order diffusers draws it."""
+    vae: torch.Tensor | None  # the VAE posterior's sample (AutoencoderKL), None for a tiny VAE
+    start: torch.Tensor  # the noise img2img starts from
+    after: torch.Tensor  # the CPU generator's state after both: what a scheduler's own noise continues from
+
+
+NOISE_CACHE = 4  # seeds whose noise stays on the device: Live's one, a fixed-noise render's one
 
 
 @dataclass
@@ -38,6 +72,8 @@ class DreamPipelines:
     dtype: torch.dtype
     vae: str = "auto"
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _schedules: dict[tuple[int, float], _Schedule] = field(default_factory=dict, repr=False)
+    _noises: collections.OrderedDict = field(default_factory=collections.OrderedDict, repr=False)
 
     def encode(self, prompt: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Text embeddings (prompt, empty negative prompt); computed once per distinct prompt."""
@@ -51,85 +87,8 @@ class DreamPipelines:
         self, embeds: tuple[torch.Tensor, torch.Tensor], width: int, height: int,
         steps: int, guidance: float, seed: int, stop: Callable[[], bool],
     ) -> torch.Tensor | None:
-        """Text-to-image; None if `stop()` turned true while denoising."""
-        return self._run(
-            self.text2img, stop, embeds, seed,
-            width=width, height=height, num_inference_steps=steps, guidance_scale=guidance,
-        )
-
-    def redraw(
-        self, image: torch.Tensor, embeds: tuple[torch.Tensor, torch.Tensor], strength: float,
-        steps: int, guidance: float, seed: int, stop: Callable[[], bool],
-    ) -> torch.Tensor | None:
-        """img2img: `strength` of the noise schedule is redone; None if stopped."""
-        return self._run(
-            self.img2img, stop, embeds, seed,
-            image=image, strength=strength, num_inference_steps=steps, guidance_scale=guidance,
-        )
-
-    def redraw_variants(
-        self, images: torch.Tensor, embeds: tuple[torch.Tensor, torch.Tensor], variants: list[Variant],
-        seed: int, stop: Callable[[], bool],
-    ) -> torch.Tensor | None:
-        """img2img of `images[i]` with `variants[i]`'s strength, steps and guidance, all in one UNet
-        call per step (a batch), not one call per variant.
-
-        diffusers' pipeline takes one strength, step count and guidance per call, hence this loop;
-        it follows the pipeline's own (its timesteps, noise and guidance), so one variant draws
-        what `redraw` draws. Each variant has its own scheduler (they keep state between steps)
-        and its own generator seeded alike, so variants differ by their settings alone; one with
-        fewer steps leaves the batch when it is done. None if `stop()` turned true.
-        """
-        from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img import retrieve_latents
-        from diffusers.utils.torch_utils import randn_tensor
-
-        pipe = self.img2img
-        if len(variants) != images.shape[0]:
-            raise ValueError(f"{images.shape[0]} images for {len(variants)} variants")
-        generators = [torch.Generator("cpu").manual_seed(seed) for _ in variants]
-        with self.lock, torch.inference_mode():
-            schedulers, timesteps = [], []
-            for variant in variants:
-                scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config)
-                scheduler.set_timesteps(variant.steps, device=self.device)
-                start = variant.steps - min(int(variant.steps * variant.strength), variant.steps)
-                timesteps.append(scheduler.timesteps[start * scheduler.order:])
-                if hasattr(scheduler, "set_begin_index"):
-                    scheduler.set_begin_index(start * scheduler.order)
-                schedulers.append(scheduler)
-            pixels = images.to(self.device, self.dtype) * 2 - 1
-            latents = retrieve_latents(pipe.vae.encode(pixels), generator=generators) * pipe.vae.config.scaling_factor
-            noise = randn_tensor(latents.shape, generator=generators, device=self.device, dtype=latents.dtype)
-            # One tensor per variant, never written in place: a scheduler may keep the sample it was given.
-            latents = [scheduler.add_noise(latents[i:i + 1], noise[i:i + 1], steps[:1])
-                       for i, (scheduler, steps) in enumerate(zip(schedulers, timesteps))]
-            cond, uncond = embeds
-            takes_generator = "generator" in inspect.signature(pipe.scheduler.step).parameters
-            for k in range(max(len(steps) for steps in timesteps)):
-                if stop():
-                    return None
-                active = [i for i, steps in enumerate(timesteps) if k < len(steps)]
-                now = [timesteps[i][k] for i in active]
-                inputs = torch.cat([schedulers[i].scale_model_input(latents[i], t) for i, t in zip(active, now)])
-                t = torch.stack(now)
-                # Every variant with the prompt; those guided (above 1, as diffusers has it) once more without.
-                guided = [j for j, i in enumerate(active) if variants[i].guidance > 1]
-                text = torch.cat([cond.expand(len(active), -1, -1), uncond.expand(len(guided), -1, -1)])
-                predicted_all = pipe.unet(torch.cat([inputs, inputs[guided]]), torch.cat([t, t[guided]]),
-                                          encoder_hidden_states=text).sample
-                without = dict(zip(guided, predicted_all[len(active):].split(1)))
-                for j, (i, step_t) in enumerate(zip(active, now)):
-                    predicted = predicted_all[j:j + 1]
-                    if j in without:
-                        predicted = without[j] + variants[i].guidance * (predicted - without[j])
-                    extra = {"generator": generators[i]} if takes_generator else {}
-                    latents[i] = schedulers[i].step(predicted, step_t, latents[i], **extra).prev_sample
-            if stop():  # before the decode too: a frame about to be dropped is not worth decoding
-                return None
-            decoded = pipe.vae.decode(torch.cat(latents) / pipe.vae.config.scaling_factor, return_dict=False)[0]
-        return None if stop() else (decoded / 2 + 0.5).clamp(0, 1)
-
-    def _run(self, pipe, stop, embeds, seed, **kwargs) -> torch.Tensor | None:
+        """Text-to-image through diffusers' own pipeline (once per render or stream); None if
+        `stop()` turned true while denoising."""
         def check_stop(pipe, step, timestep, tensors):
             if stop():
                 pipe._interrupt = True  # diffusers skips the remaining steps
@@ -138,11 +97,126 @@ class DreamPipelines:
         # A CPU generator gives the same noise on every device, so seeds reproduce across machines.
         generator = torch.Generator("cpu").manual_seed(seed)
         with self.lock, torch.inference_mode():
-            image = pipe(
+            image = self.text2img(
                 prompt_embeds=embeds[0], negative_prompt_embeds=embeds[1], generator=generator,
-                callback_on_step_end=check_stop, output_type="pt", **kwargs,
+                callback_on_step_end=check_stop, output_type="pt",
+                width=width, height=height, num_inference_steps=steps, guidance_scale=guidance,
             ).images
         return None if stop() else image
+
+    def redraw(
+        self, images: torch.Tensor, embeds: tuple[torch.Tensor, torch.Tensor], variants: Sequence[Variant],
+        seed: int, stop: Callable[[], bool],
+    ) -> torch.Tensor | None:
+        """img2img of `images[i]` ((B, 3, H, W) in [0, 1]) with `variants[i]`'s strength, steps and
+        guidance, all in one UNet call a step; (B, 3, H, W) in [0, 1], or None if `stop()` turned true.
+
+        This is diffusers 0.42's `StableDiffusionImg2ImgPipeline.__call__`, its steps numbered as
+        there, for a batch whose items each have their own setting, and without the host work a
+        frame does not need: the scheduler's timesteps and noise table are made once per setting
+        (`_schedule`), and so is the noise of a seed drawn before (`_noise`). One variant draws
+        exactly what the pipeline draws (tests/dream/test_pipelines.py holds them together).
+
+        Seeds: the starting noise (and the VAE posterior's sample) is drawn from a CPU generator,
+        as diffusers draws it, into pinned memory and copied without waiting for the GPU, so a seed
+        starts every device from the same noise. A scheduler that draws noise at each step
+        (ancestral ones; not the presets' Euler or PNDM, which draw none that they use) continues
+        the CPU generator on the CPU, as diffusers does, and draws from a generator of the seed on
+        the GPU: there its frames are not those of a CPU.
+        """
+        # 1. Check inputs
+        if len(variants) != images.shape[0]:
+            raise ValueError(f"{images.shape[0]} images for {len(variants)} variants")
+        pipe = self.img2img
+        with self.lock, torch.inference_mode():
+            # 3. Encode input prompt: done once per prompt (`encode`); guided as diffusers guides,
+            # above 1. Every variant runs with the prompt, those guided once more without it.
+            cond, uncond = embeds
+            # 4. Preprocess image: frames are already tensors in [0, 1]
+            pixels = images.to(self.device, self.dtype) * 2 - 1
+            # 5. set timesteps: once per setting
+            schedules = [self._schedule(v.steps, v.strength) for v in variants]
+            # 6. Prepare latent variables
+            encoded = pipe.vae.encode(pixels)
+            sampled = hasattr(encoded, "latent_dist")  # AutoencoderKL: a sample of its posterior
+            mean = encoded.latent_dist.mean if sampled else encoded.latents
+            noise = self._noise(seed, (1, *mean.shape[1:]), mean.dtype, sampled)
+            latents = mean + encoded.latent_dist.std * noise.vae if sampled else mean
+            latents = pipe.vae.config.scaling_factor * latents
+            # One tensor per variant, never written in place: a scheduler may keep the sample it was given.
+            latents = [latents[i:i + 1] * s.noise_scale[0] + noise.start * s.noise_scale[1]
+                       for i, s in enumerate(schedules)]
+            schedulers = [s.fresh() for s in schedules]
+            # 7. Prepare extra step kwargs: a generator for schedulers that take one
+            generators = [self._step_generator(seed, noise) if s.takes_generator else None for s in schedules]
+            # 8. Denoising loop
+            for k in range(max(len(s.timesteps) for s in schedules)):
+                if stop():
+                    return None
+                active = [i for i, s in enumerate(schedules) if k < len(s.timesteps)]
+                now = [schedules[i].timesteps[k] for i in active]
+                inputs = torch.cat([schedulers[i].scale_model_input(latents[i], t) for i, t in zip(active, now)])
+                again = [j for j, i in enumerate(active) if variants[i].guidance > 1]
+                t = torch.stack(now)
+                text = torch.cat([cond.expand(len(active), -1, -1), uncond.expand(len(again), -1, -1)])
+                predicted_all = pipe.unet(torch.cat([inputs, inputs[again]]), torch.cat([t, t[again]]),
+                                          encoder_hidden_states=text, return_dict=False)[0]
+                without = dict(zip(again, predicted_all[len(active):].split(1)))
+                for j, (i, step_t) in enumerate(zip(active, now)):
+                    predicted = predicted_all[j:j + 1]
+                    if j in without:
+                        predicted = without[j] + variants[i].guidance * (predicted - without[j])
+                    extra = {} if generators[i] is None else {"generator": generators[i]}
+                    latents[i] = schedulers[i].step(predicted, step_t, latents[i], **extra, return_dict=False)[0]
+            if stop():  # before the decode too: a frame about to be dropped is not worth decoding
+                return None
+            decoded = pipe.vae.decode(torch.cat(latents) / pipe.vae.config.scaling_factor, return_dict=False)[0]
+        return None if stop() else (decoded / 2 + 0.5).clamp(0, 1)
+
+    def _schedule(self, steps: int, strength: float) -> _Schedule:
+        """diffusers' steps 5 (`retrieve_timesteps`, `get_timesteps`) for one setting, kept."""
+        source = self.img2img.scheduler
+        schedule = self._schedules.get((steps, strength))
+        if schedule is None or schedule.source is not source:
+            scheduler = copy.deepcopy(source)
+            scheduler.set_timesteps(steps, device=self.device)
+            start = steps - min(int(steps * strength), steps)
+            if hasattr(scheduler, "set_begin_index"):
+                scheduler.set_begin_index(start * scheduler.order)
+            timesteps = scheduler.timesteps[start * scheduler.order:]
+            probe = copy.deepcopy(scheduler)
+            one = torch.ones(1, device=self.device, dtype=self.dtype)
+            noise_scale = (float(probe.add_noise(one, torch.zeros_like(one), timesteps[:1])),
+                           float(probe.add_noise(torch.zeros_like(one), one, timesteps[:1])))
+            schedule = _Schedule(source, scheduler, list(timesteps.unbind()), noise_scale,
+                                 "generator" in inspect.signature(scheduler.step).parameters)
+            self._schedules[(steps, strength)] = schedule
+        return schedule
+
+    def _noise(self, seed: int, shape: tuple[int, ...], dtype: torch.dtype, sampled: bool) -> _Noise:
+        """The noise of `seed`, drawn as diffusers draws it (the VAE's sample first, then the start
+        noise, from one CPU generator), on the device; kept for the last few seeds."""
+        key = (seed, shape, dtype, sampled)
+        if key in self._noises:
+            self._noises.move_to_end(key)
+            return self._noises[key]
+        generator = torch.Generator("cpu").manual_seed(seed)
+        pinned = self.device.startswith("cuda")  # a copy from pinned memory does not wait for the GPU
+        draws = [torch.randn(shape, generator=generator, dtype=dtype, pin_memory=pinned)
+                 for _ in range(2 if sampled else 1)]
+        on_device = [d.to(self.device, non_blocking=pinned) for d in draws]
+        noise = _Noise(on_device[0] if sampled else None, on_device[-1], generator.get_state())
+        self._noises[key] = noise
+        if len(self._noises) > NOISE_CACHE:
+            self._noises.popitem(last=False)
+        return noise
+
+    def _step_generator(self, seed: int, noise: _Noise) -> torch.Generator:
+        if self.device == "cpu":
+            generator = torch.Generator("cpu")
+            generator.set_state(noise.after)
+            return generator
+        return torch.Generator(self.device).manual_seed(seed)
 
 
 def load_pipelines(
@@ -190,9 +264,10 @@ def assemble_pipelines(
 ) -> DreamPipelines:
     """Move a loaded text-to-image pipeline to `device` and build img2img on the same weights.
 
-    On CUDA: channels-last convolutions, and with `compile` the UNet and the VAE compiled by
-    torch.compile (the first frame pays for it; the ETA leaves that frame out). Attention is
-    PyTorch's scaled_dot_product_attention, diffusers' default.
+    On CUDA: channels-last convolutions, and with `compile` the UNet and the VAE's encoder and
+    decoder run as CUDA graphs (`CapturedGraph`; the first frames at each shape pay for the
+    capture, and the ETA leaves the first frame out). Attention is PyTorch's
+    scaled_dot_product_attention, diffusers' default.
     """
     from diffusers import StableDiffusionImg2ImgPipeline
 
@@ -201,13 +276,51 @@ def assemble_pipelines(
         text2img.unet.to(memory_format=torch.channels_last)
         text2img.vae.to(memory_format=torch.channels_last)
         if compile:
-            text2img.unet = torch.compile(text2img.unet)
-            text2img.vae.encoder = torch.compile(text2img.vae.encoder)
-            text2img.vae.decoder = torch.compile(text2img.vae.decoder)
+            text2img.unet = CapturedGraph(text2img.unet)
+            text2img.vae.encoder = CapturedGraph(text2img.vae.encoder)
+            text2img.vae.decoder = CapturedGraph(text2img.vae.decoder)
     text2img.set_progress_bar_config(disable=True)
     img2img = StableDiffusionImg2ImgPipeline(**text2img.components, requires_safety_checker=False)
     img2img.set_progress_bar_config(disable=True)
     return DreamPipelines(text2img, img2img, model, revision, device, dtype, vae)
+
+
+class CapturedGraph(torch.nn.Module):
+    """`module` compiled by torch.compile's "reduce-overhead" mode: each input shape is compiled
+    and captured as a CUDA graph once (the stage's sizes are fixed, so after the first frames
+    nothing is compiled again), then replayed with one launch instead of hundreds of kernels.
+
+    Safe to call in a loop, as the pipelines do: each call starts a new graph step, and its
+    outputs are copied out of the graph's memory, which the next replay writes over (diffusers'
+    PNDM keeps earlier model outputs). Everything else (`config`, `dtype`...) is the module's.
+    """
+
+    def __init__(self, module: torch.nn.Module):
+        super().__init__()
+        self.module = module
+        # Kept off the module tree: the parameters are `module`'s, listed once.
+        object.__setattr__(self, "_compiled", torch.compile(module, mode="reduce-overhead", dynamic=False))
+
+    def forward(self, *args, **kwargs):
+        torch.compiler.cudagraph_mark_step_begin()
+        return _copied(self._compiled(*args, **kwargs))
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.module, name)
+
+
+def _copied(output):
+    """`output` (a tensor, a tuple of them or a diffusers output) with tensors of its own."""
+    if isinstance(output, torch.Tensor):
+        return output.clone()
+    if isinstance(output, tuple):
+        return type(output)(_copied(item) for item in output)
+    if isinstance(output, dict):  # diffusers' BaseOutput is an ordered dict of its fields
+        return type(output)(**{key: _copied(value) for key, value in output.items()})
+    return output
 
 
 def resolve_model(model: str) -> str:

@@ -169,15 +169,19 @@ class RenderQueue:
             return
         if job.kind == "preview":
             with one_core_for_this_thread():  # small ops
-                for progress in render(preview_stage(job.stage), job.run_dir, None, job.cancel):
-                    job.progress = progress
+                self._follow(job, render(preview_stage(job.stage), job.run_dir, None, job.cancel))
             return
         pipelines = self._load(job.stage.model(), job.stage.render.vae)
         if job.kind == "candidates":
             make_candidates(pipelines, job.stage, job.run_dir, job.cancel)
             return
-        for progress in render(job.stage, job.run_dir, pipelines, job.cancel):
-            job.progress = progress
+        self._follow(job, render(job.stage, job.run_dir, pipelines, job.cancel))
+
+    @staticmethod
+    def _follow(job: RenderJob, steps) -> None:
+        for step in steps:
+            if isinstance(step, Progress):
+                job.progress = step
 
 
 def make_candidates(pipelines: DreamPipelines, stage: Stage, folder: Path, cancel: threading.Event) -> None:

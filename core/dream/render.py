@@ -16,36 +16,51 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 
-from core.dream.colour import Palette, match_colours, palette
-from core.dream.pipelines import DreamPipelines
+from core.dream.colour import Palette, palette
+from core.dream.figures import LoopFigures
+from core.dream.pipelines import DreamPipelines, Variant
 from core.dream.plan import FramePlan, make_plan
 from core.dream.preview import card_tensor
 from core.dream.run import GIF, MP4, ZIP, Manifest, RunFolder
 from core.dream.stage import Stage
-from core.dream.figures import LoopFigures
+from core.dream.step import Ahead, Hold, HostFrame, advance, start_frame
 from core.dream.video import write_gif, write_mp4
 from core.dream.writer import FrameWriter
-from core.dream.zoom import mix_ahead, move, to_float, to_tensor, to_uint8, warp
+from core.dream.zoom import to_float, to_tensor
 from core.images import load_image
 
 
 @dataclass(frozen=True)
 class Progress:
-    frame: int  # the frame just finished; equals `total` once the videos are written
+    """A frame drawn: it reaches its PNG a moment later, through the writer."""
+    frame: int
     total: int
     seconds: float  # this frame's wall time
     seconds_per_frame: float  # mean over the frames drawn in this call, the first one left out
     eta_seconds: float
-    path: Path  # the frame's PNG (written a moment later), or the MP4 once done
-    image: np.ndarray | None = None  # the frame, (H, W, 3) uint8
-    done: bool = False
+    path: Path  # the frame's PNG
+    host: HostFrame = field(repr=False)
+
+    @property
+    def image(self) -> np.ndarray:
+        """The frame, (H, W, 3) uint8."""
+        return self.host.array
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The render is complete: its frames on disk and its videos written."""
+    video: Path  # the MP4
+    frames: int
+    seconds_per_frame: float  # as Progress has it, over this call's frames
+    seconds: float  # writing the videos and the zip
 
 
 def render(
@@ -53,8 +68,9 @@ def render(
     run_dir: Path,
     pipelines: DreamPipelines | None = None,
     cancel: threading.Event | None = None,
-) -> Iterator[Progress]:
+) -> Iterator[Progress | Rendered]:
     """Render `stage` into `run_dir`, resuming what is there; without `pipelines`, a preview.
+    Yields each frame as it is drawn, then `Rendered` once the videos are written.
 
     Stops quietly (manifest status "cancelled") when `cancel` is set, between frames or
     between denoising steps; the frame in progress is dropped, never half-saved.
@@ -74,6 +90,12 @@ def render(
     writer = FrameWriter(run, manifest, stage.render.fps, figures if start == 0 else None,
                          keep_frames=pipelines is not None)
     clock = _Clock(total)
+
+    def hand_over(index: int, frame: torch.Tensor, began: float, moved: torch.Tensor | None = None) -> Progress:
+        host = HostFrame(frame)  # on its way to the host while the loop goes on
+        seconds = time.perf_counter() - began
+        return clock.progress(index, seconds, writer.put(index, frame, host, seconds, moved), host)
+
     pending: list[FramePlan] = []  # in-between frames waiting for their next diffused frame
     try:
         for plan in plans[start:]:
@@ -86,14 +108,13 @@ def render(
             if draw.diffuse(plan) is None:  # cancelled while denoising
                 break
             for between in pending:
-                yield clock.tick(between.index, writer, draw.between(between), began)
+                yield hand_over(between.index, draw.between(between), began)
                 began = time.perf_counter()
             pending = []
-            yield clock.tick(plan.index, writer, draw.latest, began, draw.moved)
+            yield hand_over(plan.index, draw.latest, began, draw.moved)
         else:  # past the last diffused frame: into frame 0 when the video loops
             for between in pending:
-                began = time.perf_counter()
-                yield clock.tick(between.index, writer, draw.between(between), began)
+                yield hand_over(between.index, draw.between(between), time.perf_counter())
         writer.close()
     except BaseException:  # an error, or the caller stopped iterating
         writer.abandon()
@@ -139,37 +160,50 @@ class _Drawing:
 
     def diffuse(self, plan: FramePlan) -> torch.Tensor | None:
         """Draw diffused frame `plan.index`; it becomes `latest`. None if cancelled."""
+        r = self.stage.render
         if plan.index == 0:
-            image = self._first_frame(plan)
+            image = load_image(r.first_image) if r.first_image else None
+            frame = start_frame((r.width, r.height), self.device, image, lambda: self._text_to_image(plan))
+            moved = None
         else:
-            vanishing_point = self.stage.render.vanishing_point
-            moved = move(to_float(self.latest), plan.source_scale, vanishing_point)
-            # The motion figures measure each frame against the last one moved by the camera: this is
-            # that, when the source is the last frame (a preview measured it twice over otherwise).
-            self.moved = moved if plan.source == plan.index - 1 else None
-            ahead = to_float(self.first) if plan.loop_weight > 0 else None
-            image = mix_ahead(moved, vanishing_point, ahead, plan.loop_scale, plan.loop_weight, ramp_outside=True)
-            # Held on the input, as Deforum does: the redraw then starts from the reference's
-            # colours instead of having its own redrawn colours forced afterwards.
-            if self.match_colour and plan.colour_reference >= 0 and plan.colour_hold > 0:
-                matched = match_colours(image, self.palettes[plan.colour_reference])
-                image = torch.lerp(image, matched, plan.colour_hold)
-            if self.pipelines is not None:
-                image = self.pipelines.redraw(
-                    image, _embeds(plan, self.embeddings), plan.strength, plan.steps, plan.guidance,
-                    plan.seed, self.cancel.is_set,
-                )
-            elif not self.stage.render.first_image:  # a preview: the test card redrawn where we are
-                r = self.stage.render
-                card = card_tensor(r.width, r.height, r.vanishing_point, plan.travelled, self.device)
-                image = torch.lerp(image, card, plan.strength)
-        if image is None:
+            hold = None
+            if self.match_colour and plan.colour_reference >= 0:
+                hold = Hold(self.palettes[plan.colour_reference], plan.colour_hold)
+            ahead = Ahead(self.first, plan.loop_scale, plan.loop_weight, ramp_outside=True)
+            step = advance([self.latest], [plan.source_scale], r.vanishing_point, ahead, hold, self._redraw(plan))
+            frame, moved = (None, None) if step is None else (step.frames[0], step.moved[0])
+        if frame is None:
             return None
-        self.previous, self.latest = self.latest, to_uint8(image)
+        # The motion figures measure each frame against the last one moved by the camera: this is
+        # that, when the source is the last frame (a preview measured it twice over otherwise).
+        self.moved = moved if plan.source == plan.index - 1 else None
+        self.previous, self.latest = self.latest, frame
         if plan.index == 0:
-            self.first = self.latest
-        self._remember(plan.index, self.latest)
-        return self.latest
+            self.first = frame
+        self._remember(plan.index, frame)
+        return frame
+
+    def _redraw(self, plan: FramePlan):
+        """The model's img2img at the frame's setting; in a preview, the test card redrawn where
+        the camera is, as img2img brings back the detail a zoom blurs (none over a start image)."""
+        if self.pipelines is not None:
+            embeds = _embeds(plan, self.embeddings)
+            variant = Variant(plan.strength, plan.steps, plan.guidance)
+            return lambda images: self.pipelines.redraw(images, embeds, [variant], plan.seed, self.cancel.is_set)
+        r = self.stage.render
+        if r.first_image:
+            return None
+        return lambda images: torch.lerp(
+            images, card_tensor(r.width, r.height, r.vanishing_point, plan.travelled, self.device), plan.strength)
+
+    def _text_to_image(self, plan: FramePlan) -> torch.Tensor | None:
+        r = self.stage.render
+        if self.pipelines is None:
+            return card_tensor(r.width, r.height, r.vanishing_point, device=self.device)
+        return self.pipelines.first_frame(
+            _embeds(plan, self.embeddings), r.width, r.height, plan.steps, plan.guidance,
+            plan.seed, self.cancel.is_set,
+        )
 
     def _remember(self, index: int, frame: torch.Tensor) -> None:
         if self.match_colour and index in self.references:
@@ -180,26 +214,12 @@ class _Drawing:
 
         Drawn once its target is: the latest diffused frame, or frame 0 past the last one.
         """
-        vanishing_point = self.stage.render.vanishing_point
         if plan.target > 0:
             source, target = self.previous, self.latest
         else:
             source, target = self.latest, self.first if plan.target == 0 else None
-        ahead = None if target is None else to_float(target)
-        return to_uint8(warp(to_float(source), plan.source_scale, vanishing_point, ahead,
-                             plan.target_scale, plan.fade, ramp_outside=plan.target == 0))
-
-    def _first_frame(self, plan: FramePlan) -> torch.Tensor | None:
-        r = self.stage.render
-        if r.first_image:
-            image = ImageOps.fit(load_image(r.first_image), (r.width, r.height), Image.Resampling.LANCZOS)
-            return to_float(to_tensor(image, self.device))
-        if self.pipelines is None:
-            return card_tensor(r.width, r.height, r.vanishing_point, device=self.device)
-        return self.pipelines.first_frame(
-            _embeds(plan, self.embeddings), r.width, r.height, plan.steps, plan.guidance,
-            plan.seed, self.cancel.is_set,
-        )
+        ahead = None if target is None else Ahead(target, plan.target_scale, plan.fade, plan.target == 0)
+        return advance([source], [plan.source_scale], self.stage.render.vanishing_point, ahead).frames[0]
 
 
 def _embeds(plan: FramePlan, embeddings: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -217,16 +237,12 @@ class _Clock:
     def __init__(self, total: int):
         self.total, self.count, self.warm_seconds = total, 0, 0.0
 
-    def tick(self, index: int, writer: FrameWriter, frame: torch.Tensor, began: float,
-             moved: torch.Tensor | None = None) -> Progress:
-        image = frame.permute(1, 2, 0).cpu().numpy()
-        seconds = time.perf_counter() - began
-        path = writer.put(index, image, seconds, moved)
+    def progress(self, index: int, seconds: float, path: Path, host: HostFrame) -> Progress:
         if self.count:
             self.warm_seconds += seconds
         self.count += 1
         mean = self.mean if self.count > 1 else seconds
-        return Progress(index, self.total, seconds, mean, mean * (self.total - index - 1), path, image)
+        return Progress(index, self.total, seconds, mean, mean * (self.total - index - 1), path, host)
 
     @property
     def mean(self) -> float:
@@ -235,7 +251,7 @@ class _Clock:
 
 
 def _finish(run: RunFolder, manifest: Manifest, stage: Stage, writer: FrameWriter, figures: LoopFigures,
-            clock: _Clock) -> Progress:
+            clock: _Clock) -> Rendered:
     began = time.perf_counter()
     total = manifest.frames_total
     frames = run.frame_paths(total)  # none in a preview, which streams its MP4
@@ -258,7 +274,7 @@ def _finish(run: RunFolder, manifest: Manifest, stage: Stage, writer: FrameWrite
     manifest.figures = figures.figures()
     manifest.seam = manifest.figures["seam"]
     run.write_manifest(manifest)
-    return Progress(total, total, time.perf_counter() - began, clock.mean, 0.0, mp4, done=True)
+    return Rendered(mp4, total, clock.mean, time.perf_counter() - began)
 
 
 def _model_info(pipelines: DreamPipelines | None) -> dict:

@@ -8,6 +8,7 @@ on disk is a finished frame, and the manifest always parses.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import time
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from core.atomic import atomic_path, write_json
+from core.atomic import atomic_path, sync, temporary_path, write_json
 from core.dream.plan import make_plan
 from core.dream.stage import Stage, stage_to_toml
 from core.errors import RunError, StageError
@@ -200,11 +201,24 @@ class RunFolder:
             done += 1
         return done
 
-    def save_frame(self, index: int, frame: np.ndarray) -> Path:
-        """Frame `index` ((H, W, 3) uint8) as its PNG."""
+    def write_frame(self, index: int, frame: np.ndarray) -> Path:
+        """Frame `index` ((H, W, 3) uint8) as a PNG on disk under a temporary name (see
+        `core.atomic`); `place_frame` gives it its own. Safe from several threads at once."""
+        temporary = temporary_path(self.frame_path(index))
+        with self.writing(self.frame_path(index).name):
+            try:
+                Image.fromarray(frame).save(temporary, format="PNG", compress_level=3)
+                sync(temporary)
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
+        return temporary
+
+    def place_frame(self, temporary: Path, index: int) -> Path:
+        """A frame written by `write_frame` under its own name: from now on it counts as drawn."""
         path = self.frame_path(index)
-        with self.writing(path.name), atomic_path(path) as temporary:
-            Image.fromarray(frame).save(temporary, format="PNG", compress_level=3)
+        with self.writing(path.name):
+            os.replace(temporary, path)
         return path
 
     def load_frame(self, index: int) -> Image.Image:

@@ -50,21 +50,6 @@ def to_uint8(image: torch.Tensor) -> torch.Tensor:
     return (image[0].float().clamp(0, 1) * 255 + 0.5).to(torch.uint8)
 
 
-def warp(
-    current: torch.Tensor,
-    zoom: Scale,
-    vanishing_point: tuple[float, float],
-    ahead: torch.Tensor | None = None,
-    ahead_scale: Scale = (1.0, 1.0),
-    weight: float = 0.0,
-    ramp_outside: bool = False,
-) -> torch.Tensor:
-    """`current` magnified by `zoom` about the vanishing point (`move`), with `ahead` mixed in at
-    `weight` (`mix_ahead`). Both are (1, 3, H, W) floats in [0, 1]; so is the result."""
-    return mix_ahead(move(current, zoom, vanishing_point), vanishing_point, ahead, ahead_scale, weight,
-                     ramp_outside)
-
-
 def move(current: torch.Tensor, zoom: Scale, vanishing_point: tuple[float, float]) -> torch.Tensor:
     """`current` ((1, 3, H, W) floats in [0, 1]) magnified by `zoom` about the vanishing point: the
     camera's motion alone."""

@@ -15,8 +15,8 @@ from skimage import data
 
 from core.dream.pipelines import load_pipelines
 from core.dream.plan import make_plan
-from core.dream.render import render
-from core.dream.zoom import to_float, to_uint8, warp
+from core.dream.render import Progress, Rendered, render
+from core.dream.zoom import move, to_float, to_uint8
 from tests.dream.conftest import small_stage
 
 
@@ -43,7 +43,7 @@ def test_cadence_k_calls_the_unet_ceil_n_over_k_times(tiny_pipelines, tmp_path, 
     stage = small_stage(frames=(5, 5), loop_frames=3, steps=1, strength=1.0, guidance=0.0, cadence=cadence,
                         strength_taper=False)
     calls = UNetCalls(tiny_pipelines.text2img.unet, monkeypatch)
-    events = [e for e in render(stage, tmp_path / "run", tiny_pipelines) if not e.done]
+    events = [e for e in render(stage, tmp_path / "run", tiny_pipelines) if isinstance(e, Progress)]
     assert [e.frame for e in events] == list(range(10))  # in order, none skipped
     assert calls.count == math.ceil(10 / cadence)
     plans = make_plan(stage)
@@ -58,12 +58,12 @@ def test_in_between_frames_are_the_zoom_chain_in_preview(tmp_path, cadence):
     Image.fromarray(data.astronaut()).save(tmp_path / "start.png")
     stage = small_stage(frames=(12,), loop_frames=0, cadence=cadence, zoom_px=2.0, width=128, height=128,
                         first_image=str(tmp_path / "start.png"))
-    drawn = {p.frame: p.image for p in render(stage, tmp_path / "run") if not p.done}
+    drawn = {p.frame: p.image for p in render(stage, tmp_path / "run") if isinstance(p, Progress)}
     between = [p for p in make_plan(stage) if not p.diffused]
     assert between and all(p.source >= 0 for p in between)
     for plan in between:
         source = torch.from_numpy(drawn[plan.source]).permute(2, 0, 1)
-        chain = to_uint8(warp(to_float(source), plan.source_scale, stage.render.vanishing_point))
+        chain = to_uint8(move(to_float(source), plan.source_scale, stage.render.vanishing_point))
         difference = np.abs(drawn[plan.index].astype(np.float32) - chain.permute(1, 2, 0).numpy())
         assert difference.mean() <= 1.0, plan.index
 
@@ -88,7 +88,7 @@ def test_a_kill_mid_block_resumes_to_identical_frames(tiny_pipelines, tmp_path):
     shutil.copytree(tmp_path / "whole", tmp_path / "cut")
     for late in range(5, 10):
         (tmp_path / "cut" / "frames" / f"{late:05d}.png").unlink()
-    resumed = [p.frame for p in render(stage, tmp_path / "cut", tiny_pipelines) if not p.done]
+    resumed = [p.frame for p in render(stage, tmp_path / "cut", tiny_pipelines) if isinstance(p, Progress)]
     assert resumed == [4, 5, 6, 7, 8, 9]  # from after the last diffused frame on disk
     whole, cut = frames(tmp_path / "whole"), frames(tmp_path / "cut")
     assert len(cut) == 10 and all(np.array_equal(a, b) for a, b in zip(whole, cut))
@@ -101,7 +101,7 @@ def test_cancel_lands_between_diffused_frames(tiny_pipelines, tmp_path):
         if progress.frame == 4:
             cancel.set()
     assert len(frames(tmp_path / "run")) == 7  # the block in hand (4, 5 and diffused 6) is finished
-    resumed = [p.frame for p in render(stage, tmp_path / "run", tiny_pipelines) if not p.done]
+    resumed = [p.frame for p in render(stage, tmp_path / "run", tiny_pipelines) if isinstance(p, Progress)]
     assert resumed == [7, 8, 9]
 
 
@@ -111,7 +111,7 @@ def test_a_tiny_vae_loaded_by_path(tiny_dream_model, tiny_vae_folder, tmp_path):
     assert pipelines.img2img.vae is pipelines.text2img.vae
     stage = small_stage(frames=(3,), loop_frames=1, vae=str(tiny_vae_folder))
     events = list(render(stage, tmp_path / "run", pipelines))
-    assert events[-1].done and events[0].image.shape == (64, 64, 3)
+    assert isinstance(events[-1], Rendered) and events[0].image.shape == (64, 64, 3)
     from core.dream.run import RunFolder
 
     assert RunFolder(tmp_path / "run").manifest().model["vae"] == str(tiny_vae_folder)

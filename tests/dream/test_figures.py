@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from core.dream.figures import LoopFigures, seam_figure
-from core.dream.zoom import to_float, to_uint8, warp, zoom_scale
+from core.dream.zoom import move, to_float, to_uint8, zoom_scale
 
 
 def test_seam_figure():
@@ -23,7 +23,7 @@ def _zoom_chain(count: int, zoom_px: float) -> list[np.ndarray]:
     frame = to_uint8(torch.nn.functional.interpolate(to_float(noise), size=(96, 96), mode="bicubic").clamp(0, 1))
     frames = [frame]
     for _ in range(count - 1):
-        frames.append(to_uint8(warp(to_float(frames[-1]), zoom_scale((96, 96), zoom_px), (0.5, 0.5))))
+        frames.append(to_uint8(move(to_float(frames[-1]), zoom_scale((96, 96), zoom_px), (0.5, 0.5))))
     return [f.permute(1, 2, 0).numpy() for f in frames]
 
 

@@ -154,6 +154,15 @@ def test_a_start_image_is_the_first_frame(tiny_pipelines):
     (dict(compare="seed", values=(1, 2)), "cannot compare 'seed': only strength, guidance, steps, zoom_px"),
     (dict(compare="strength", values=(0.5, 0.6, 0.7)), "compare two or four values of strength, not 3"),
     (dict(compare="steps", values=(1, 4)), "strength 0.5 with 1 steps runs no denoising step"),
+    (dict(cadence=0), r"^live cadence must be from 1 to 8, got 0$"),
+    (dict(steps=30), r"^live steps must be from 1 to 20, got 30$"),
+    (dict(zoom_px=-1.0), r"^live zoom pixels must be from 0 to 8, got -1.0$"),
+    (dict(guidance=float("nan")), r"^live guidance must be from 0 to 30, got nan$"),
+    (dict(strength=True), r"^live strength must be from 0.01 to 1, got True$"),
+    (dict(size=100), r"^the live size must be a multiple of 8 from 64 to 512 pixels, got 100$"),
+    (dict(size=1024), r"^the live size must be a multiple of 8 from 64 to 512 pixels, got 1024$"),
+    (dict(vanishing_point=(1.5, 0.5)), r"^the live vanishing point must lie in the frame \(each in \[0, 1\]\), got \[1.5, 0.5\]$"),
+    (dict(compare="zoom_px", values=(1.0, 9.0)), r"^live zoom pixels must be from 0 to 8, got 9.0$"),
 ])
 def test_bad_settings_are_one_line(bad, message):
     with pytest.raises(GiroError, match=message):
@@ -162,8 +171,8 @@ def test_bad_settings_are_one_line(bad, message):
 
 def test_a_comparison_draws_its_variants_side_by_side_in_one_model_call(tiny_pipelines, monkeypatch):
     calls = []
-    original = tiny_pipelines.redraw_variants
-    monkeypatch.setattr(tiny_pipelines, "redraw_variants",
+    original = tiny_pipelines.redraw
+    monkeypatch.setattr(tiny_pipelines, "redraw",
                         lambda images, embeds, variants, *rest: calls.append(variants) or original(images, embeds, variants, *rest))
     compared = settings(compare="strength", values=(0.5, 1.0))
     stream = LiveStream("me", tiny_pipelines, compared)
@@ -200,7 +209,7 @@ def test_a_change_drops_the_frame_in_progress_for_one_made_with_it(tiny_pipeline
     """The change arrives while a frame is being denoised: that frame is not finished with the old
     value; the very next frame on screen is made with the new one."""
     stream_box, arrived = [], []
-    original = tiny_pipelines.redraw_variants
+    original = tiny_pipelines.redraw
 
     def spy(images, embeds, variants, seed, stop):
         stream = stream_box[0]
@@ -209,7 +218,7 @@ def test_a_change_drops_the_frame_in_progress_for_one_made_with_it(tiny_pipeline
             stream.update(settings(strength=1.0))  # mid-frame: before the first denoising step
         return original(images, embeds, variants, seed, stop)
 
-    monkeypatch.setattr(tiny_pipelines, "redraw_variants", spy)
+    monkeypatch.setattr(tiny_pipelines, "redraw", spy)
     stream = LiveStream("me", tiny_pipelines, settings(steps=4))
     stream_box.append(stream)
     try:
@@ -219,3 +228,21 @@ def test_a_change_drops_the_frame_in_progress_for_one_made_with_it(tiny_pipeline
     finally:
         stream.stop()
         stream.join(30)
+
+
+def test_a_connected_tab_keeps_its_stream_however_seldom_it_looks(tiny_pipelines):
+    """A busy server may redraw the steering tab only every few seconds: while the tab is still
+    connected the stream goes on; once it is gone, the stream stops within the same seconds."""
+    connected = threading.Event()
+    connected.set()
+    stream = LiveStream("me", tiny_pipelines, settings(), lost_seconds=0.5)
+    try:
+        stream.heartbeat(connected.is_set)
+        wait_for(lambda: len(stream.frames()) >= 2)
+        time.sleep(1.5)  # three times the lost seconds without a heartbeat
+        assert stream.alive
+        connected.clear()
+        stream.join(30)
+    finally:
+        stream.stop()
+    assert not stream.alive and stream.message == "stopped: its tab was closed"

@@ -7,7 +7,7 @@ import time
 import pytest
 import torch
 
-from core.dream.pipelines import load_pipelines, resolve_model
+from core.dream.pipelines import Variant, load_pipelines, resolve_model
 from core.errors import ModelError
 
 
@@ -24,7 +24,7 @@ def test_frames_are_reproducible_from_the_seed(tiny_pipelines):
     c = tiny_pipelines.first_frame(embeds, 64, 64, 4, 7.5, seed=4, stop=lambda: False)
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert a.shape == (1, 3, 64, 64) and 0 <= a.min() and a.max() <= 1  # a tensor in [0, 1], no PIL
-    assert tiny_pipelines.redraw(a, embeds, 0.5, 4, 7.5, 5, lambda: False).shape == (1, 3, 64, 64)
+    assert tiny_pipelines.redraw(a, embeds, [Variant(0.5, 4, 7.5)], 5, lambda: False).shape == (1, 3, 64, 64)
 
 
 def test_stop_between_denoising_steps_returns_nothing(tiny_pipelines):
@@ -76,15 +76,25 @@ def test_corrupt_model_folder(tiny_dream_model, tmp_path):
         load_pipelines(str(broken), "cpu", torch.float32)
 
 
+def diffusers_img2img(pipelines, image, embeds, variant: Variant, seed: int) -> torch.Tensor:
+    """What diffusers' own img2img pipeline draws: the reference `redraw` follows."""
+    return pipelines.img2img(
+        prompt_embeds=embeds[0], negative_prompt_embeds=embeds[1], image=image, strength=variant.strength,
+        num_inference_steps=variant.steps, guidance_scale=variant.guidance,
+        generator=torch.Generator("cpu").manual_seed(seed), output_type="pt",
+    ).images
+
+
 @pytest.mark.parametrize("scheduler", ["PNDMScheduler", "EulerDiscreteScheduler", "EulerAncestralDiscreteScheduler"])
-def test_variants_in_one_unet_call_a_step_draw_what_redraw_draws(tiny_dream_model, tiny_vae_folder, scheduler):
+@pytest.mark.parametrize("vae", ["own", "tiny"])
+def test_variants_in_one_unet_call_a_step_draw_what_diffusers_draws(tiny_dream_model, tiny_vae_folder, scheduler, vae):
     """sd-turbo's Euler, the tiny model's PNDM (which keeps the last sample) and an ancestral one
-    (which draws noise each step); the tiny VAE, as the fast preset has it."""
+    (which draws noise each step); the model's own VAE (which samples its posterior) and the tiny
+    VAE, as the fast preset has it."""
     import diffusers
 
-    from core.dream.pipelines import Variant
-
-    pipelines = load_pipelines(str(tiny_dream_model), "cpu", torch.float32, vae=str(tiny_vae_folder))
+    pipelines = load_pipelines(str(tiny_dream_model), "cpu", torch.float32,
+                               vae=str(tiny_vae_folder) if vae == "tiny" else "auto")
     pipe = pipelines.img2img
     pipe.scheduler = getattr(diffusers, scheduler).from_config(pipe.scheduler.config)
     embeds = pipelines.encode("a road in tuscany")
@@ -93,17 +103,17 @@ def test_variants_in_one_unet_call_a_step_draw_what_redraw_draws(tiny_dream_mode
     calls = []
     hook = pipe.unet.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
     try:
-        batch = pipelines.redraw_variants(start.expand(4, -1, -1, -1), embeds, variants, 5, lambda: False)
+        batch = pipelines.redraw(start.expand(4, -1, -1, -1), embeds, variants, 5, lambda: False)
         together, calls[:] = list(calls), []
         alone, steps_alone = [], []
         for variant in variants:
-            alone.append(pipelines.redraw(start, embeds, variant.strength, variant.steps, variant.guidance, 5,
-                                          lambda: False))
+            alone.append(diffusers_img2img(pipelines, start, embeds, variant, 5))
             steps_alone.append(len(calls))
             calls[:] = []
-            assert torch.equal(pipelines.redraw_variants(start, embeds, [variant], 5, lambda: False), alone[-1])
-            assert len(calls) == steps_alone[-1]  # one UNet call a step, as diffusers makes
-            calls[:] = []
+            for _ in range(2):  # the second time from the setting's kept schedule and noise
+                assert torch.equal(pipelines.redraw(start, embeds, [variant], 5, lambda: False), alone[-1])
+                assert len(calls) == steps_alone[-1]  # one UNet call a step, as diffusers makes
+                calls[:] = []
     finally:
         hook.remove()
     # One UNet call a step, as many as the longest variant needs; in the first, all four with the
@@ -112,3 +122,61 @@ def test_variants_in_one_unet_call_a_step_draw_what_redraw_draws(tiny_dream_mode
     assert together[0] == 4 + 2
     for i in range(len(variants)):
         assert (batch[i:i + 1] - alone[i]).abs().max() < 1e-4  # the batch's own rounding, nothing more
+
+
+def test_a_setting_and_a_seed_are_prepared_once(tiny_pipelines, monkeypatch):
+    """Frames of one setting and seed (Live, a fixed-noise render) set no timesteps and draw no
+    noise after the first; a new seed draws its noise, a new setting makes its schedule."""
+    import diffusers
+
+    embeds = tiny_pipelines.encode("a road")
+    image = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    set_timesteps, draws = [], []
+    scheduler_class = type(tiny_pipelines.img2img.scheduler)
+    original_set, original_randn = scheduler_class.set_timesteps, torch.randn
+    monkeypatch.setattr(scheduler_class, "set_timesteps",
+                        lambda self, *a, **k: set_timesteps.append(a) or original_set(self, *a, **k))
+    monkeypatch.setattr(torch, "randn", lambda *a, **k: draws.append(a) or original_randn(*a, **k))
+    tiny_pipelines._schedules.clear()
+    tiny_pipelines._noises.clear()
+    for _ in range(3):
+        tiny_pipelines.redraw(image, embeds, [Variant(0.5, 4, 0.0)], 11, lambda: False)
+    assert len(set_timesteps) == 1 and len(draws) == 2  # the VAE's sample and the start noise, once
+    tiny_pipelines.redraw(image, embeds, [Variant(0.5, 4, 0.0)], 12, lambda: False)
+    tiny_pipelines.redraw(image, embeds, [Variant(0.75, 4, 0.0)], 12, lambda: False)
+    assert len(set_timesteps) == 2 and len(draws) == 4
+    assert isinstance(tiny_pipelines.img2img.scheduler, diffusers.PNDMScheduler)  # the tiny model's
+
+
+def test_a_captured_graphs_outputs_are_its_callers_own(tiny_pipelines, monkeypatch):
+    """With --compile on CUDA the UNet and the VAE's halves run as CUDA graphs, whose outputs the
+    next replay overwrites: each call starts a graph step and hands out copies, and the wrapped
+    module's attributes stay reachable for diffusers. (torch.compile stands in here: no GPU.)"""
+    from core.dream.pipelines import CapturedGraph
+
+    steps, kept = [], {}
+
+    def compiled(module, **options):
+        kept["options"] = options
+
+        def replay(*args, **kwargs):
+            kept["output"] = module(*args, **kwargs)
+            return kept["output"]
+        return replay
+
+    monkeypatch.setattr(torch, "compile", compiled)
+    monkeypatch.setattr(torch.compiler, "cudagraph_mark_step_begin", lambda: steps.append(1))
+    unet = tiny_pipelines.text2img.unet
+    graph = CapturedGraph(unet)
+    assert kept["options"] == {"mode": "reduce-overhead", "dynamic": False}
+    assert graph.config is unet.config and graph.dtype == unet.dtype
+    assert list(graph.parameters()) == list(unet.parameters())  # listed once, not twice
+    sample = torch.randn(1, 4, 32, 32)
+    embeds = tiny_pipelines.encode("a road")[0]
+    with torch.inference_mode():
+        out = graph(sample, torch.tensor([10]), encoder_hidden_states=embeds, return_dict=False)
+        assert isinstance(out, tuple) and torch.equal(out[0], kept["output"][0])
+        assert out[0].data_ptr() != kept["output"][0].data_ptr()
+        wrapped = graph(sample, torch.tensor([10]), encoder_hidden_states=embeds)
+    assert type(wrapped).__name__ == "UNet2DConditionOutput" and wrapped.sample.data_ptr() != kept["output"].sample.data_ptr()
+    assert len(steps) == 2

@@ -22,7 +22,7 @@ from PIL import Image
 
 from core.dream.figures import LoopFigures
 from core.dream.plan import loop_curve, make_plan
-from core.dream.render import render
+from core.dream.render import Progress, Rendered, render
 from core.dream.stage import stage_to_toml
 from core.errors import StageError
 from tests.dream.conftest import small_stage
@@ -37,7 +37,8 @@ def frame_bytes(run: Path) -> list[bytes]:
 def test_render_writes_frames_manifest_and_videos(tiny_pipelines, tmp_path):
     stage = small_stage(frames=(3, 3), loop_frames=2)
     events = list(render(stage, tmp_path / "run", tiny_pipelines))
-    assert [e.frame for e in events] == [0, 1, 2, 3, 4, 5, 6] and events[-1].done
+    assert [e.frame for e in events[:-1]] == [0, 1, 2, 3, 4, 5] and isinstance(events[-1], Rendered)
+    assert events[-1].frames == 6 and events[-1].video == tmp_path / "run" / "loop.mp4"
     assert events[2].eta_seconds > 0 and events[2].seconds_per_frame > 0
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["frames_done"] == 6
@@ -80,7 +81,7 @@ def test_cancel_mid_denoising_keeps_whole_frames_and_resumes(tiny_pipelines, tmp
     assert manifest["status"] == "cancelled" and 0 < done < 8
     assert len(frame_bytes(run)) == done and not list(run.glob("frames/.*"))
     resumed = list(render(stage, run, tiny_pipelines))
-    assert resumed[0].frame == done and resumed[-1].done
+    assert resumed[0].frame == done and isinstance(resumed[-1], Rendered)
 
     fresh = tmp_path / "fresh"
     list(render(stage, fresh, tiny_pipelines))
@@ -110,7 +111,7 @@ def test_preview_needs_no_model_and_closes_its_loop_at_the_borders_too(tmp_path)
                         vanishing_point=(0.4, 0.6))
     events = list(render(stage, tmp_path / "loop", pipelines=None))
     figures = json.loads((tmp_path / "loop" / "manifest.json").read_text())["figures"]
-    assert events[-1].done and all(0.3 < figures[name] <= 1.2 for name in ("seam", "seam_border", "seam_centre"))
+    assert isinstance(events[-1], Rendered) and all(0.3 < figures[name] <= 1.2 for name in ("seam", "seam_border", "seam_centre"))
 
     no_loop = small_stage(frames=(40,), loop_frames=0, zoom_px=1.5, width=128, height=96, vanishing_point=(0.4, 0.6))
     list(render(no_loop, tmp_path / "jump", pipelines=None))
@@ -123,7 +124,7 @@ def test_figures_measured_on_the_way_equal_figures_measured_afresh(tmp_path, cad
     """The render hands the figures each diffused frame's moved source instead of their zooming it
     again: the figures are those of the frames themselves, with and without in-between frames."""
     stage = small_stage(frames=(30,), loop_frames=8, zoom_px=1.5, width=96, height=64, cadence=cadence)
-    images = [p.image for p in render(stage, tmp_path / "run", pipelines=None) if p.image is not None]
+    images = [p.image for p in render(stage, tmp_path / "run", pipelines=None) if isinstance(p, Progress)]
     afresh = LoopFigures([p.zoom_px for p in make_plan(stage)], stage.render.vanishing_point)
     for image in images:
         afresh.add(image)
@@ -196,7 +197,7 @@ def test_full_disk_is_one_line_and_the_run_resumes(tiny_pipelines, tmp_path, mon
     assert not list((tmp_path / "run" / "frames").glob(".*"))  # no half-written frame left
 
     monkeypatch.setattr(Image.Image, "save", original)
-    assert list(render(stage, tmp_path / "run", tiny_pipelines))[-1].done
+    assert isinstance(list(render(stage, tmp_path / "run", tiny_pipelines))[-1], Rendered)
     list(render(stage, tmp_path / "fresh", tiny_pipelines))
     assert frame_bytes(tmp_path / "run") == frame_bytes(tmp_path / "fresh")
 
@@ -209,7 +210,7 @@ def test_fixed_noise_and_segment_colours_reproduce_across_resume(tiny_pipelines,
     shutil.copytree(tmp_path / "whole", tmp_path / "cut")
     for late in range(6, 8):
         (tmp_path / "cut" / "frames" / f"{late:05d}.png").unlink()
-    resumed = [p.frame for p in render(stage, tmp_path / "cut", tiny_pipelines) if not p.done]
+    resumed = [p.frame for p in render(stage, tmp_path / "cut", tiny_pipelines) if isinstance(p, Progress)]
     assert resumed == [6, 7]
     assert frame_bytes(tmp_path / "cut") == frame_bytes(tmp_path / "whole")
     assert json.loads((tmp_path / "whole" / "manifest.json").read_text())["seeds"] == [42] * 8
@@ -219,9 +220,10 @@ def test_segment_coherence_holds_each_segment_to_its_first_frame(tiny_pipelines,
     """Every frame's input is matched to the palette of its own segment's first frame (itself
     left as drawn), not to frame 0's."""
     import core.dream.render as render_module
+    import core.dream.step as step_module
 
     palettes, matched = [], []  # the frames palettes were taken from; the palette each match used
-    original_palette, original_match = render_module.palette, render_module.match_colours
+    original_palette, original_match = render_module.palette, step_module.match_colours
 
     def spy_palette(frame):
         palettes.append((frame[0].permute(1, 2, 0) * 255 + 0.5).to(torch.uint8).numpy())
@@ -232,7 +234,7 @@ def test_segment_coherence_holds_each_segment_to_its_first_frame(tiny_pipelines,
         return original_match(image, reference)
 
     monkeypatch.setattr(render_module, "palette", spy_palette)
-    monkeypatch.setattr(render_module, "match_colours", spy_match)
+    monkeypatch.setattr(step_module, "match_colours", spy_match)
     stage = small_stage(frames=(3, 3), loop_frames=0, colour_coherence="segment")
     list(render(stage, tmp_path / "run", tiny_pipelines))
     on_disk = [np.asarray(Image.open(p)) for p in sorted((tmp_path / "run" / "frames").glob("*.png"))]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.dream.render import render
+from core.dream.render import Progress, render
 from core.dream.run import MANIFEST, Manifest, RunFolder, list_runs
 from core.dream.stage import load_stage
 from core.errors import StageError
@@ -36,7 +36,7 @@ def test_an_old_interrupted_run_opens_under_the_new_code(tmp_path):
     raw = json.loads((run_dir / MANIFEST).read_text())
     raw.update(status="rendering", frames_done=2)
     (run_dir / MANIFEST).write_text(json.dumps(raw))
-    frames = [p.frame for p in render(load_stage(run_dir / "stage.toml"), run_dir) if not p.done]
+    frames = [p.frame for p in render(load_stage(run_dir / "stage.toml"), run_dir) if isinstance(p, Progress)]
     assert frames == [0, 1, 2, 3]
     again = RunFolder(run_dir).manifest()
     assert again.complete and again.frames_done == 4 and again.created == raw["created"]

@@ -9,8 +9,8 @@ import torch
 from PIL import Image
 from skimage import data
 
-from core.dream.zoom import to_float, to_image, to_tensor, to_uint8, warp, zoom_scale
-from tests.dream.pil_reference import mix_ahead, zoom_in
+from core.dream.zoom import mix_ahead, move, to_float, to_image, to_tensor, to_uint8, zoom_scale
+from tests.dream import pil_reference
 
 
 def dot(size, centre, radius=3.0) -> Image.Image:
@@ -28,9 +28,9 @@ def centroid(image: Image.Image) -> tuple[float, float]:
 
 def drawn(image: Image.Image, zoom=(1.0, 1.0), ahead: Image.Image | None = None, scale=(1.0, 1.0),
           weight=0.0) -> Image.Image:
-    """`warp` on PIL images in and out."""
+    """The camera's move and the mix ahead on PIL images in and out."""
     first = None if ahead is None else to_float(to_tensor(ahead))
-    return to_image(to_uint8(warp(to_float(to_tensor(image)), zoom, VP, first, scale, weight)))
+    return to_image(to_uint8(mix_ahead(move(to_float(to_tensor(image)), zoom, VP), VP, first, scale, weight)))
 
 
 SIZE = (160, 120)
@@ -83,7 +83,7 @@ def test_the_tensor_path_draws_what_the_pil_path_drew(zoom_px, scale, weight):
     photo = Image.fromarray(data.astronaut()).resize((192, 144))
     first = Image.fromarray(data.coffee()).resize((192, 144))
     size = photo.size
-    expected = mix_ahead(zoom_in(photo, zoom_px, VP), first, scale, VP, weight)
+    expected = pil_reference.mix_ahead(pil_reference.zoom_in(photo, zoom_px, VP), first, scale, VP, weight)
     got = drawn(photo, zoom_scale(size, zoom_px), first, scale, weight)
     difference = np.abs(np.asarray(got, np.float32) - np.asarray(expected, np.float32))
     assert difference.mean() < 1.5  # grey levels: LANCZOS and bicubic differ only at fine detail

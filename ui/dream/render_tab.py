@@ -49,10 +49,9 @@ def preview_ui(stage: Stage) -> None:
         line = st.empty()
         line.caption("Previewing the motion...")
         while not queue.wait(job, 0.5):
-            progress = job.progress  # read once: the worker replaces it, the last one counts the MP4 as a frame
+            progress = job.progress  # read once: the worker replaces it
             if progress is not None:
-                frame = min(progress.frame + 1, progress.total)
-                line.caption(f"Previewing the motion: frame {frame} of {progress.total}...")
+                line.caption(f"Previewing the motion: frame {progress.frame + 1} of {progress.total}...")
         line.empty()
     if job.status == "failed":
         st.error(as_text(job.message))
@@ -127,8 +126,7 @@ def job_progress_ui(job_id: str) -> None:
         st.progress(done / progress.total, text=(
             f"frame {done} of {progress.total} · {progress.seconds_per_frame:.1f} s per frame · "
             f"ETA {progress.eta_seconds / 60:.1f} min"))
-        if progress.image is not None:
-            st.image(progress.image, width=320, caption=f"frame {progress.frame}")
+        st.image(progress.image, width=320, caption=f"frame {progress.frame}")
     if st.button("Cancel", key=f"cancel_{job_id}"):
         queue.cancel(job_id)
 
