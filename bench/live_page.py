@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from core.dream.live import LiveHall, LiveSettings
-from ui.dream import live_tab
+from ui.dream import live_view
 
 FRAME_SECONDS = float(os.environ["GIRO_BENCH_FRAME_SECONDS"])  # set by bench.live
 
@@ -48,10 +48,10 @@ def steady_hall() -> LiveHall:
 @st.cache_resource
 def fast_from() -> float:
     """The tab's own threshold, read before any run of this script changed it."""
-    return live_tab.FAST_FROM
+    return live_view.FAST_FROM
 
 
 fast = fast_from()  # before this run changes it
-live_tab.FAST_FROM = math.inf if st.query_params.get("pace") == "slow" else fast
-live_tab.live_hall = steady_hall
-live_tab._live_view_fragment(owner="watcher")
+live_view.FAST_FROM = math.inf if st.query_params.get("pace") == "slow" else fast
+live_view.live_hall = steady_hall
+live_view.live_view_fragment(owner="watcher")

@@ -225,6 +225,15 @@ def test_live_settings_promote_to_the_stage(page):
     assert any("The stage now has these settings" in s.value for s in page.success)
 
 
+def test_live_takes_the_stage_models_sampling_within_its_own_ranges(page):
+    """The Giro stage's 50 steps are over the live sliders' 20: the live steps go to 20, no error."""
+    page.radio(key="live_model").set_value("stage").run()
+    assert not page.exception
+    assert page.slider(key="live_steps").value == 20 and page.slider(key="live_strength").value == 0.45
+    page.radio(key="live_model").set_value("fast").run()
+    assert page.slider(key="live_steps").value == 2 and page.slider(key="live_strength").value == 0.5
+
+
 def test_live_compare_takes_two_or_four_values_and_says_what_is_wrong(page):
     page.selectbox(key="live_compare").set_value("strength").run()
     assert page.text_input(key="live_values").value == "0.3, 0.5, 0.7, 0.9"  # a first look, filled in
@@ -245,7 +254,7 @@ def test_live_view_looks_at_the_stream_at_its_pace():
     """Ten looks a second while frames come at four a second or more (a GPU makes 14), two while
     they come slowly, paused or waiting; between two and four the pace stays as it was, so a
     stream near one rate does not rerun the whole page back and forth."""
-    from ui.dream.live_tab import FAST_POLL, SLOW_POLL, poll_seconds
+    from ui.dream.live_view import FAST_POLL, SLOW_POLL, poll_seconds
 
     def pace(fps: float, state: str = "running", now: float = SLOW_POLL) -> float:
         return poll_seconds(state, fps, now)

@@ -51,6 +51,19 @@ def allowed(rule: Callable[[], str]) -> bool:
     return who == "anyone" or (who == "host" and is_host())
 
 
+def this_tab_connected() -> Callable[[], bool] | None:
+    """A check, safe from any thread, of whether this browser tab is still connected to the
+    server; None where no server runs (AppTest)."""
+    from streamlit import runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    if context is None or not runtime.exists():
+        return None
+    server, session = runtime.get_instance(), context.session_id
+    return lambda: server.is_active_session(session)
+
+
 def page_header_ui(title: str, icon: str, what: str) -> None:
     st.set_page_config(page_title=f"{title} · Giro Dreams", page_icon=icon, layout="wide")
     st.title(f"{icon} {title}")

@@ -1,10 +1,13 @@
-"""A real `streamlit run Home.py` on a free port, driven by Debian's Chromium through Playwright."""
+"""A real `streamlit run app.py` on a free port, driven by Debian's Chromium through Playwright."""
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.server import AppServer
 
@@ -54,6 +57,43 @@ def wait_for_app(tab, timeout: float = 60_000) -> None:
     """
     tab.wait_for_selector("h1", timeout=timeout)
     tab.wait_for_function(SCRIPT_DONE, timeout=timeout)
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+    page.wait_for_timeout(500)
+
+
+def show_tab(page, name: str, text: str) -> None:
+    """Open tab `name` until `text` shows in it: a click that lands while the page is still
+    settling its first runs (the session id going into the address) can be undone by them."""
+    for _ in range(3):
+        open_tab(page, name)
+        try:
+            page.get_by_text(text).first.wait_for(timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            wait_for_app(page)
+    page.get_by_text(text).first.wait_for(timeout=15_000)
+
+
+def wait_while_advancing(tab, done, progress: re.Pattern, stall_seconds: float = 120) -> None:
+    """Wait for locator `done` while the page's `progress` text keeps changing: a busy machine
+    renders slowly and the wait goes on, a render that stops advancing fails the test. Never a
+    limit on the whole, which a loaded machine's pace would decide."""
+    last, since = None, time.monotonic()
+    while True:
+        try:
+            done.first.wait_for(timeout=2_000)
+            return
+        except PlaywrightTimeout:
+            pass
+        shown = tab.get_by_text(progress)
+        now = shown.first.inner_text() if shown.count() else None
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since > stall_seconds:
+            raise AssertionError(f"no progress for {stall_seconds:.0f} s: the page still says {last!r}")
 
 
 def screenshot(tab, name: str) -> Path:

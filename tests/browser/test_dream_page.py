@@ -12,7 +12,8 @@ import imageio.v2 as imageio
 import pytest
 from PIL import Image
 
-from tests.browser.conftest import DESKTOP, PHONE, assert_no_exception, screenshot, wait_for_app
+from tests.browser.conftest import (DESKTOP, PHONE, assert_no_exception, open_tab, screenshot, show_tab,
+                                    wait_for_app, wait_while_advancing)
 from tests.browser.test_navigation import assert_fits_the_width
 
 FRAMES = 36
@@ -34,11 +35,6 @@ frames = {FRAMES // 2}
 prompt = "a road by the sea"
 frames = {FRAMES // 2}
 """
-
-
-def open_tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
-    page.wait_for_timeout(500)
 
 
 def slider_value(page, label: str) -> float:
@@ -104,8 +100,9 @@ def test_render_end_to_end_with_reload_and_downloads(desktop, app_url, tmp_path)
     screenshot(page, "dream_during")
     page.reload()
     wait_for_app(page)
-    open_tab(page, "Render")
-    page.locator("video").first.wait_for(timeout=180_000)
+    # The render goes on while the page is away; back on the Render tab, its progress or its video.
+    show_tab(page, "Render", "Preview motion")
+    wait_while_advancing(page, page.locator("video"), re.compile(r"frame \d+ of 36"))
     wait_for_app(page)
     screenshot(page, "dream_after")
 

@@ -10,8 +10,8 @@ import tomllib
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser.conftest import DESKTOP, PHONE, assert_no_exception, screenshot, wait_for_app
-from tests.browser.test_dream_page import download, import_stage, open_tab, slider_value
+from tests.browser.conftest import DESKTOP, PHONE, assert_no_exception, open_tab, screenshot, show_tab, wait_for_app
+from tests.browser.test_dream_page import download, import_stage, slider_value
 from tests.browser.test_navigation import assert_fits_the_width
 
 MADE_WITH = re.compile(r"^Frame (\d+) · [\d.]+ frames a second.* made with strength ([\d.]+),")
@@ -24,19 +24,6 @@ def live_caption(page, strength: str | None = None) -> tuple[int, str]:
     caption.wait_for(timeout=120_000)
     match = MADE_WITH.match(caption.inner_text())
     return int(match.group(1)), match.group(2)
-
-
-def show_tab(page, name: str, text: str) -> None:
-    """Open tab `name` until `text` shows in it: a click that lands while the page is still
-    settling its first runs (the session id going into the address) can be undone by them."""
-    for _ in range(3):
-        open_tab(page, name)
-        try:
-            page.get_by_text(text).first.wait_for(timeout=15_000)
-            return
-        except PlaywrightTimeout:
-            wait_for_app(page)
-    page.get_by_text(text).first.wait_for(timeout=15_000)
 
 
 def press(page, label: str, *keys: str) -> None:
