@@ -1,9 +1,10 @@
 """`python -m bench` (make bench): every benchmark, each writing its section of bench/RESULTS.md."""
 
-from bench import classify, dream, live, preview
+from bench import classify, dream, host, live, preview
 
 classify.main([])
 dream.main([])
+host.main([])
 preview.main([])
 live.main([])
 live.main(["--page"])
