@@ -6,7 +6,9 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 # Each browser tab runs in its own thread; glibc gives threads their own memory pools, which grew
 # the server by ~15 MB per tab that ran a model. Two pools keep memory flat (docs/RELIABILITY.md).
-SERVE_ENV := MALLOC_ARENA_MAX=2
+# FORWARDED_ALLOW_IPS empty: no client's X-Forwarded-For is believed, so the host is the socket's
+# peer (app.py refuses to start without it; README.md says what to set behind a proxy).
+SERVE_ENV := MALLOC_ARENA_MAX=2 FORWARDED_ALLOW_IPS=
 
 .PHONY: run serve models test bench clean-venv
 
@@ -22,7 +24,7 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
 	touch $@
 
 run: $(VENV)/.runtime-installed
-	$(SERVE_ENV) $(PY) -m streamlit run Home.py --server.port $(PORT)
+	$(SERVE_ENV) $(PY) -m streamlit run app.py --server.port $(PORT)
 
 # A phone opens its camera only over HTTPS: a self-signed certificate, made once, for this address.
 certs/cert.pem: | $(VENV)/.runtime-installed
@@ -30,7 +32,7 @@ certs/cert.pem: | $(VENV)/.runtime-installed
 
 serve: $(VENV)/.runtime-installed certs/cert.pem
 	@$(PY) -m core.lan $(PORT)
-	$(SERVE_ENV) $(PY) -m streamlit run Home.py --server.port $(PORT) --server.address 0.0.0.0 \
+	$(SERVE_ENV) $(PY) -m streamlit run app.py --server.port $(PORT) --server.address 0.0.0.0 \
 		--server.sslCertFile certs/cert.pem --server.sslKeyFile certs/key.pem
 
 # Every page's model, fetched or trained once; a second run does only what is missing.

@@ -43,12 +43,14 @@ def load_image(
     max_mb: float = MAX_UPLOAD_MB,
     max_pixels: int = MAX_IMAGE_PIXELS,
     max_side: int | None = None,
+    formats: tuple[str, ...] = FORMATS,
 ) -> Image.Image:
     """Decode `source` (bytes, a file object or a path) into an upright RGB image.
 
     `max_side`: shrink the image to fit that many pixels a side right after decoding, so what is
     kept costs what the model needs, not what the camera took (a JPEG is even decoded at the
-    reduced scale). `name` is only used in messages; it is never opened as a path.
+    reduced scale). `formats`: fewer than every raster format, where the sender can only make
+    some (a canvas sends PNG). `name` is only used in messages; it is never opened as a path.
     """
     label = name or (Path(source).name if isinstance(source, (str, Path)) else "the image")
     data = _read_bounded(source, label, max_mb)
@@ -57,13 +59,11 @@ def load_image(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=FORMATS)
+            image = Image.open(io.BytesIO(data), formats=formats)
             width, height = image.size
             if width * height > max_pixels:
-                raise ImageError(
-                    f"{label} is too large: {width}x{height} pixels "
-                    f"(the limit is {max_pixels / 1e6:.0f} megapixels)"
-                )
+                limit = f"{max_pixels / 1e6:.0f} megapixels" if max_pixels >= 1e6 else f"{max_pixels:,} pixels"
+                raise ImageError(f"{label} is too large: {width}x{height} pixels (the limit is {limit})")
             with _turn_for(width * height):
                 image.seek(0)  # animated GIF/WebP: the first frame
                 if max_side:

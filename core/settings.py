@@ -143,3 +143,17 @@ def clip_model() -> str:
     """The zero-shot CLIP model id or local folder (`GIRO_CLIP_MODEL`)."""
     return os.environ.get("GIRO_CLIP_MODEL") or CLIP_DEFAULT_MODEL
 
+
+def problems() -> list[str]:
+    """Every setting read and checked once: one line for each that is wrong, naming its variable
+    (the app and the command lines refuse to start on any, instead of failing page by page)."""
+    from core.device import pick_device
+
+    found = []
+    for check in (dream_compile, dream_max_frames, dream_renders_per_session, live_lost_seconds,
+                  live_idle_seconds, add_stars, setup_from_pages, pick_device):
+        try:
+            check()
+        except GiroError as error:
+            found.append(str(error))
+    return found

@@ -147,45 +147,10 @@ def test_a_planted_link_in_a_prompt_is_shown_as_text(giro_folders):
     at.switch_page("pages/1_Dream_a_Stage.py").run()
     assert not at.exception
     (label,) = [e.label for e in at.expander if "frames" in e.label]
-    assert "\\!\\[x\\](https\\:\\//evil.example/p.png)" in label and "\\:red\\[hi\\]" in label
+    # Escaped, and an invisible space before the scheme's colon breaks the browser's own autolinks.
+    assert "\\!\\[x\\](https\u200b\\:\\//evil.example/p.png)" in label and "\u200b\\:red\\[hi\\]" in label
     assert not re.search(r"(?<!\\)[\[\]!]", label)  # every bracket and ! escaped: no link, no image
     assert "Not in this run's folder: loop.gif, loop.mp4." in [c.value for c in at.caption]
-
-
-def test_ten_sessions_download_a_finished_render_at_once(giro_folders, monkeypatch):
-    """Ten guests open the Gallery and click "Frames (.zip)" together: each gets the whole zip.
-
-    Streamlit runs a clicked download's callable on its own thread pool; here the ten sessions'
-    callables run at once the same way. A fixed temporary name once made two of three fail."""
-    import shutil
-    import zipfile
-    from concurrent.futures import ThreadPoolExecutor
-
-    from streamlit.runtime.media_file_manager import MediaFileManager
-
-    shutil.copytree(Path(__file__).parent / "dream" / "fixtures" / "run_v1", giro_folders["runs"] / "run_v1")
-    managers = []
-
-    class Recorded(MediaFileManager):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            managers.append(self)
-
-    monkeypatch.setattr("streamlit.testing.v1.app_test.MediaFileManager", Recorded)
-    clicks = []
-    for _ in range(10):
-        st.cache_resource.clear()
-        at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60).run()
-        at.switch_page("pages/1_Dream_a_Stage.py").run()
-        assert not at.exception
-        (button,) = [b for b in at.get("download_button") if b.proto.label == "Frames (.zip)"]
-        clicks.append((managers[-1], button.proto.deferred_file_id))
-    with ThreadPoolExecutor(10) as pool:
-        urls = list(pool.map(lambda click: click[0].execute_deferred(click[1]), clicks))
-    for (manager, _), url in zip(clicks, urls):
-        sent = manager._storage.get_file(url.rsplit("/", 1)[1])
-        with zipfile.ZipFile(io.BytesIO(sent.content)) as archive:
-            assert archive.testzip() is None and len(archive.namelist()) == 4
 
 
 def test_cadence_marks_the_diffused_frames(page):

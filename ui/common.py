@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
 from collections.abc import Callable
 
@@ -33,11 +34,17 @@ def model_missing_ui(status: ModelStatus, needs: str, reason: str = "") -> None:
 
 
 def is_host() -> bool:
-    """A browser on the machine that serves the app (Streamlit gives loopback clients no address).
-
-    Behind a proxy that forwards client addresses this could be spoofed; `make serve` has none.
-    """
-    return st.context.ip_address is None
+    """A browser on the machine that serves the app: the connection's own peer is a loopback
+    address (app.py has the server ignore X-Forwarded-For). Behind a proxy on this machine every
+    guest would be the host: README.md says how to run behind one."""
+    address = st.context.ip_address  # None for 127.0.0.1 and ::1
+    if address is None:
+        return True
+    try:
+        peer = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return peer.is_loopback or bool(getattr(peer, "ipv4_mapped", None) and peer.ipv4_mapped.is_loopback)
 
 
 def allowed(rule: Callable[[], str]) -> bool:
@@ -77,8 +84,19 @@ _MARKUP = re.compile(r"([\\`*_\[\]<>~$|!#]|:(?=//)|(?<=:)/|\bwww(?=\.)|@|:(?=[a-
 
 def as_text(text: str) -> str:
     """User text (a prompt, a file name, a value from an uploaded stage) for anything Streamlit
-    reads as markdown: labels, alerts, captions, expanders. Shown as typed, never as a link."""
-    return _MARKUP.sub(lambda m: "\\" + m.group(0) if m.group(0) != "www" else "www\u200b", text)
+    reads as markdown: labels, alerts, captions, expanders. Shown as typed, never as a link.
+
+    Escapes stop markdown's own links, but the browser's renderer also turns bare addresses
+    into links (GFM autolinks: scheme://, www., e-mail) after unescaping: an invisible space
+    before the scheme's colon, after "www" and before "@" leaves them plain text."""
+    return _MARKUP.sub(_unmarked, text)
+
+
+def _unmarked(match: re.Match) -> str:
+    mark = match.group(0)
+    if mark == "www":
+        return "www\u200b"
+    return ("\u200b\\" if mark in ":@" else "\\") + mark
 
 
 def plot_text(text: str) -> str:

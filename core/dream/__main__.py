@@ -108,8 +108,15 @@ def _plan(args: argparse.Namespace) -> int:
         else:
             print(f"{p.index:5d}  seg {p.segment + 1:<3d} {'key' if p.diffused else '   '}  "
                   f"share {p.frame0_share:.3f}  weight {p.loop_weight:.3f}  strength {p.strength:.2f}  "
-                  f"guidance {p.guidance:g}  steps {p.steps}  zoom {p.zoom_px:g}  seed {p.seed}  {p.prompt}")
+                  f"guidance {p.guidance:g}  steps {p.steps}  zoom {p.zoom_px:g}  seed {p.seed}  "
+                  f"{_printable(p.prompt)}")
     return 0
+
+
+def _printable(text: str) -> str:
+    """A prompt for a terminal: control characters (escape sequences that retitle or clear it)
+    written as escapes, as the stage file writes them."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _render(args: argparse.Namespace) -> int:

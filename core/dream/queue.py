@@ -6,7 +6,10 @@ thread that calls the pipelines, and no worker touches Streamlit. Previews need 
 they run on a lane of their own and never wait behind a render. Each session (owner) may start
 `per_owner` renders and candidate sets, resumes included; it holds one preview at a time. A job
 keeps running when its tab reloads or closes; its frames are on disk, so even a server restart
-loses nothing (`core.dream.render` resumes the run folder).
+loses nothing (`core.dream.render` resumes the run folder): a render waiting in the queue has its
+stage and manifest written when it is queued, so after a restart it is listed with the stopped
+ones, not started, to be started again. Finished jobs beyond the last few of a session are let
+go, and a finished job keeps no frame.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from core.device import one_core_for_this_thread
 from core.dream.pipelines import DreamPipelines
 from core.dream.preview import preview_stage
 from core.dream.render import Progress, render
+from core.dream.run import RunFolder
 from core.dream.scratch import CANDIDATES
 from core.dream.stage import Stage
 from core.errors import GiroError
@@ -59,6 +63,7 @@ class RenderJob:
 
 # Which worker thread runs each kind of job.
 LANES = {"render": "dream-worker", "candidates": "dream-worker", "preview": "preview-worker"}
+KEEP_FINISHED = 3  # finished jobs a session keeps, per kind: what its page shows
 
 
 class RenderQueue:
@@ -68,6 +73,7 @@ class RenderQueue:
         self._load = load  # (model, vae) -> pipelines (cached by the caller)
         self.per_owner = per_owner
         self._jobs: list[RenderJob] = []
+        self._spent: dict[str, int] = {}  # renders used by each session's jobs let go
         self._changed = threading.Condition()
         for lane in sorted(set(LANES.values())):
             threading.Thread(target=self._work, args=(lane,), name=lane, daemon=True).start()
@@ -87,10 +93,21 @@ class RenderQueue:
                         job.cancel.set()
             elif self._used(owner) >= self.per_owner:
                 raise QueueError(f"this session has used its {self.per_owner} renders")
+            if kind == "render" and RunFolder(run_dir).manifest() is None:
+                RunFolder(run_dir).reserve(stage)  # a restart finds it, not started
             job = RenderJob(uuid.uuid4().hex[:12], kind, stage, run_dir, owner)
             self._jobs.append(job)
+            self._let_go(owner, kind)
             self._changed.notify_all()
             return job
+
+    def _let_go(self, owner: str, kind: str) -> None:
+        """Drop the session's finished jobs of `kind` but the newest KEEP_FINISHED (300 preview
+        clicks kept 300 jobs), counting those that used a render."""
+        finished = [j for j in self._jobs if j.owner == owner and j.kind == kind and j.finished]
+        for job in finished[:-KEEP_FINISHED]:
+            self._jobs.remove(job)
+            self._spent[owner] = self._spent.get(owner, 0) + job.counts
 
     def left(self, owner: str) -> int:
         """Renders `owner` may still start."""
@@ -98,7 +115,7 @@ class RenderQueue:
             return max(0, self.per_owner - self._used(owner))
 
     def _used(self, owner: str) -> int:
-        return sum(1 for job in self._jobs if job.owner == owner and job.counts)
+        return self._spent.get(owner, 0) + sum(1 for job in self._jobs if job.owner == owner and job.counts)
 
     def get(self, job_id: str) -> RenderJob | None:
         with self._changed:
@@ -162,6 +179,8 @@ class RenderQueue:
                 status, job.message = "failed", f"the render stopped on an internal error ({type(error).__name__})"
             with self._changed:
                 job.status = "cancelled" if job.cancel.is_set() else status
+                if job.progress is not None:  # the page reads a finished job from disk
+                    job.progress = job.progress.without_picture()
                 self._changed.notify_all()
 
     def _run(self, job: RenderJob) -> None:

@@ -7,6 +7,7 @@ on disk is a finished frame, and the manifest always parses.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import platform
@@ -60,7 +61,7 @@ class Manifest:
     seeds: list[int]
     frame_seconds: list[float | None]  # wall time of each frame; None until rendered
     versions: dict[str, str] = field(default_factory=dict)
-    status: str = "rendering"  # rendering, cancelled, complete
+    status: str = "rendering"  # queued (not started), rendering, cancelled, complete
     created: str = ""
     updated: str = ""
     frames_done: int = 0
@@ -151,14 +152,27 @@ class RunFolder:
         try:
             yield
         except OSError as error:
+            remedy = ("free some space and run again to resume" if error.errno in (errno.ENOSPC, errno.EDQUOT)
+                      else "run again to resume, or pick a folder this user can write")
             raise RunError(
                 f"cannot write {name} in {self.path.name}: {error.strerror or error}; the frames so far "
-                "are kept: free some space and run again to resume"
+                f"are kept: {remedy}"
             ) from error
 
     def write_manifest(self, manifest: Manifest) -> None:
         with self.writing(MANIFEST):
             manifest.save(self.path / MANIFEST)
+
+    def reserve(self, stage: Stage) -> None:
+        """A render waiting in the queue: its stage and a manifest saying it has not started, so a
+        server killed before it starts still lists it (the render's `open` takes it over)."""
+        manifest = Manifest.new(stage, {"id": stage.model(), "preview": False})
+        manifest.status = "queued"
+        with self.writing("stage.toml"):
+            self.path.mkdir(parents=True, exist_ok=True)
+            with atomic_path(self.path / "stage.toml") as temporary:
+                temporary.write_text(stage_to_toml(stage), encoding="utf-8")
+        self.write_manifest(manifest)
 
     def open(self, stage: Stage, model: dict[str, Any]) -> Manifest:
         """Start a new run, or check that an existing one renders the same frames and resume it."""
@@ -166,6 +180,8 @@ class RunFolder:
             raise RunError(f"{self.path.name} is a file, not a run folder: pick a folder for the run")
         stage_dict = stage.to_dict()
         manifest = self.manifest()
+        if manifest is not None and manifest.status == "queued":  # reserved, never started: nothing to resume
+            manifest = None
         if manifest is not None:
             if _frame_defining(manifest.stage) != _frame_defining(stage_dict) or (
                 manifest.model.get("id") != model["id"]
@@ -186,8 +202,9 @@ class RunFolder:
             manifest = Manifest.new(stage, model)
         with self.writing("stage.toml"):
             self.frames_dir.mkdir(parents=True, exist_ok=True)
-            for stale in self.frames_dir.glob(".*.part.png"):  # left by a kill mid-write
-                stale.unlink()
+            # Left by a kill mid-write: a frame, the streamed MP4, the GIF, the zip, the manifest.
+            for stale in [*self.frames_dir.glob(".*.part.png"), *self.path.glob(".*.part.*")]:
+                stale.unlink(missing_ok=True)
             with atomic_path(self.path / "stage.toml") as temporary:
                 temporary.write_text(stage_to_toml(stage), encoding="utf-8")
         manifest.frames_done = self.frames_done(manifest.frames_total)

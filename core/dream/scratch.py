@@ -7,6 +7,7 @@ under names of our own: an upload is data, never a path.
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from collections.abc import Collection
 from pathlib import Path
@@ -19,6 +20,10 @@ from core.dream.run import list_runs
 
 CANDIDATES = 4  # start frames offered from text, as the original author picked from a grid
 KEEP_PREVIEWS = 2  # per session: the one on the page and the one being made
+# Every session's start frames, candidates and previews together stay under this, the oldest
+# going first; a session's scratch untouched this long goes whole (guests who never come back).
+SCRATCH_QUOTA_MB = 1000
+SCRATCH_MAX_HOURS = 24
 
 
 def starts_dir() -> Path:
@@ -38,11 +43,41 @@ def save_start_frame(image: Image.Image, owner: str, in_use: Collection[str] = (
     path = folder / f"{uuid.uuid4().hex}.png"
     with atomic_path(path) as temporary:
         image.save(temporary, format="PNG")
-    used = set(in_use) | {m.stage["render"].get("first_image", "") for _, m in list_runs(settings.runs_dir())}
+    used = _named_by_runs() | set(in_use) | {str(path)}
     for old in folder.glob("*.png"):
-        if old != path and str(old) not in used:
+        if str(old) not in used:
             old.unlink(missing_ok=True)
+    prune(used)
     return path
+
+
+def _named_by_runs() -> set[str]:
+    """The start frames that run folders name: a resume reads them again."""
+    return {m.stage["render"].get("first_image", "") for _, m in list_runs(settings.runs_dir())}
+
+
+def prune(in_use: Collection[str] = ()) -> None:
+    """Keep the scratch of every session within the server's quota: a session's folder untouched
+    for SCRATCH_MAX_HOURS goes, then the oldest files until the whole is under SCRATCH_QUOTA_MB.
+    Never a start frame that a run folder or `in_use` (the queue's stages) names."""
+    keep = set(in_use) | _named_by_runs()
+    now = time.time()
+    files, total = [], 0  # the files that may go; the size of all of them, kept ones included
+    for area in (starts_dir(), settings.runs_dir() / "_previews"):
+        for session in (area.iterdir() if area.is_dir() else ()):
+            found = [(p.stat().st_mtime, p.stat().st_size, p) for p in session.rglob("*") if p.is_file()]
+            # An empty folder (a preview about to be written) is as new as the folder itself.
+            newest = max(mtime for mtime, _, _ in found) if found else session.stat().st_mtime
+            if now - newest > SCRATCH_MAX_HOURS * 3600 and not any(str(p) in keep for *_, p in found):
+                shutil.rmtree(session, ignore_errors=True)
+                continue
+            files += [entry for entry in found if str(entry[2]) not in keep]
+            total += sum(size for _, size, _ in found)
+    for _, size, path in sorted(files):  # oldest first
+        if total <= SCRATCH_QUOTA_MB * 1_000_000:
+            break
+        path.unlink(missing_ok=True)
+        total -= size
 
 
 def candidates_dir(owner: str) -> Path:
@@ -67,4 +102,5 @@ def new_preview_dir(owner: str) -> Path:
         older = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in older[KEEP_PREVIEWS - 1:]:
             shutil.rmtree(old, ignore_errors=True)
+    prune()
     return folder / uuid.uuid4().hex[:12]

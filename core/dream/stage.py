@@ -21,6 +21,8 @@ COLOUR_MODES = ("off", "frame0", "segment")
 NOISE_MODES = ("per-frame", "fixed")
 MAX_STAGE_BYTES = 100_000  # the longest example is 2 kB; anything near this is not a stage
 MAX_SEGMENTS = 200  # the Giro stage has 7; a table or plot of thousands helps nobody
+# CLIP reads the first 77 tokens of a prompt, about 300 characters: more is not a prompt.
+MAX_PROMPT_CHARS = 1000
 # (lowest, highest, step) of each number a person sets: check_stage refuses what lies outside,
 # and the page's sliders and table offer exactly this, so no valid stage can break a widget.
 RANGES: dict[str, tuple[float, float, float]] = {
@@ -132,6 +134,21 @@ def _render_dict(render: RenderSettings) -> dict[str, Any]:
     return data
 
 
+def model_name(model: str) -> str:
+    """A model (or VAE) as a guest may see it: a Hub id, or a local folder's name without the
+    server's path."""
+    return Path(model).name if Path(model).expanduser().is_dir() else model
+
+
+def shared_stage(stage: Stage) -> Stage:
+    """`stage` as anyone may see and download it: models by name, no start image (a file of its
+    session's, whose path names the session). It still imports as it is."""
+    r = stage.render
+    render = replace(r, model=model_name(r.model) if r.model else "",
+                     vae=r.vae if r.vae == "auto" else model_name(r.vae), first_image="")
+    return replace(stage, render=render)
+
+
 def fields_help() -> str:
     """Every stage field with its meaning and default, for `--help`."""
     lines = ["[render]"]
@@ -145,18 +162,21 @@ def fields_help() -> str:
 
 # ---------------------------------------------------------------- reading
 
-def load_stage(path: str | Path) -> Stage:
-    """Read and check a stage file. `first_image` is resolved relative to the file."""
+def load_stage(path: str | Path, check: bool = True) -> Stage:
+    """Read and check a stage file (`check`: see `stage_from_dict`). `first_image` is resolved
+    relative to the file."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:  # never more than a stage may be: /dev/zero has no end
+            raw = handle.read(MAX_STAGE_BYTES + 1)
     except OSError as error:
         raise StageError(f"cannot read {path.name}: {error.strerror or error}") from error
-    return parse_stage(raw, name=path.name, base_dir=path.parent)
+    return parse_stage(raw, name=path.name, base_dir=path.parent, check=check)
 
 
-def parse_stage(raw: bytes | str, name: str = "the stage", base_dir: Path | None = None) -> Stage:
-    return stage_from_dict(_toml(raw, name), base_dir)
+def parse_stage(raw: bytes | str, name: str = "the stage", base_dir: Path | None = None,
+                check: bool = True) -> Stage:
+    return stage_from_dict(_toml(raw, name), base_dir, check)
 
 
 def parse_uploaded_stage(raw: bytes, name: str) -> tuple[Stage, str]:
@@ -191,7 +211,9 @@ def _toml(raw: bytes | str, name: str) -> dict[str, Any]:
         raise StageError(f"{name} is not valid TOML: nested too deeply") from error
 
 
-def stage_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Stage:
+def stage_from_dict(data: dict[str, Any], base_dir: Path | None = None, check: bool = True) -> Stage:
+    """The stage in `data` (a parsed TOML file, or `Stage.to_dict()`), its types checked; with
+    `check`, its ranges too (`check_stage`): without, a stage over this server's caps still reads."""
     _no_unknown_keys(data, {"render", "segment"}, "the stage")
     render_data = data.get("render", {})
     if not isinstance(render_data, dict):
@@ -215,7 +237,8 @@ def stage_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Stage
                 raise StageError(f"{where}: {required} is missing")
         segments.append(Segment(**{k: _typed(f"{where}: {k}", k, v) for k, v in segment.items()}))
     stage = Stage(render, tuple(segments))
-    check_stage(stage)
+    if check:
+        check_stage(stage)
     return stage
 
 
@@ -293,6 +316,9 @@ def check_stage(stage: Stage) -> None:
         where = f"segment {number}"
         if not s.prompt.strip():
             raise StageError(f"{where}: prompt is empty")
+        if len(s.prompt) > MAX_PROMPT_CHARS:
+            raise StageError(f"{where}: prompt is {len(s.prompt):,} characters, over the {MAX_PROMPT_CHARS:,} "
+                             "a prompt may have (the model reads about 300)")
         if s.frames < 1:
             raise StageError(f"{where}: frames must be at least 1, got {s.frames}")
         _check_frame_params(where, s.zoom_px, s.strength, s.guidance, r)
@@ -304,6 +330,11 @@ def check_stage(stage: Stage) -> None:
             f"render.loop_frames must be from 0 to {total - 1} (frames in the stage - 1), "
             f"got {r.loop_frames}"
         )
+    # What is accepted must export, import again and resume: written out it is read back.
+    written = len(stage_to_toml(stage).encode("utf-8"))
+    if written > MAX_STAGE_BYTES:
+        raise StageError(f"the stage would be {written / 1000:.0f} kB written out, over the "
+                         f"{MAX_STAGE_BYTES // 1000} kB a stage file may have: shorten its prompts or segments")
 
 
 def _check_frame_params(

@@ -1,4 +1,4 @@
-"""The app as a user runs it (`streamlit run Home.py`) on a free port, and the flags Chromium
+"""The app as a user runs it (`streamlit run app.py`) on a free port, and the flags Chromium
 runs with (which Chromium: `tests.browser.chromium`)."""
 
 from __future__ import annotations
@@ -35,13 +35,14 @@ def free_port() -> int:
 
 
 class AppServer:
-    """One `streamlit run Home.py` process; it can be stopped, killed and started again on its port."""
+    """One `streamlit run app.py` process; it can be stopped, killed and started again on its port."""
 
     def __init__(self, env: dict[str, str], log: Path, certificate: tuple[Path, Path] | None = None,
-                 script: str = "Home.py"):
+                 script: str = "app.py"):
         """`certificate` (cert, key): serve HTTPS as `make serve` does. `script`: another app than Giro Dreams."""
         self.script = script
-        self.env = dict(env, MALLOC_ARENA_MAX=MALLOC_ARENA_MAX)  # as `make run` and `make serve` set it
+        # As `make run` and `make serve` set them.
+        self.env = dict(env, MALLOC_ARENA_MAX=MALLOC_ARENA_MAX, FORWARDED_ALLOW_IPS="")
         self.log = log
         self.port = free_port()
         self.args = ["--server.port", str(self.port), "--server.address", "127.0.0.1"]

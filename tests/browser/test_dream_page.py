@@ -55,7 +55,8 @@ def download(page, label: str, tmp_path) -> bytes:
     # A click on a download (read when clicked) reruns the page; one that lands mid-rerun was lost.
     wait_for_app(page)
     with page.expect_download() as info:
-        page.locator('[data-testid="stDownloadButton"] button:visible', has_text=label).first.click()
+        page.locator('[data-testid="stDownloadButton"] button:visible, a.giro-download:visible',
+                     has_text=label).first.click()
     target = tmp_path / info.value.suggested_filename
     info.value.save_as(target)
     return target.read_bytes()

@@ -143,3 +143,24 @@ def test_an_unreadable_image_does_not_stop_the_batch(learner_in_models, shapes_d
     out, err = capsys.readouterr()
     assert err == "error: /proc/self/mem cannot be read: Input/output error\n"
     assert json.loads(out)["image"] == good
+
+
+def test_the_command_line_holds_a_batch_of_photos_at_the_pages_size(learner_in_models, tmp_path, capsys, monkeypatch):
+    """Forty 12-megapixel photos: each decoded at the size the page keeps (1024 px, a JPEG at a
+    quarter of its scale), answered a batch of 32 at a time, every one answered once, in order.
+    Held at full size all at once, twelve of them cost 1.8 GB."""
+    import core.classify as classify
+    from core.settings import PHOTO_MAX_SIDE
+
+    photo = tmp_path / "big.jpg"
+    Image.radial_gradient("L").resize((4000, 3000)).convert("RGB").save(photo, quality=80)
+    held, sizes = [], []
+    predictor = load_predictor("bikes")
+    original = type(predictor).predict
+    monkeypatch.setattr(type(predictor), "predict", lambda self, images, top_k=5: held.append(len(images))
+                        or sizes.extend(i.size for i in images) or original(self, images, top_k))
+    monkeypatch.setattr(classify, "load_predictor", lambda name: predictor)
+    assert main(["bikes", *[str(photo)] * 40, "--json"]) == 0
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(answers) == 40 and held == [32, 8]
+    assert max(max(size) for size in sizes) <= PHOTO_MAX_SIDE

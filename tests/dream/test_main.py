@@ -130,3 +130,18 @@ def test_plan_of_a_bad_stage_is_one_line(tmp_path, capsys):
     (tmp_path / "s.toml").write_text(EXAMPLE_PREVIEW.replace("frames = 12", "frames = 0"))
     assert main(["plan", str(tmp_path / "s.toml")]) == 2
     _one_line(capsys, "segment 1: frames must be at least 1, got 0")
+
+
+def test_plan_reads_no_more_than_a_stage_and_prints_no_terminal_escapes(tmp_path, capsys):
+    """`plan /dev/zero` stops at the stage size (it read the whole endless file before); a shared
+    stage's prompt cannot retitle or clear the terminal; a folder nobody can write is no full disk."""
+    assert main(["plan", "/dev/zero"]) == 2
+    assert capsys.readouterr().err == "error: zero is over 100 kB: a stage file is a few lines of text\n"
+    (tmp_path / "s.toml").write_text(
+        '[render]\nloop_frames = 0\n[[segment]]\nprompt = "a road \\u001b]0;owned\\u0007\\u001b[2J"\nframes = 1\n')
+    assert main(["plan", str(tmp_path / "s.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "a road \\x1b]0;owned\\x07\\x1b[2J" in out
+    assert main(["render", str(tmp_path / "s.toml"), "--out", "/proc/giro-x", "--preview"]) == 2
+    err = capsys.readouterr().err
+    assert "free some space" not in err and "pick a folder this user can write" in err

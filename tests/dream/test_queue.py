@@ -118,3 +118,44 @@ def test_wait_gives_up_at_its_timeout_and_returns_when_the_job_finishes(tiny_pip
     assert not queue.wait(job, 0.2) and not job.finished
     release.set()
     assert queue.wait(job, 120) and job.status == "done"
+
+
+def test_renders_waiting_when_the_server_dies_come_back_not_started(tiny_pipelines, tmp_path):
+    """One render running and three queued, then the server is gone (the queue object with it):
+    every run folder still holds its stage and a manifest, the three are listed as not started,
+    and one started again renders in full."""
+    from core.dream.render import Rendered, render
+    from core.dream.run import list_runs
+    from core.dream.stage import load_stage
+
+    hold = threading.Event()
+    queue = RenderQueue(lambda model, vae: hold.wait(60) and tiny_pipelines)  # the first job never loads
+    runs = tmp_path / "runs"
+    jobs = [queue.submit("render", small_stage(frames=(3,), loop_frames=0, seed=n), runs / f"run{n}", owner="me")
+            for n in range(4)]
+    listed = {path.name: manifest for path, manifest in list_runs(runs)}  # what a restarted server reads
+    assert sorted(listed) == ["run0", "run1", "run2", "run3"]
+    assert all(m.status == "queued" and m.frames_done == 0 for name, m in listed.items() if name != "run0")
+    again = load_stage(runs / "run2" / "stage.toml")
+    assert again == jobs[2].stage
+    assert isinstance(list(render(again, runs / "run2", tiny_pipelines))[-1], Rendered)
+    hold.set()
+
+
+def test_a_session_keeps_its_last_few_finished_jobs_and_its_count(tiny_pipelines, tmp_path):
+    """Three hundred preview clicks kept three hundred jobs; now the last few, holding no frame,
+    and a session's used renders still count after its old jobs are let go."""
+    from core.dream.queue import KEEP_FINISHED, QueueError
+
+    queue = RenderQueue(lambda model, vae: tiny_pipelines, per_owner=5)
+    for n in range(8):
+        job = queue.submit("preview", small_stage(frames=(3,), loop_frames=0), tmp_path / f"p{n}", owner="me")
+        assert queue.wait(job, 60)
+    mine = [j for j in queue.jobs() if j.owner == "me"]
+    assert len(mine) <= KEEP_FINISHED + 1 and all(j.progress is None or j.progress.image is None for j in mine)
+    for n in range(5):  # the fourth and fifth let the oldest renders go: their count stays
+        job = queue.submit("render", small_stage(frames=(2,), loop_frames=0, seed=n), tmp_path / f"r{n}", owner="me")
+        assert queue.wait(job, 120) and job.status == "done"
+    assert len([j for j in queue.jobs() if j.kind == "render"]) == KEEP_FINISHED + 1 and queue.left("me") == 0
+    with pytest.raises(QueueError, match="^this session has used its 5 renders$"):
+        queue.submit("render", small_stage(frames=(2,), loop_frames=0), tmp_path / "r9", owner="me")

@@ -94,8 +94,9 @@ def test_a_half_written_frame_is_never_taken_for_a_finished_one(tiny_pipelines, 
     list(render(stage, run, tiny_pipelines, cancel=CancelAfter(20)))
     done = json.loads((run / "manifest.json").read_text())["frames_done"]
     (run / "frames" / f".{done:05d}.part.png").write_bytes(b"\x89PNG half")  # a kill mid-write
+    (run / ".loop.0123abcd.part.mp4").write_bytes(b"half a video")  # and mid-stream
     list(render(stage, run, tiny_pipelines))
-    assert len(frame_bytes(run)) == 3 and not list(run.glob("frames/.*"))
+    assert len(frame_bytes(run)) == 3 and not list(run.glob("frames/.*")) and not list(run.glob(".*.part.*"))
 
 
 def test_resuming_a_different_stage_is_refused(tiny_pipelines, tmp_path):

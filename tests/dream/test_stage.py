@@ -161,3 +161,33 @@ def test_escapes_round_trip_outside_the_basic_plane():
     stage = stage_from_dict({"render": {"steps": 10, "loop_frames": 2}, "segment": [{"prompt": text, "frames": 8}]})
     again = parse_stage(stage_to_toml(stage))
     assert again == stage and again.segments[0].prompt == text
+
+
+def test_what_is_accepted_exports_imports_and_resumes(tmp_path):
+    """A stage just under 100 kB whose prompts write out longer (a quote becomes \\", a tab \\u0009) is
+    refused in one line instead of exporting to a file that cannot be imported or resumed; one
+    that fits goes round through its export and a run folder's stage.toml."""
+    from core.dream.run import RunFolder
+
+    def stage_text(prompt: str, segments: int) -> str:  # prompts as TOML literal strings
+        return "[render]\nloop_frames = 0\n" + "".join(
+            f"[[segment]]\nprompt = '{prompt}'\nframes = 1\n" for _ in range(segments))
+
+    swelling = stage_text('"\t' * 240, 180)  # three bytes read, eight written
+    assert 90_000 < len(swelling.encode()) < 100_000
+    with pytest.raises(StageError, match=r"^the stage would be 352 kB written out, over the 100 kB a stage "
+                                         r"file may have: shorten its prompts or segments$"):
+        parse_uploaded_stage(swelling.encode(), "swelling.toml")
+    fits = parse_stage(stage_text("a road by the sea, " * 25, 190))
+    written = stage_to_toml(fits)
+    assert 90_000 < len(written.encode()) <= 100_000
+    assert parse_uploaded_stage(written.encode(), "again.toml")[0] == fits
+    run = RunFolder(tmp_path / "run")
+    run.open(fits, {"id": None, "preview": True})
+    assert load_stage(run.path / "stage.toml") == fits  # what "Resume" reads
+
+
+def test_a_prompt_is_at_most_a_thousand_characters():
+    with pytest.raises(StageError, match=r"^segment 1: prompt is 1,001 characters, over the 1,000 a prompt may "
+                                         r"have \(the model reads about 300\)$"):
+        parse_stage('[render]\nloop_frames = 0\n[[segment]]\nprompt = "' + "x" * 1001 + '"\nframes = 2\n')

@@ -159,6 +159,50 @@ def test_dream_start_frame_upload(giro_folders):
     assert [p.name for p in session.iterdir()] == [Path(at.session_state["start_image"]).name]
 
 
+def _png(width: int, height: int, mode: str = "RGB") -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    Image.new(mode, (width, height), (0, 120, 60, 128) if mode == "RGBA" else (0, 120, 60)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_the_sketch_is_decoded_like_an_upload_and_never_larger_than_its_canvas(giro_folders, monkeypatch):
+    """The canvas's picture comes from the browser: a message rewritten to carry a flat
+    12000x12000 PNG (580 kB, 432 MB decoded) or an EPS is refused in one line before decoding;
+    a real sketch (the canvas's size, with alpha) becomes the start frame."""
+    import sys
+    import types
+
+    from ui.dream.point_picker import CANVAS_WIDTH
+
+    sent = {}  # the canvas as the rewritten message leaves it (the package cannot load outside a server)
+    canvas = types.SimpleNamespace(st_canvas=lambda **kwargs: types.SimpleNamespace(image_bytes=sent.get("bytes"), json_data=None))
+    monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", canvas)
+    decoded = []
+    original_load = Image.Image.load
+    monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(self.size) or original_load(self))
+    at = open_page("pages/1_Dream_a_Stage.py")
+    at.radio(key="start_source").set_value("Sketch").run()
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 12000 12000\nshowpage\n"
+    for content, want in [(_png(12000, 12000), "the sketch is too large"),  # Pillow's own bomb check first
+                          (_png(4000, 4000), "the sketch is too large: 4000x4000 pixels (the limit is "
+                                             f"{CANVAS_WIDTH * CANVAS_WIDTH:,} pixels)"),
+                          (_png(CANVAS_WIDTH + 1, CANVAS_WIDTH), "the sketch is too large"),
+                          (eps, "the sketch is not an image this app can read"),
+                          (b"", "the sketch is empty")]:
+        sent["bytes"], decoded[:] = content, []
+        [b for b in at.button if b.label == "Use this sketch"][0].click().run()
+        assert not at.exception and len(at.error) == 1 and at.error[0].value.startswith(want), at.error
+        assert at.session_state["start_image"] == "" and not any(w * h > CANVAS_WIDTH ** 2 for w, h in decoded)
+    sent["bytes"] = _png(CANVAS_WIDTH, CANVAS_WIDTH, "RGBA")
+    [b for b in at.button if b.label == "Use this sketch"][0].click().run()
+    assert not at.error and not at.exception
+    start = Image.open(at.session_state["start_image"])
+    assert start.size == (CANVAS_WIDTH, CANVAS_WIDTH) and start.mode == "RGB"
+    assert start.getpixel((5, 5)) == (127, 187, 157)  # half-transparent green over white
+
+
 # ---------------------------------------------------------------- stage files
 
 @pytest.mark.parametrize("name, content, want", STAGES, ids=[s[0] for s in STAGES])

@@ -115,3 +115,51 @@ def test_forty_fifty_megapixel_photos_in_one_and_three_sessions(browser, server_
     assert figures["above_idle_mb"]["one_session"] < LIMIT_MB, figures
     assert figures["above_idle_mb"]["three_sessions"] < LIMIT_MB, figures
     assert figures["server_tracebacks"] == 0
+
+
+def test_downloads_stream_from_disk(browser, server_env, tmp_path):
+    """Two guests click a finished render's 200 MB frames zip three times: the server streams it
+    from disk (a download button held each click's bytes while the tab stayed open: 793 ->
+    1,941 MB), and a tab closed mid-download leaves no traceback."""
+    import json
+    import shutil
+    import urllib.request
+    from pathlib import Path
+
+    from tests.dream.test_run import OLD_RUN
+
+    run = Path(server_env["GIRO_RUNS"]) / "20000102-000000-big-abcdef"
+    shutil.copytree(OLD_RUN, run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["stage"]["segment"][0]["prompt"] = "a very long ride"
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    (run / "frames.zip").write_bytes(np.random.default_rng(0).bytes(200 * 2**20))  # does not shrink
+    server = AppServer(server_env, tmp_path / "streamlit.log")
+    server.start()
+    try:
+        pages = [browser.new_context(accept_downloads=True).new_page() for _ in range(2)]
+        for page in pages:
+            page.goto(f"{server.url}/Dream_a_Stage")
+            wait_for_app(page)
+            page.get_by_role("tab", name="Gallery").click()
+            page.locator('[data-testid="stExpander"] summary', has_text="a very long ride").first.click()
+        idle = server.rss_mb()
+        with PeakMemory(server) as clicks:
+            for page in (*pages, pages[0]):
+                with page.expect_download() as info:
+                    page.locator('[data-testid="stExpander"]', has_text="a very long ride").locator(
+                        "a.giro-download", has_text="Frames").first.click()
+                assert Path(info.value.path()).stat().st_size == 200 * 2**20
+        after = server.rss_mb()
+        with urllib.request.urlopen(f"{server.url}/giro/runs/{run.name}/frames.zip") as reply:
+            reply.read(2**20)  # a tab closed a megabyte in
+        time.sleep(1)
+        figures = {"zip_mb": 200, "clicks": 3, "server_rss_mb": {"idle": round(idle), "peak": round(clicks.peak),
+                                                                  "after": round(after)},
+                   "server_tracebacks": server.tracebacks()}
+        record("downloads", figures)
+    finally:
+        server.stop()
+        shutil.rmtree(run)
+    assert figures["server_rss_mb"]["peak"] - idle < 50 and after - idle < 50, figures
+    assert figures["server_tracebacks"] == 0, figures

@@ -140,3 +140,23 @@ def test_renders_and_session_folders_stay_in_runs(giro_folders, tmp_path, monkey
     assert job.run_dir.parent == giro_folders["runs"] and ".." not in job.run_dir.name
     assert len(at.session_state["owner"]) == 12 and at.session_state["owner"] != "../../../tmp"
     shutil.rmtree(job.run_dir, ignore_errors=True)
+
+
+def test_the_host_is_the_sockets_peer_not_a_header(browser, server_env, tmp_path):
+    """A browser on the serving machine that sends X-Forwarded-For (as a proxy would, or anyone
+    may) is still the host: the header never decides who may add stars or start the set-up."""
+    from tests.browser.conftest import DESKTOP, wait_for_app
+    from tests.browser.server import AppServer
+
+    server = AppServer(server_env, tmp_path / "streamlit.log")
+    url = server.start()
+    try:
+        for headers in ({}, {"X-Forwarded-For": "203.0.113.7", "X-Real-IP": "203.0.113.7"}):
+            context = browser.new_context(viewport=DESKTOP, extra_http_headers=headers)
+            page = context.new_page()
+            page.goto(f"{url}/Film-Star_Lookalike")
+            wait_for_app(page)
+            page.get_by_text("Add a star to the gallery (host)").first.wait_for(timeout=30_000)
+            context.close()
+    finally:
+        server.stop()

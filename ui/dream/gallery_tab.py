@@ -7,7 +7,9 @@ import json
 import streamlit as st
 
 from core import settings
-from core.dream.run import list_runs
+from core.dream.run import Manifest, list_runs
+from core.dream.stage import model_name, shared_stage, stage_from_dict
+from core.errors import GiroError
 from ui.common import as_text
 from ui.dream.results import results_ui
 
@@ -21,5 +23,18 @@ def gallery_tab_ui() -> None:
     for path, manifest in runs[:SHOWN]:
         with st.expander(f"{manifest.created[:16]} · {as_text(manifest.title)} · {manifest.frames_total} frames"):
             results_ui(path, "gallery")
-            st.code(json.dumps({"model": manifest.model, "render": manifest.stage["render"]}, indent=1),
-                    language="json")
+            st.code(json.dumps(shared_settings(manifest), indent=1), language="json")
+
+
+def shared_settings(manifest: Manifest) -> dict:
+    """How a render was made, as every session may see it: models by name, no server path, no
+    session's start image."""
+    model = {k: v for k, v in manifest.model.items() if k in ("id", "revision", "device", "dtype", "vae")}
+    for name in ("id", "vae"):
+        if isinstance(model.get(name), str):
+            model[name] = model_name(model[name])
+    try:
+        render = shared_stage(stage_from_dict(manifest.stage, check=False)).to_dict()["render"]
+    except GiroError:  # a manifest from before a field's type was checked: its table, paths left out
+        render = {k: v for k, v in manifest.stage["render"].items() if k not in ("model", "vae", "first_image")}
+    return {"model": model, "render": render}

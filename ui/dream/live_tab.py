@@ -16,7 +16,7 @@ from PIL import Image
 from core.dream.live import COMPARABLE, LIVE_RANGES, SIZES, LiveSettings, LiveStream, scaled_zoom
 from core.dream.preview import test_card
 from core.dream.presets import MODEL_PRESETS
-from core.dream.stage import RANGES, Stage, stage_from_dict, stage_to_toml
+from core.dream.stage import RANGES, Stage, shared_stage, stage_from_dict, stage_to_toml
 from core.errors import GiroError
 from core.status import dream_status
 from ui.cache import live_hall
@@ -164,7 +164,7 @@ def buttons_ui(stage: Stage, settings: LiveSettings | None, available: bool, str
         st.error(as_text(state.live_error))
     if state.get("live_promoted"):
         st.success(state.live_promoted)
-        d.download_button("Stage (.toml)", stage_to_toml(stage), "stage.toml", "application/toml",
+        d.download_button("Stage (.toml)", stage_to_toml(shared_stage(stage)), "stage.toml", "application/toml",
                           key="live_toml")
 
 

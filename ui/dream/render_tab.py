@@ -153,8 +153,12 @@ def resume_ui() -> None:
         st.error(as_text(st.session_state.pop("resume_error")))
     for path, manifest in stopped[:5]:
         a, b = st.columns([3, 1])
-        a.write(f"`{path.name}`: {manifest.frames_done} of {manifest.frames_total} frames")
-        b.button("Resume", key=f"resume_{path.name}", on_click=_on_resume, args=(str(path),))
+        if manifest.status == "queued":  # waiting in the queue when the server stopped
+            a.write(f"`{path.name}`: not started, {manifest.frames_total} frames")
+            b.button("Start", key=f"resume_{path.name}", on_click=_on_resume, args=(str(path),))
+        else:
+            a.write(f"`{path.name}`: {manifest.frames_done} of {manifest.frames_total} frames")
+            b.button("Resume", key=f"resume_{path.name}", on_click=_on_resume, args=(str(path),))
 
 
 def _on_resume(path: str) -> None:

@@ -6,8 +6,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.dream.run import GIF, MP4, RunFolder
+from core.dream.run import GIF, MP4, ZIP, RunFolder
 from ui.dream.plots import motion_figure
+from ui.routes import STAGE, run_file_url
+
+# The links look like the page's buttons (and wrap on a phone).
+DOWNLOAD_STYLE = """<style>
+.giro-downloads {display: flex; flex-wrap: wrap; gap: 0.5rem;}
+.giro-download {padding: 0.35rem 0.9rem; border: 1px solid rgba(31, 27, 36, 0.2); border-radius: 0.5rem;
+  color: inherit; text-decoration: none; background: white;}
+.giro-download:hover {border-color: #e4007c; color: #e4007c;}
+</style>"""
 
 
 def results_ui(run_dir: Path, where: str) -> None:
@@ -21,23 +30,15 @@ def results_ui(run_dir: Path, where: str) -> None:
         # The gallery shows its loops smaller; that also keeps Streamlit's element ids apart.
         st.video(str(run_dir / MP4), loop=True, autoplay=True, muted=True,
                  width="stretch" if where == "render" else 480)
-    # Each file is read when its button is clicked, not on every rerun: a gallery of twelve renders
-    # held their GIFs, MP4s and zips in memory on every run (672 MB -> 1,730 MB with four big ones).
-    total = manifest.frames_total
-    downloads = [  # label, the file it needs (None: made on demand), reader, name, type
-        ("GIF", run_dir / GIF, (run_dir / GIF).read_bytes, f"{run_dir.name}.gif", "image/gif"),
-        ("MP4", run_dir / MP4, (run_dir / MP4).read_bytes, f"{run_dir.name}.mp4", "video/mp4"),
-        ("Frames (.zip)", None, lambda: run.frames_zip(total).read_bytes(), f"{run_dir.name}-frames.zip",
-         "application/zip"),
-        ("Stage (.toml)", run_dir / "stage.toml", (run_dir / "stage.toml").read_bytes, f"{run_dir.name}.toml",
-         "application/toml"),
-    ]
-    missing = [path.name for _, path, *_ in downloads if path is not None and not path.is_file()]
+    # Links to the server's own route, which streams each file from disk when clicked: download
+    # buttons held a file in memory for as long as the tab stayed open (a 200 MB zip each click).
+    downloads = [("GIF", GIF), ("MP4", MP4), ("Frames (.zip)", ZIP), ("Stage (.toml)", STAGE)]
+    missing = [name for _, name in downloads if name in (GIF, MP4) and not (run_dir / name).is_file()]
     if missing:  # removed by hand, or a run made before renders wrote them
         st.caption(f"Not in this run's folder: {', '.join(missing)}.")
-    present = [d for d in downloads if d[1] is None or d[1].name not in missing]
-    for column, (label, _, read, name, mime) in zip(st.columns(len(present)), present):
-        column.download_button(label, read, name, mime, key=f"{label}_{key}")
+    links = [f'<a class="giro-download" href="{run_file_url(run_dir, name)}" download>{label}</a>'
+             for label, name in downloads if name not in missing]
+    st.html(f"<div class='giro-downloads'>{''.join(links)}</div>{DOWNLOAD_STYLE}")
     if manifest.step_distances:
         st.plotly_chart(motion_figure(manifest.step_distances, manifest.figures or {"seam": manifest.seam}),
                         width="stretch", key=f"motion_{key}")

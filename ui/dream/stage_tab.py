@@ -8,15 +8,15 @@ import streamlit as st
 
 from core import settings
 from core.dream.plan import make_plan
-from core.dream.stage import (COLOUR_MODES, LOOP_CURVES, NOISE_MODES, RANGES, Stage, load_stage,
+from core.dream.stage import (COLOUR_MODES, LOOP_CURVES, NOISE_MODES, RANGES, Stage, shared_stage,
                               parse_uploaded_stage, stage_from_dict, stage_to_toml)
 from core.errors import GiroError
 from core.status import dream_folders
 from ui.cache import device_info
 from ui.common import as_text
 from ui.dream.plots import schedule_figure
-from ui.dream.state import (EXAMPLES, MODELS, SEGMENT_COLUMNS, STAGE_PRESETS, load_into_state, model_label,
-                            model_name, on_model_choice, render_table, segment_from_row)
+from ui.dream.state import (MODELS, SEGMENT_COLUMNS, STAGE_PRESETS, load_into_state, model_label, model_name,
+                            on_model_choice, preset_stage, render_table, segment_from_row)
 
 COLOUR_LABELS = {"off": "off", "frame0": "frame 0's", "segment": "each segment's"}
 SIZES = ["256x256", "384x384", "512x512", "640x384", "768x512", "512x768"]
@@ -34,7 +34,7 @@ def stage_tab_ui() -> Stage | None:
 
 
 def _on_preset() -> None:
-    load_into_state(load_stage(EXAMPLES / STAGE_PRESETS[st.session_state.stage_preset]))
+    load_into_state(preset_stage(st.session_state.stage_preset))
 
 
 def _on_import() -> None:
@@ -165,4 +165,4 @@ def schedule_ui(stage: Stage) -> None:
         f"{int(r.steps * r.strength)} denoising steps per diffused frame; "
         f"{diffused} of {stage.total_frames} frames diffused (cadence {r.cadence})."
     )
-    st.download_button("Export stage (.toml)", stage_to_toml(stage), "stage.toml", "application/toml")
+    st.download_button("Export stage (.toml)", stage_to_toml(shared_stage(stage)), "stage.toml", "application/toml")

@@ -62,10 +62,16 @@ def sketch_ui() -> None:
     result = st_canvas(stroke_width=12, stroke_color=colour, background_color="#ffffff",
                        height=CANVAS_WIDTH, width=CANVAS_WIDTH, drawing_mode="freedraw",
                        return_image_data=True, key="sketch")
-    if st.button("Use this sketch") and result.image_data is not None:
-        rgba = Image.fromarray(result.image_data.astype("uint8"), "RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        use_start_image(Image.alpha_composite(white, rgba).convert("RGB"))
+    if st.button("Use this sketch") and result.image_bytes is not None:
+        # The canvas's picture arrives as bytes from the browser, like an upload: decoded the same
+        # way, and never larger than the canvas it was drawn on (alpha goes over white).
+        try:
+            image = load_image(result.image_bytes, name="the sketch", max_pixels=CANVAS_WIDTH * CANVAS_WIDTH,
+                               formats=("PNG",))
+        except GiroError as error:
+            st.error(as_text(str(error)))
+            return
+        use_start_image(image)
         st.rerun()
 
 

@@ -19,7 +19,7 @@ import streamlit as st
 
 from core import settings
 from core.dream.presets import MODEL_PRESETS
-from core.dream.stage import RenderSettings, Segment, Stage, load_stage
+from core.dream.stage import RenderSettings, Segment, Stage, load_stage, model_name
 from core.status import dream_folders
 from ui.cache import render_queue
 
@@ -49,9 +49,15 @@ def init_state() -> None:
         st.query_params["session"] = state.owner
     if "dream_rows" not in state:  # after a reload: the stage of the render in flight
         job = render_queue().latest(state.owner)
-        load_into_state(job.stage if job else load_stage(EXAMPLES / STAGE_PRESETS["The Giro stage"]))
+        load_into_state(job.stage if job else preset_stage("The Giro stage"))
     state.setdefault("start_image", "")
     state.setdefault("model_choice", next(iter(MODELS)))
+
+
+def preset_stage(name: str) -> Stage:
+    """A preset as written, even where it is over this server's caps (GIRO_DREAM_MAX_FRAMES): the
+    Stage tab then says what to change, in one line, instead of the page failing."""
+    return load_stage(EXAMPLES / STAGE_PRESETS[name], check=False)
 
 
 def load_into_state(stage: Stage) -> None:
@@ -119,11 +125,6 @@ def model_id() -> str:
 def vae_id() -> str:
     """The VAE the page's toggle names: the server's tiny VAE, or the model's own."""
     return settings.dream_fast_vae() if st.session_state.get("tiny_vae") else "auto"
-
-
-def model_name(model: str) -> str:
-    """A model as a guest may see it: a Hub id, or a local folder's name without the server's path."""
-    return Path(model).name if Path(model).expanduser().is_dir() else model
 
 
 def model_label(choice: str) -> str:

@@ -1,0 +1,81 @@
+"""ui.routes: a finished render's files streamed from disk, and nothing else."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tomllib
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from ui.routes import ROUTES
+
+RUN_V1 = Path(__file__).parent / "dream" / "fixtures" / "run_v1"
+
+
+@pytest.fixture
+def client(giro_folders):
+    return TestClient(Starlette(routes=ROUTES))
+
+
+@pytest.fixture
+def run(giro_folders) -> Path:
+    """A finished render whose stage names a server folder for its model and a session's start image."""
+    run = giro_folders["runs"] / "20260101-120000-a-road-abc123"
+    shutil.copytree(RUN_V1, run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["stage"]["render"].update(model=str(giro_folders["models"] / "my-sd"),
+                                       first_image=str(giro_folders["runs"] / "_starts" / "0123456789ab" / "x.png"))
+    (giro_folders["models"] / "my-sd").mkdir()
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    (run / "loop.gif").write_bytes(b"GIF89a-not-really")
+    return run
+
+
+def test_ten_guests_download_the_frames_at_once(client, run):
+    """Each gets the whole zip (made once on the first request, for a run completed before renders
+    wrote one); a fixed temporary name once made two of three fail."""
+    with ThreadPoolExecutor(10) as pool:
+        replies = list(pool.map(lambda _: client.get(f"/giro/runs/{run.name}/frames.zip"), range(10)))
+    for reply in replies:
+        assert reply.status_code == 200 and reply.headers["content-type"] == "application/zip"
+        assert reply.headers["content-disposition"] == f'attachment; filename="{run.name}-frames.zip"'
+        with zipfile.ZipFile(io.BytesIO(reply.content)) as archive:
+            assert archive.testzip() is None and len(archive.namelist()) == 4
+
+
+def test_the_stage_comes_without_server_paths_and_imports_again(client, run, giro_folders):
+    from core.dream.stage import parse_uploaded_stage
+
+    reply = client.get(f"/giro/runs/{run.name}/stage.toml")
+    assert reply.status_code == 200
+    assert str(giro_folders["models"]) not in reply.text and "_starts" not in reply.text
+    assert "0123456789ab" not in reply.text  # the session's id was in its start image's path
+    stage = tomllib.loads(reply.text)
+    assert stage["render"]["model"] == "my-sd" and stage["render"]["first_image"] == ""
+    parse_uploaded_stage(reply.content, "shared.toml")
+    assert client.get(f"/giro/runs/{run.name}/loop.gif").content == b"GIF89a-not-really"
+
+
+@pytest.mark.parametrize("path", [
+    "/giro/runs/{run}/manifest.json", "/giro/runs/{run}/frames", "/giro/runs/{run}/loop.mp4",  # not there
+    "/giro/runs/nothing-here/loop.gif", "/giro/runs/_starts/loop.gif", "/giro/runs/..%2F..%2Fetc/loop.gif",
+    "/giro/runs/{run}%2F..%2F{run}/loop.gif", "/giro/runs/.hidden/loop.gif",
+])
+def test_anything_else_is_a_plain_404(client, run, path):
+    reply = client.get(path.format(run=run.name))
+    assert reply.status_code == 404 and reply.text == "Not Found"
+
+
+def test_an_unfinished_render_has_nothing_to_download(client, run):
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["status"] = "rendering"
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    assert client.get(f"/giro/runs/{run.name}/loop.gif").status_code == 404
+

@@ -1,0 +1,71 @@
+"""Routes of our own on Streamlit's server (`st.App`, see app.py): what a page links to instead of
+sending through its websocket.
+
+- `/giro/runs/RUN/NAME`: a finished render's GIF, MP4, frames zip or stage file, streamed from disk
+  (a download button held each file in the server's memory for as long as its tab stayed open).
+  Only the four files of a complete run folder directly in the runs folder; anything else is a
+  plain 404. The stage comes as a guest may see it: the model's name, no server path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from core import settings
+from core.dream.run import GIF, MP4, ZIP, RunFolder
+from core.dream.stage import shared_stage, stage_from_dict, stage_to_toml
+from core.errors import GiroError
+
+STAGE = "stage.toml"
+DOWNLOADS = {GIF: "image/gif", MP4: "video/mp4", ZIP: "application/zip", STAGE: "application/toml"}
+RUNS = "/giro/runs"
+
+
+def run_file_url(run_dir: Path, name: str) -> str:
+    """Where a page links to file `name` of run `run_dir` (relative: the app's own address)."""
+    return f"{RUNS}/{run_dir.name}/{name}"
+
+
+async def run_file(request: Request) -> Response:
+    name, folder = request.path_params["name"], request.path_params["run"]
+    runs = settings.runs_dir().resolve()
+    run_dir = (runs / folder).resolve()
+    if name not in DOWNLOADS or folder.startswith((".", "_")) or run_dir.parent != runs:
+        return _not_found()
+    run = RunFolder(run_dir)
+    try:
+        manifest = await run_in_threadpool(run.manifest)
+    except (GiroError, OSError):
+        return _not_found()
+    if manifest is None or not manifest.complete:
+        return _not_found()
+    download = f"{run_dir.name}{Path(name).suffix}" if name != ZIP else f"{run_dir.name}-frames.zip"
+    if name == STAGE:
+        try:
+            text = stage_to_toml(shared_stage(stage_from_dict(manifest.stage, check=False)))
+        except GiroError:
+            return _not_found()
+        return Response(text, media_type=DOWNLOADS[name],
+                        headers={"Content-Disposition": f'attachment; filename="{download}"'})
+    if name == ZIP:  # made once, for a run completed before renders wrote one
+        try:
+            path = await run_in_threadpool(run.frames_zip, manifest.frames_total)
+        except (GiroError, OSError):
+            return _not_found()
+    else:
+        path = run_dir / name
+    if not path.is_file():
+        return _not_found()
+    return FileResponse(path, media_type=DOWNLOADS[name], filename=download)
+
+
+def _not_found() -> Response:
+    return PlainTextResponse("Not Found", status_code=404)
+
+
+ROUTES = [Route(RUNS + "/{run}/{name}", run_file)]
