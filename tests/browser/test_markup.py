@@ -7,6 +7,8 @@ import json
 import re
 import shutil
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from tests.browser.conftest import DESKTOP, open_tab, wait_for_app
 from tests.browser.markup_page import HOSTILE
 from tests.browser.server import AppServer
@@ -16,6 +18,9 @@ from tests.dream.test_run import OLD_RUN
 # Streamlit from the heading's text) stays on the page and is no link to anywhere.
 LINKS = ("() => [...document.querySelectorAll('a[href*=\"evil\"]:not([href^=\"#\"]), img[src*=\"evil\"]')]"
          ".map(e => e.outerHTML)")
+
+ALL_DRAWN = """typed => document.querySelector('[data-testid="stMain"]').innerText.replaceAll('\\u200b', '')
+  .split(typed).length - 1 >= 15"""
 
 
 def shown(page) -> str:
@@ -30,11 +35,14 @@ def test_every_markdown_element_shows_user_text_as_typed(browser, server_env, tm
         page = browser.new_page(viewport=DESKTOP)
         page.goto(url)
         wait_for_app(page)
-        # The page's last element: the elements come in order, so all of them are drawn by then.
-        page.locator("h3", has_text="evil.example").first.wait_for(timeout=60_000)
+        # Fifteen elements, each with the whole text as typed. The browser can still be drawing some
+        # when the script has finished (10 of them then, all 15 seconds later): wait for all.
+        try:
+            page.wait_for_function(ALL_DRAWN, arg="[link](http://evil.example/a)", timeout=60_000)
+        except PlaywrightTimeout:
+            pass  # the assertion below says what is missing
         assert page.evaluate(LINKS) == []
         text = shown(page)
-        # Fifteen elements, each with the whole text as typed.
         assert text.count("[link](http://evil.example/a)") >= 15, text
         assert text.count("someone@evil.example") >= 15 and text.count(":red[hi] **bold**") >= 15
         page.close()
