@@ -215,16 +215,15 @@ def test_live_compare_takes_two_or_four_values_and_says_what_is_wrong(page):
     assert not page.exception
 
 
-def test_live_view_looks_at_the_stream_at_its_pace():
-    """Ten looks a second while frames come at four a second or more (a GPU makes 14), two while
-    they come slowly, paused or waiting; between two and four the pace stays as it was, so a
-    stream near one rate does not rerun the whole page back and forth."""
-    from ui.dream.live_view import FAST_POLL, SLOW_POLL, poll_seconds
+def test_live_ab_with_equal_values_keeps_each_place():
+    """"0.5, 0.5" once crashed the view with a duplicate widget key: each place has its button."""
+    def view():
+        import types
 
-    def pace(fps: float, state: str = "running", now: float = SLOW_POLL) -> float:
-        return poll_seconds(state, fps, now)
+        from core.dream.live import LiveSettings
+        from ui.dream.live_view import keep_ui
 
-    assert pace(14.0) == FAST_POLL and pace(4.0) == FAST_POLL
-    assert pace(0.14) == SLOW_POLL and pace(0.0) == SLOW_POLL  # a CPU's 7 s a frame; no frame yet
-    assert pace(3.0, now=FAST_POLL) == FAST_POLL and pace(3.0, now=SLOW_POLL) == SLOW_POLL
-    assert pace(14.0, state="paused") == SLOW_POLL and pace(14.0, state="waiting") == SLOW_POLL
+        keep_ui(types.SimpleNamespace(settings=LiveSettings("a road", compare="strength", values=(0.5, 0.5))))
+
+    at = AppTest.from_function(view).run()
+    assert not at.exception and [b.label for b in at.button] == ["Keep 0.5", "Keep 0.5"]

@@ -10,7 +10,10 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
+from PIL import Image
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -79,3 +82,74 @@ def test_an_unfinished_render_has_nothing_to_download(client, run):
     (run / "manifest.json").write_text(json.dumps(manifest))
     assert client.get(f"/giro/runs/{run.name}/loop.gif").status_code == 404
 
+
+class StandIn:
+    """img2img that gives the frame back as it came: the route's side needs no model."""
+
+    device = "cpu"
+
+    def encode(self, prompt: str):
+        return torch.zeros(1), torch.zeros(1)
+
+    def redraw(self, images, embeds, variants, seed, stop):
+        return None if stop() else images
+
+
+@pytest.fixture
+def stream():
+    from core.dream.live import LiveSettings, LiveStream
+
+    start = np.asarray(Image.effect_mandelbrot((64, 64), (-2, -1.5, 1, 1.5), 32).convert("RGB"))
+    stream = LiveStream("owner", StandIn(), LiveSettings("a road", size=64), start,
+                        lost_seconds=3600, idle_seconds=3600)
+    yield stream
+    stream.stop()
+    stream.join(30)
+
+
+def frames(socket, count: int) -> list[int]:
+    """The indexes of the next `count` frames a socket brings (notes between them skipped)."""
+    from tests.dream.test_broadcast import unpack
+
+    indexes = []
+    while len(indexes) < count:
+        message = socket.receive()
+        if message.get("bytes") is not None:
+            indexes.append(unpack(message["bytes"])[0]["index"])
+    return indexes
+
+
+def test_every_watcher_gets_the_streams_frames_in_order(client, stream):
+    with client.websocket_connect(f"/giro/live/{stream.id}") as first, \
+            client.websocket_connect(f"/giro/live/{stream.id}") as second:
+        for socket in (first, second):
+            seen = frames(socket, 4)
+            assert seen == sorted(set(seen))  # each frame once, newer and newer
+
+
+def test_only_the_steering_key_counts_as_the_tab_being_there(client, stream):
+    stream._seen = 0.0  # long unseen: a watcher's socket does not change that
+    with client.websocket_connect(f"/giro/live/{stream.id}?steer=not-the-key") as socket:
+        frames(socket, 2)
+    assert stream._seen == 0.0
+    with client.websocket_connect(f"/giro/live/{stream.id}?steer={stream.steer_key}") as socket:
+        frames(socket, 2)
+    assert stream._seen > 0.0
+
+
+def test_a_stopped_or_unknown_stream_is_a_plain_404(client, stream):
+    from starlette.testclient import WebSocketDenialResponse
+
+    with client.websocket_connect(f"/giro/live/{stream.id}") as socket:
+        frames(socket, 1)
+        stream.stop()
+        note = {}
+        while not note:  # frames sent before the stop, and "{}" for a second without a frame
+            note = json.loads(socket.receive().get("text") or "{}")
+        assert note == {"stopped": "stopped"}
+    stream.join(30)
+    for address in (f"/giro/live/{stream.id}", "/giro/live/0123456789abcdef", "/giro/live/x/../runs"):
+        assert client.get(address).status_code == 404
+        with pytest.raises(WebSocketDenialResponse) as denied:
+            client.websocket_connect(address).__enter__()
+        assert denied.value.status_code == 404

@@ -5,18 +5,26 @@ sending through its websocket.
   (a download button held each file in the server's memory for as long as its tab stayed open).
   Only the four files of a complete run folder directly in the runs folder; anything else is a
   plain 404. The stage comes as a guest may see it: the model's name, no server path.
+- `/giro/live/STREAM`: the live stream's frames over a WebSocket, each as it is made (see
+  `core.dream.broadcast`): only this server's stream, only while it runs; any other address is
+  refused (and a plain 404 over HTTP). The steering tab's socket carries `?steer=KEY`, and its
+  watching counts as the tab being there; a closed tab stops counting at once.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import json
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from core import settings
+from core.dream.live import LiveStream
 from core.dream.run import GIF, MP4, ZIP, RunFolder
 from core.dream.stage import shared_stage, stage_from_dict, stage_to_toml
 from core.errors import GiroError
@@ -24,6 +32,7 @@ from core.errors import GiroError
 STAGE = "stage.toml"
 DOWNLOADS = {GIF: "image/gif", MP4: "video/mp4", ZIP: "application/zip", STAGE: "application/toml"}
 RUNS = "/giro/runs"
+LIVE = "/giro/live"
 
 
 def run_file_url(run_dir: Path, name: str) -> str:
@@ -64,8 +73,44 @@ async def run_file(request: Request) -> Response:
     return FileResponse(path, media_type=DOWNLOADS[name], filename=download)
 
 
+def live_url(stream: LiveStream, steering: bool) -> str:
+    """Where a page watches `stream` (relative: the app's own address)."""
+    return f"{LIVE}/{stream.id}" + (f"?steer={stream.steer_key}" if steering else "")
+
+
+async def live_socket(websocket: WebSocket) -> None:
+    stream = LiveStream.find(websocket.path_params["stream"])
+    if stream is None:
+        await websocket.send_denial_response(_not_found())
+        return
+    steering = websocket.query_params.get("steer") == stream.steer_key
+    await websocket.accept()
+    seq = 0
+    try:
+        while True:
+            got = await stream.broadcast.next_after(seq)
+            if got is not None:
+                seq, data = got
+                await websocket.send_bytes(data)
+            elif stream.broadcast.closed:
+                await websocket.send_text(json.dumps({"stopped": stream.message or "the live stream stopped"}))
+                await websocket.close()
+                return
+            else:  # no frame this second (paused, waiting): the socket still tells if the tab is there
+                await websocket.send_text("{}")
+            if steering:
+                stream.heartbeat()
+    except (WebSocketDisconnect, OSError):  # the tab is gone (uvicorn's ClientDisconnected is an OSError)
+        return
+
+
+async def no_live_page(request: Request) -> Response:
+    return _not_found()
+
+
 def _not_found() -> Response:
     return PlainTextResponse("Not Found", status_code=404)
 
 
-ROUTES = [Route(RUNS + "/{run}/{name}", run_file)]
+ROUTES = [Route(RUNS + "/{run}/{name}", run_file), WebSocketRoute(LIVE + "/{stream}", live_socket),
+          Route(LIVE + "/{stream}", no_live_page)]

@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import collections
 import math
+import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 
+from core.dream.broadcast import Broadcast
 from core.dream.colour import Palette, palette
 from core.dream.pipelines import DreamPipelines, Variant
 from core.dream.stage import RANGES
@@ -143,8 +146,20 @@ class LiveStream:
         self.message = ""  # why it stopped or failed, one line
         self._stop = threading.Event()
         self._start = start
+        # The frames' way to the pages (ui/routes.py serves them at the stream's own address);
+        # only the steering tab holds `steer_key`, which makes its watching count as seen.
+        self.id, self.steer_key = secrets.token_hex(8), secrets.token_hex(8)
+        self.broadcast = Broadcast(f"live-{owner}")
+        self._pictures: list[torch.Tensor] = []  # the latest frame's, on the device: offered again on a change of state
+        _STREAMS[self.id] = self
         self._thread = threading.Thread(target=self._run, name=f"live-{owner}", daemon=True)
         self._thread.start()
+
+    @staticmethod
+    def find(stream_id: str) -> LiveStream | None:
+        """The stream of that id while it runs; None for any other."""
+        stream = _STREAMS.get(stream_id)
+        return stream if stream is not None and stream.alive else None
 
     # ------------------------------------------------------------ the page's side
 
@@ -225,6 +240,8 @@ class LiveStream:
             self._finish("stopped", "")
         finally:
             self._start = None  # the thread's frames go with it
+            self._pictures = []
+            self.broadcast.close()
 
     def _finish(self, state: str, message: str) -> None:
         with self._lock:
@@ -272,6 +289,8 @@ class LiveStream:
             with self._lock:
                 self._frames.append(LiveFrame(index, settings, redrawn, time.perf_counter() - began,
                                               time.monotonic(), pictures))
+            self._pictures = frames
+            self._offer()
             index += 1
 
     def _next(self, frames: list[torch.Tensor], variants: tuple[LiveSettings, ...], redrawn: bool,
@@ -308,7 +327,14 @@ class LiveStream:
 
     def _set_state(self, state: str) -> None:
         with self._lock:
-            self._state = state
+            changed, self._state = state != self._state, state
+        if changed and self._pictures:  # "paused", "waiting" under the picture on screen
+            self._offer()
+
+    def _offer(self) -> None:
+        frame = self.latest()
+        if frame is not None:
+            self.broadcast.offer(self._pictures, caption(frame, self.fps, self.state))
 
 
 class LiveHall:
@@ -319,6 +345,7 @@ class LiveHall:
         self._load, self._busy = load, busy
         self.lost_seconds, self.idle_seconds = lost_seconds, idle_seconds
         self._lock = threading.Lock()
+        self._starting = threading.Lock()
         self._stream: LiveStream | None = None
         self.last_message = ""  # why the last stream ended, for the page
 
@@ -333,20 +360,21 @@ class LiveHall:
     def start(self, owner: str, model: str, vae: str, settings: LiveSettings,
               start: np.ndarray | None = None) -> LiveStream:
         """Start streaming for `owner`; LiveBusy if another session holds the stream. Loading the
-        model happens here, in the caller's thread, so a missing model is the caller's one line."""
-        holder = self.current()
-        if holder is not None and holder.owner != owner:
-            raise LiveBusy("another session is steering Live Dream: watch it, or wait until it stops")
-        if holder is not None:
-            holder.stop("restarted")
-            holder.join()
-        pipelines = self._load(model, vae)
-        with self._lock:
-            if self._stream is not None and self._stream.alive and self._stream.owner != owner:
+        model happens here, in the caller's thread, so a missing model is the caller's one line.
+        Starts take turns (two tabs of one session pressing Start at once left two threads
+        drawing): the later one replaces the earlier one's stream."""
+        with self._starting:
+            holder = self.current()
+            if holder is not None and holder.owner != owner:
                 raise LiveBusy("another session is steering Live Dream: watch it, or wait until it stops")
-            self._stream = LiveStream(owner, pipelines, settings, start, self._busy,
-                                      self.lost_seconds, self.idle_seconds)
-            return self._stream
+            if holder is not None:
+                holder.stop("restarted")
+                holder.join()
+            pipelines = self._load(model, vae)
+            with self._lock:
+                self._stream = LiveStream(owner, pipelines, settings, start, self._busy,
+                                          self.lost_seconds, self.idle_seconds)
+                return self._stream
 
     def stop(self, owner: str) -> None:
         stream = self.current()
@@ -354,6 +382,24 @@ class LiveHall:
             stream.stop()
             stream.join()
             self.current()
+
+
+def caption(frame: LiveFrame, fps: float, state: str) -> dict:
+    """What the page says under a frame: its number, the rate, and what it was made with."""
+    s = frame.settings
+    made = {"strength": f"strength {s.strength:g}", "guidance": f"guidance {s.guidance:g}",
+            "steps": f"steps {s.steps}", "zoom_px": f"zoom {s.zoom_px:g} px"}
+    compared = ""
+    if s.compare:
+        made[s.compare] = f"the compared {COMPARABLE[s.compare]}"
+        compared = f"Left to right, {COMPARABLE[s.compare]} " + " · ".join(f"{v:g}" for v in s.values)
+    note = {"paused": " · paused", "waiting": " · waiting: a render has the GPU"}.get(state, "")
+    text = (f"Frame {frame.index} · {fps:.1f} frames a second{note} · made with {', '.join(made.values())} "
+            f"about ({s.vanishing_point[0]:.2f}, {s.vanishing_point[1]:.2f}), cadence {s.cadence}: {s.prompt}")
+    return {"index": frame.index, "caption": text, "compare": compared}
+
+
+_STREAMS: weakref.WeakValueDictionary[str, LiveStream] = weakref.WeakValueDictionary()
 
 
 def _carried(frames: list[torch.Tensor], old: tuple[LiveSettings, ...],

@@ -26,6 +26,17 @@ def live_caption(page, strength: str | None = None) -> tuple[int, str]:
     return int(match.group(1)), match.group(2)
 
 
+def frames_drawn(page) -> int:
+    """Frames the Live view has drawn since the page opened (the view counts them)."""
+    return page.evaluate("() => Number(document.querySelector('.giro-live')?.dataset.shown || 0)")
+
+
+def wait_for_frames(page, count: int) -> None:
+    """Until the Live view has drawn `count` frames: a state, however slowly the machine makes them."""
+    page.wait_for_function("n => Number(document.querySelector('.giro-live')?.dataset.shown || 0) >= n",
+                           arg=count, timeout=120_000)
+
+
 def press(page, label: str, *keys: str) -> None:
     """Keys on the visible slider labelled `label`, each followed by the rerun it causes."""
     thumb = page.locator('[data-testid="stSlider"]:visible', has_text=label).first.get_by_role("slider")
@@ -90,11 +101,23 @@ def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
     watching = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     guest = watching.new_page()
     guest.viewport_name = "phone"
+    page_messages = []  # what Streamlit's own socket brings the guest: every rerun of its page sends some
+    guest.on("websocket", lambda socket: socket.on("framereceived", lambda frame: page_messages.append(frame))
+             if "/_stcore/stream" in socket.url else None)
     guest.goto(f"{app_url}/Dream_a_Stage")
     wait_for_app(guest)
     show_tab(guest, "Live", "Another session is steering Live Dream")
     assert guest.get_by_role("button", name="Start").count() == 0
     live_caption(guest, strength="1")
+    # The frames come over the stream's own socket: they advance while the page does not rerun.
+    # First the page's own settling: the session id put into the address, and the run it brings.
+    guest.wait_for_url(re.compile(r"session="), timeout=60_000)
+    wait_for_app(guest)
+    wait_for_frames(guest, frames_drawn(guest) + 2)
+    wait_for_app(guest)
+    before, drawn = len(page_messages), frames_drawn(guest)
+    wait_for_frames(guest, drawn + 3)
+    assert len(page_messages) == before
     assert_fits_the_width(guest)
     screenshot(guest, "live_watching")
 

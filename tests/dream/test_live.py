@@ -246,3 +246,24 @@ def test_a_connected_tab_keeps_its_stream_however_seldom_it_looks(tiny_pipelines
     finally:
         stream.stop()
     assert not stream.alive and stream.message == "stopped: its tab was closed"
+
+
+def test_two_tabs_of_one_session_pressing_start_at_once_leave_one_stream(tiny_pipelines):
+    hall = LiveHall(lambda model, vae: tiny_pipelines)
+    barrier = threading.Barrier(2)
+
+    def press_start():
+        barrier.wait()
+        hall.start("me", "tiny", "auto", settings())
+
+    tabs = [threading.Thread(target=press_start) for _ in range(2)]
+    for tab in tabs:
+        tab.start()
+    for tab in tabs:
+        tab.join(60)
+    try:
+        wait_for(lambda: hall.current() is not None and hall.current().latest() is not None)
+        drawing = [t for t in threading.enumerate() if t.name == "live-me"]
+        assert len(drawing) == 1 and drawing[0] is hall.current()._thread
+    finally:
+        hall.stop("me")

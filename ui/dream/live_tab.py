@@ -23,7 +23,7 @@ from ui.cache import live_hall
 from ui.common import as_text
 from ui.dream.live_state import (COMPARE_FROM, TYPED, init_live_state, key, live_model, prompt_choices, put,
                                  settings_from_state)
-from ui.dream.live_view import live_view_fragment
+from ui.dream.live_view import live_view_ui
 from ui.dream.point_picker import CANVAS_WIDTH, point_picker_ui
 from ui.dream.state import MODELS, load_into_state, model_name
 
@@ -50,7 +50,7 @@ def live_tab_ui(stage: Stage | None) -> None:
         since = time.strftime("%H:%M", time.localtime(stream.started))
         st.info(f"Another session is steering Live Dream (since {since}): you are watching. It is "
                 "yours to start when it stops.", icon="👀")
-        live_view_fragment(state.owner)
+        live_view_ui(state.owner)
         return
     settings = controls_ui(stage)
     model, vae = live_model()
@@ -61,7 +61,7 @@ def live_tab_ui(stage: Stage | None) -> None:
     if not ready.available:
         st.caption(f"Live needs `{as_text(model_name(ready.where))}`, which is not on this machine yet "
                    "(see the top of the page).")
-    live_view_fragment(state.owner)
+    live_view_ui(state.owner)
 
 
 def controls_ui(stage: Stage) -> LiveSettings | None:
