@@ -157,10 +157,16 @@ class DreamPipelines:
                 now = [schedules[i].timesteps[k] for i in active]
                 inputs = torch.cat([schedulers[i].scale_model_input(latents[i], t) for i, t in zip(active, now)])
                 again = [j for j, i in enumerate(active) if variants[i].guidance > 1]
-                t = torch.stack(now)
+                if all(schedules[i] is schedules[active[0]] for i in active):
+                    # One timestep for the batch, shaped as text-to-image gives it: a UNet captured
+                    # as a CUDA graph for frame 0 is not compiled again for the redraw.
+                    t = now[0]
+                else:
+                    t = torch.stack(now)
+                    t = torch.cat([t, _rows(t, again)])
                 text = torch.cat([cond.expand(len(active), -1, -1), uncond.expand(len(again), -1, -1)])
-                predicted_all = pipe.unet(torch.cat([inputs, inputs[again]]), torch.cat([t, t[again]]),
-                                          encoder_hidden_states=text, return_dict=False)[0]
+                batch = torch.cat([inputs, _rows(inputs, again)]) if again else inputs
+                predicted_all = pipe.unet(batch, t, encoder_hidden_states=text, return_dict=False)[0]
                 without = dict(zip(again, predicted_all[len(active):].split(1)))
                 for j, (i, step_t) in enumerate(zip(active, now)):
                     predicted = predicted_all[j:j + 1]
@@ -217,6 +223,11 @@ class DreamPipelines:
             generator.set_state(noise.after)
             return generator
         return torch.Generator(self.device).manual_seed(seed)
+
+
+def _rows(batch: torch.Tensor, rows: list[int]) -> torch.Tensor:
+    """`batch`'s rows `rows`; all of them without an index (a list index is a copy to the device)."""
+    return batch if len(rows) == batch.shape[0] else batch[rows]
 
 
 def load_pipelines(
