@@ -14,7 +14,8 @@ writer). The cases run side by side in one process:
 
 Overhead = wall time per diffused frame / time inside the UNet and the VAE (encode + decode):
 everything else (zoom, mix, colour, hand-off to the writer, the pipeline's own Python) counts
-against it. The first diffused frame of each case is a warm-up and is not counted.
+against it. On CUDA it is wall time / every GPU kernel's time (torch.profiler): clocking the
+models would take syncs that slow the frames timed. The first diffused frame of each case is a warm-up and is not counted.
 
     python -m bench.dream [--size 512] [--cases fast-before one-step +taesd +cadence3] [--blocks 2]
 """
@@ -135,14 +136,17 @@ def measure(name: str, size: int, blocks: int, device: str) -> dict:
     case = CASES[name]
     dtype = pick_dtype(device)
     pipelines = pipelines_for(case, device, dtype)
-    clock = ModelClock(pipelines.text2img)
+    # On CUDA the clock's syncs would stop the host queueing work ahead of the GPU and slow the very
+    # frames timed: there the profiler's kernel time stands in for the time inside the models.
+    clock = None if device.startswith("cuda") else ModelClock(pipelines.text2img)
     try:
         return _timed_render(name, case, pipelines, clock, size, blocks, device)
     finally:
-        clock.close()
+        if clock is not None:
+            clock.close()
 
 
-def _timed_render(name: str, case: Case, pipelines, clock: ModelClock, size: int, blocks: int, device: str) -> dict:
+def _timed_render(name: str, case: Case, pipelines, clock: ModelClock | None, size: int, blocks: int, device: str) -> dict:
     """The warm-up block, `blocks` blocks timed, and on CUDA as many again watched by the profiler
     for the GPU's own kernel time (and, compiled, for graphs compiled after the warm-up)."""
     k = case.cadence
@@ -158,9 +162,12 @@ def _timed_render(name: str, case: Case, pipelines, clock: ModelClock, size: int
             if not isinstance(progress, Progress):
                 continue
             if progress.frame == k:  # the warm-up block is done: start the clocks
-                began, clock.seconds, graphs = time.perf_counter(), 0.0, graphs_compiled()
+                began, graphs = time.perf_counter(), graphs_compiled()
+                if clock is not None:
+                    clock.seconds = 0.0
             elif progress.frame == timed_end:
-                wall, inside = time.perf_counter() - began, clock.seconds
+                wall = time.perf_counter() - began
+                inside = clock.seconds if clock is not None else None
                 if profiled:
                     kernels.__enter__()
             if profiled and progress.frame == total - 1:
@@ -168,6 +175,8 @@ def _timed_render(name: str, case: Case, pipelines, clock: ModelClock, size: int
         recompiled = graphs_compiled() - graphs
     frames = k * blocks
     per_frame = wall / frames
+    if inside is None and kernels.seconds is not None:  # CUDA: the kernels' time over as many frames
+        inside = kernels.seconds * blocks / profiled
     row = dict(case=name, architecture=case.architecture, size=size, unet_steps=int(case.steps * case.strength),
                guidance=case.guidance, vae="taesd" if case.tiny_vae else "own", cadence=k,
                compile=case.compile, frames=frames, seconds=per_frame, fps=1 / per_frame,
@@ -225,9 +234,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}: {row['seconds']:.3f} s per output frame, {60 / row['seconds']:.1f} frames/min, "
               f"{row['fps']:.2f} frames/s, overhead {row['overhead']:.3f}", flush=True)
         rows.append(row)
+        write_results(rows, device, args.size)  # after each case: a run cut short keeps what it timed
+
+
+def write_results(rows: list[dict], device: str, size: int) -> None:
     kind = device.split(":")[0]
     body = [
-        f"## Dream a Stage: time per output frame ({kind}, {args.size} px, {pick_dtype(device)})",
+        f"## Dream a Stage: time per output frame ({kind}, {size} px, {pick_dtype(device)})",
         "",
         f"Machine: {machine()}",
         "",
@@ -235,7 +248,9 @@ def main(argv: list[str] | None = None) -> None:
         "diffusers' AutoencoderTiny defaults); img2img frames through `core.dream.render` with colour "
         "coherence on, frame 0 from an image, the first diffused frame after it a warm-up not counted. "
         "Overhead = wall time per diffused frame / time inside the UNet and the VAE (encode + decode); "
-        "zoom, mix, colour matching and the hand-off to the background writer count as overhead. On CUDA, "
+        "zoom, mix, colour matching and the hand-off to the background writer count as overhead. On CUDA "
+        "the models are not clocked (a clock's syncs would slow the frames timed): overhead is wall time / "
+        "all GPU kernels' time, and "
         "GPU kernels: the kernels' own time per output frame (torch.profiler, over as many frames again "
         "after the timed ones); host-bound share: the part of a frame's wall time the GPU is idle; graphs "
         "compiled after warm-up: torch.compile's count, 0 when nothing recompiles.",

@@ -9,18 +9,20 @@ page's own rerun comes on top). Then A/B at the first size: four zooms side by s
 one model call a frame, beside the single stream. On CUDA, `--compile SIZE...` also times those
 sizes with the UNet and the tiny VAE compiled (GIRO_COMPILE=1 on the page), after their warm-up.
 
-With `--page`, what a watcher sees in a real browser instead: a stream at the H200's pace (a
-stand-in model, `bench/live_page.py`) and the frames the Live tab's view shows a second, as the
-fragment polls now (at the stream's pace) and as it polled before (twice a second).
+With `--page`, what watchers see in real browsers instead: a stream at 30 and at 60 frames a
+second (a stand-in model, `bench/live_page.py`), watched by 1, 5 and 10 tabs over the stream's
+socket: the frames each tab draws a second, the server's CPU per watcher, and its memory while
+ten tabs watch for `--soak` seconds.
 
-    python -m bench.live [--sizes 256 512] [--frames 4] [--cadence 1] [--compile 512]
-    python -m bench.live --page [--seconds 10]
+    python -m bench.live [--sizes 256 512] [--frames 4] [--cadence 1] [--no-compare] [--compile 512]
+    python -m bench.live --page [--seconds 10] [--soak 300]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import tempfile
 import time
 from dataclasses import replace
@@ -34,7 +36,6 @@ from core.dream.live import LiveSettings, LiveStream
 from core.errors import first_line
 
 
-STAND_IN_SECONDS = 0.07  # --page: a live frame's time at 256 and 512 px on the H200 (RESULTS.md, live-cuda)
 COMPARED_ZOOMS = (0.5, 1.5, 3.0, 6.0)  # A/B: what varies costs the model nothing, so the batch alone shows
 
 
@@ -68,20 +69,15 @@ def measure(pipelines, size: int, frames: int, cadence: int, compare: bool = Fal
                 kernels=None if kernels.seconds is None else kernels.seconds / profiled)
 
 
-SHOWN = """async (ms) => {
-  const seen = new Set(), end = performance.now() + ms;
-  while (performance.now() < end) {
-    const caption = document.body.innerText.match(/Frame (\\d+) · ([\\d.]+) frames a second/);
-    if (caption) { seen.add(caption[1]); window.made = caption[2]; }
-    await new Promise(wake => setTimeout(wake, 5));
-  }
-  return [seen.size, Number(window.made)];
-}"""
+RATES = (30, 60)  # --page: the stand-in stream's frames a second (the H200's pace after the frame-step work)
+WATCHERS = (1, 5, 10)  # --page: tabs watching at once
+MADE = re.compile(r"([\d.]+) frames a second")
 
 
-def page(seconds: float) -> list[dict]:
-    """Frames made and frames shown a second, the fragment at the stream's pace and at two looks
-    a second, in one server and one browser."""
+def page(seconds: float, soak: float) -> list[dict]:
+    """For each stand-in rate, 1, 5 and 10 watching tabs: the frames each tab drew a second, the
+    stream's own rate, the server's CPU per watcher; then, with ten tabs, the server's memory over
+    `soak` seconds at the faster rate. One server and one browser per rate."""
     try:
         from playwright.sync_api import sync_playwright
 
@@ -96,33 +92,64 @@ def page(seconds: float) -> list[dict]:
         return []
     rows = []
     cores = sorted(os.sched_getaffinity(0))
-    apart = len(cores) >= 2  # the server on one core, the browser on another, as on a guest's phone
-    with tempfile.TemporaryDirectory() as scratch:
-        if apart:
-            os.sched_setaffinity(0, {cores[0]})  # inherited by the server's process
-        server = AppServer(dict(os.environ, GIRO_BENCH_FRAME_SECONDS=str(STAND_IN_SECONDS)),
-                           Path(scratch) / "server.log", script="bench/live_page.py")
-        url = server.start()
-        if apart:
-            os.sched_setaffinity(0, set(cores[1:]))  # inherited by Playwright and Chromium
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-                for pace in ("slow", "fast"):
-                    tab = browser.new_page(viewport={"width": 1280, "height": 900})
-                    tab.goto(f"{url}/?pace={pace}")
-                    tab.get_by_text("frames a second").first.wait_for(timeout=120_000)
-                    tab.wait_for_timeout(3_000)  # the stream's rate settles, the pace follows it
-                    shown, made = tab.evaluate(SHOWN, seconds * 1000)
-                    rows.append(dict(pace=pace, made=made, shown=shown / seconds))
-                    print(f"fragment {pace}: the stream made {made:.1f} frames a second, the page showed "
-                          f"{shown / seconds:.1f}", flush=True)
-                    tab.close()
-                browser.close()
-        finally:
-            server.stop()
-            os.sched_setaffinity(0, cores)
+    apart = len(cores) >= 2  # the server on one core, the browsers on another, as on guests' phones
+    for rate in RATES:
+        with tempfile.TemporaryDirectory() as scratch:
+            if apart:
+                os.sched_setaffinity(0, {cores[0]})  # inherited by the server's process
+            server = AppServer(dict(os.environ, GIRO_BENCH_FRAME_SECONDS=str(1 / rate)),
+                               Path(scratch) / "server.log", script="bench/live_page_app.py")
+            url = server.start()
+            if apart:
+                os.sched_setaffinity(0, set(cores[1:]))  # inherited by Playwright and Chromium
+            try:
+                with sync_playwright() as playwright:
+                    browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+                    tabs = []
+                    for watchers in WATCHERS:
+                        while len(tabs) < watchers:
+                            tab = browser.new_page(viewport={"width": 1280, "height": 900})
+                            tab.goto(url)
+                            tab.locator(".giro-caption", has_text="frames a second").wait_for(timeout=120_000)
+                            tabs.append(tab)
+                        rows.append(_watched(tabs, server, rate, seconds))
+                    if soak and rate == RATES[-1]:  # the faster stream, ten watchers: the most to keep flat
+                        rows.append(_soaked(tabs, server, rate, soak))
+                    browser.close()
+            finally:
+                server.stop()
+                os.sched_setaffinity(0, cores)
     return rows
+
+
+def _shown(tab) -> int:
+    """Frames the tab's view has drawn since it opened (the view counts them)."""
+    return int(tab.locator(".giro-live").first.get_attribute("data-shown") or 0)
+
+
+def _watched(tabs: list, server, rate: int, seconds: float) -> dict:
+    tabs[0].wait_for_timeout(2_000)  # the newest tabs' first frames, the stream's rate settled
+    before, cpu, began = [_shown(tab) for tab in tabs], server.cpu_seconds(), time.perf_counter()
+    tabs[0].wait_for_timeout(seconds * 1000)
+    shown = [_shown(tab) for tab in tabs]
+    elapsed, cpu = time.perf_counter() - began, server.cpu_seconds() - cpu
+    made = float(MADE.search(tabs[0].locator(".giro-caption").inner_text()).group(1))
+    each = [(after - first) / elapsed for first, after in zip(before, shown)]
+    row = dict(rate=rate, watchers=len(tabs), made=made, least=min(each), mean=sum(each) / len(each),
+               cpu=cpu / elapsed / len(tabs))
+    print(f"stand-in at {rate}/s, {len(tabs)} watchers: the stream made {made:.1f} frames a second, each tab drew "
+          f"{row['least']:.1f}-{max(each):.1f}; server CPU {row['cpu']:.3f} s a second per watcher", flush=True)
+    return row
+
+
+def _soaked(tabs: list, server, rate: int, soak: float) -> dict:
+    tabs[0].wait_for_timeout(2_000)
+    before = server.rss_mb()
+    tabs[0].wait_for_timeout(soak * 1000)
+    after = server.rss_mb()
+    print(f"stand-in at {rate}/s, {len(tabs)} watchers for {soak:.0f} s: server memory {before:.0f} -> {after:.0f} MB",
+          flush=True)
+    return dict(rate=rate, watchers=len(tabs), soak=soak, before=before, after=after)
 
 
 def _split(row: dict) -> str:
@@ -150,11 +177,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cadence", type=int, default=1)
     parser.add_argument("--compile", type=int, nargs="*", default=[], metavar="SIZE",
                         help="also time these sizes compiled by torch.compile (CUDA only)")
+    parser.add_argument("--no-compare", dest="compare", action="store_false",
+                        help="leave out the A/B row (four variants side by side)")
     parser.add_argument("--page", action="store_true", help="what a watcher's browser shows instead")
-    parser.add_argument("--seconds", type=float, default=10, help="--page: how long each pace is watched")
+    parser.add_argument("--seconds", type=float, default=10, help="--page: how long each count of watchers is timed")
+    parser.add_argument("--soak", type=float, default=300, help="--page: seconds ten watchers watch while memory is read")
     args = parser.parse_args(argv)
     if args.page:
-        return page_section(page(args.seconds))
+        return page_section(page(args.seconds, args.soak))
     device = pick_device()
     if args.compile and not device.startswith("cuda"):
         parser.error("--compile times torch.compile, which the app uses on CUDA only")
@@ -165,11 +195,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{size} px: {row['seconds']:.3f} s a frame, {row['fps']:.2f} frames/s, "
               f"change to frame {row['latency']:.3f} s", flush=True)
         rows.append(row)
+        write_results(rows, device)  # after each row: a run cut short keeps what it timed
     single = rows[0]
-    row = measure(pipelines, single["size"], args.frames, args.cadence, compare=True)
-    print(f"{row['size']} px, {row['variants']} variants: {row['seconds']:.3f} s a frame "
-          f"({_times_one(row, single)}x one)", flush=True)
-    rows.append(row)
+    if args.compare:
+        row = measure(pipelines, single["size"], args.frames, args.cadence, compare=True)
+        print(f"{row['size']} px, {row['variants']} variants: {row['seconds']:.3f} s a frame "
+              f"({_times_one(row, single)}x one)", flush=True)
+        rows.append(row)
+        write_results(rows, device)
     if args.compile:
         compiled = pipelines_for(CASES["+compile"], device, pick_dtype(device))
         for size in args.compile:
@@ -181,6 +214,11 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{size} px compiled: {row['seconds']:.3f} s a frame, {row['fps']:.2f} frames/s, "
                   f"change to frame {row['latency']:.3f} s", flush=True)
             rows.append(row)
+            write_results(rows, device)
+
+
+def write_results(rows: list[dict], device: str) -> None:
+    single = rows[0]
     kind = device.split(":")[0]
     lines = [
         f"## Live Dream: frames per second ({kind}, {pick_dtype(device)})",
@@ -188,7 +226,8 @@ def main(argv: list[str] | None = None) -> None:
         f"Machine: {machine()}",
         "",
         "The fast preset's architecture (sd-turbo UNet and text encoder, taesd) with random weights, one "
-        "denoising step a frame, no guidance, colour coherence on, through `core.dream.live.LiveStream`. "
+        "denoising step a frame, no guidance, colour coherence on, through `core.dream.live.LiveStream` "
+        "(each frame also encoded once as JPEG for the watchers, `core.dream.broadcast`). "
         "Change to frame: seconds from a strength change to the first frame made with it (the page's "
         "rerun comes on top). Variants 4: A/B of four zooms side by side, one model call a frame for all "
         "four; its time over one variant's at the same size in the last column. Compile: the UNet and the "
@@ -210,23 +249,30 @@ def main(argv: list[str] | None = None) -> None:
 def page_section(rows: list[dict]) -> None:
     if not rows:
         return
+    watched = [r for r in rows if "soak" not in r]
+    soaked = [r for r in rows if "soak" in r]
     lines = [
-        "## Live Dream: frames a watcher's browser shows",
+        "## Live Dream: frames the watchers' browsers show",
         "",
         f"Machine: {machine()}",
         "",
-        f"A real `LiveStream` at 256 px, the default (zoom, colour matching, hand-over to the page), whose model is a "
-        f"stand-in taking {STAND_IN_SECONDS:g} s a frame, as a whole frame did on the H200 (`bench/live_page.py`); "
-        "the Live tab's view in Chromium, a watcher's session. Pace: the fragment's looks at the "
-        "stream, now (ten a second while the stream makes four or more) and before (twice a second). "
-        "Shown: distinct frames the page showed a second. The server runs on one core and Chromium on "
-        "the others, as a guest's browser runs on the guest's phone, not on the server.",
+        "A real `LiveStream` at 256 px (zoom, colour matching, one JPEG a frame for all watchers) whose model "
+        "is a stand-in taking 1/rate seconds a frame (`bench/live_page.py`), watched through the Live tab's own "
+        "view by 1, 5 and 10 Chromium tabs, each its own session, over the stream's socket on the app's server. "
+        "Drawn: frames each tab's view drew a second (the least and the mean over the tabs). Server CPU: the "
+        "server process's CPU seconds a second, the stream included, over the watchers. The server runs on one "
+        "core and Chromium on the others, as guests' browsers run on their phones.",
         "",
-        "| pace | frames made / s | frames shown / s |",
-        "| --- | --- | --- |",
-        *(f"| {'stream' if r['pace'] == 'fast' else 'twice a second'} | {r['made']:.1f} | {r['shown']:.1f} |"
-          for r in rows),
+        "| stand-in rate / s | watchers | frames made / s | drawn / s, least tab | drawn / s, mean | server CPU s / s per watcher |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *(f"| {r['rate']} | {r['watchers']} | {r['made']:.1f} | {r['least']:.1f} | {r['mean']:.1f} | {r['cpu']:.3f} |"
+          for r in watched),
     ]
+    if soaked:
+        lines += ["", "| stand-in rate / s | watchers | seconds | server MB before | server MB after |",
+                  "| --- | --- | --- | --- | --- |",
+                  *(f"| {r['rate']} | {r['watchers']} | {r['soak']:.0f} | {r['before']:.0f} | {r['after']:.0f} |"
+                    for r in soaked)]
     write_section("live-page", "\n".join(lines))
 
 

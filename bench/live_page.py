@@ -1,15 +1,15 @@
-"""The Live tab's frames as a watcher sees them, fed by a stream at a GPU's pace: run by
-`python -m bench.live --page` through `streamlit run`, not on its own.
+"""The Live tab's frames as watchers see them, fed by a stream at a GPU's pace: served by
+`bench/live_page_app.py` (the page and the app's routes) for `python -m bench.live --page`, not
+on its own.
 
-The stream is a real `LiveStream` (zoom, colour matching, hand-over to the page) whose model is a
-stand-in that takes `GIRO_BENCH_FRAME_SECONDS` a frame, as a live frame did on the H200: the page's
-side of Live Dream cannot be measured on a CPU otherwise. `?pace=slow` keeps the fragment at two
-looks a second, as it was before it followed the stream's pace.
+The stream is a real `LiveStream` (zoom, colour matching, the broadcast's one JPEG a frame) whose
+model is a stand-in that takes `GIRO_BENCH_FRAME_SECONDS` a frame, as a GPU would: the page's side
+of Live Dream cannot be measured on a CPU otherwise. Every tab is a watcher's session; the view is
+the Live tab's own (`ui.dream.live_view.live_view_ui`).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import time
 
@@ -45,13 +45,5 @@ def steady_hall() -> LiveHall:
     return hall
 
 
-@st.cache_resource
-def fast_from() -> float:
-    """The tab's own threshold, read before any run of this script changed it."""
-    return live_view.FAST_FROM
-
-
-fast = fast_from()  # before this run changes it
-live_view.FAST_FROM = math.inf if st.query_params.get("pace") == "slow" else fast
 live_view.live_hall = steady_hall
-live_view.live_view_fragment(owner="watcher")
+live_view.live_view_ui(owner="watcher")
