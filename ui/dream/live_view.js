@@ -43,6 +43,10 @@ export default function (component) {
   }
 
   function remember(bitmap) {  // the last seconds, every other frame, oldest first
+    const last = thumbs[thumbs.length - 1];
+    if (last && last.width * bitmap.height !== bitmap.width * last.height) {
+      thumbs.splice(0).forEach((thumb) => thumb.close());  // A/B began or ended: a strip of one shape
+    }
     thumbs.push(bitmap);
     if (thumbs.length > STRIP) thumbs.shift().close();
     const high = strip.height, gap = 4, wide = high * bitmap.width / bitmap.height;
