@@ -3,7 +3,7 @@
 on its own.
 
 The stream is a real `LiveStream` (zoom, colour matching, the broadcast's one JPEG a frame) whose
-model is a stand-in that takes `GIRO_BENCH_FRAME_SECONDS` a frame, as a GPU would: the page's side
+model is a stand-in that hands back a frame every `GIRO_BENCH_FRAME_SECONDS`, as a GPU would: the page's side
 of Live Dream cannot be measured on a CPU otherwise. Every tab is a watcher's session; the view is
 the Live tab's own (`ui.dream.live_view.live_view_ui`).
 """
@@ -25,15 +25,21 @@ FRAME_SECONDS = float(os.environ["GIRO_BENCH_FRAME_SECONDS"])  # set by bench.li
 
 
 class SteadyModel:
-    """Stands in for img2img on a GPU: the frames come back unchanged after `FRAME_SECONDS`."""
+    """Stands in for img2img on a GPU: the frames come back unchanged, one every `FRAME_SECONDS`
+    (the stream's own work, zoom and colour hold, counted in), as long as the host keeps up."""
 
     device = "cpu"
+
+    def __init__(self):
+        self._due = time.monotonic()
 
     def encode(self, prompt: str) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.zeros(1), torch.zeros(1)
 
     def redraw(self, images, embeds, variants, seed, stop):
-        time.sleep(FRAME_SECONDS)
+        now = time.monotonic()
+        self._due = max(self._due + FRAME_SECONDS, now)  # a late frame does not make the next one early
+        time.sleep(self._due - now)
         return None if stop() else images
 
 
