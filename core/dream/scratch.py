@@ -56,11 +56,12 @@ def _named_by_runs() -> set[str]:
     return {m.stage["render"].get("first_image", "") for _, m in list_runs(settings.runs_dir())}
 
 
-def prune(in_use: Collection[str] = ()) -> None:
+def prune(keep: Collection[str] | None = None) -> None:
     """Keep the scratch of every session within the server's quota: a session's folder untouched
     for SCRATCH_MAX_HOURS goes, then the oldest files until the whole is under SCRATCH_QUOTA_MB.
-    Never a start frame that a run folder or `in_use` (the queue's stages) names."""
-    keep = set(in_use) | _named_by_runs()
+    Never a file in `keep`, which must hold the start frames run folders name (None: those alone;
+    a caller that has just listed them passes its set instead of having every manifest read again)."""
+    keep = _named_by_runs() if keep is None else set(keep)
     now = time.time()
     files, total = [], 0  # the files that may go; the size of all of them, kept ones included
     for area in (starts_dir(), settings.runs_dir() / "_previews"):
