@@ -41,7 +41,7 @@ def test_giro_preset_is_plotted(page):
 
 
 def test_loop_slider_and_curve_move_the_plot(page):
-    page.slider(key="loop_frames").set_value(50).run()
+    page.number_input(key="loop_frames").set_value(50).run()
     weights = schedule(page)["frame 0's share"]
     assert sum(1 for w in weights if w > 0) == 50
     page.radio(key="loop_curve").set_value("linear").run()
@@ -75,6 +75,33 @@ def test_table_edits_reach_the_plot(page):
     assert len(traces["strength"]) == 275 + 15 - 50 + 10
     assert traces["strength"][:40] == [0.9] * 40 and traces["strength"][40] == 0.45
     assert segment_lines(page) == 7
+
+
+@pytest.mark.parametrize("edit", [{"frames": 30}, {"frames": 20}, {"frames": 40}, {"prompt": "a bend by the sea"},
+                                  {"strength": 0.6}, {"guidance": 4.0}, {"zoom_px": 2.0}, {"order": 9}])
+def test_a_table_edit_keeps_every_other_setting(page, edit):
+    """Editing a segment's cell changes that cell alone: the loop window above all stays as it was."""
+    from ui.dream.state import WIDGET_FIELDS
+
+    page.number_input(key="loop_frames").set_value(30).run()
+    page.slider(key="strength").set_value(0.5).run()
+    before = {name: page.session_state[name] for name in WIDGET_FIELDS}
+    page.session_state[f"segments_{page.session_state['editor_version']}"] = {
+        "edited_rows": {0: edit}, "added_rows": [], "deleted_rows": []}
+    page.run()
+    assert not page.exception and not page.error
+    assert {name: page.session_state[name] for name in WIDGET_FIELDS} == before
+    assert sum(1 for w in schedule(page)["frame 0's share"] if w > 0) == 30
+
+
+def test_a_loop_window_longer_than_the_stage_is_one_line(page):
+    page.number_input(key="loop_frames").set_value(300).run()
+    assert not page.exception and not page.get("plotly_chart")
+    assert [e.value for e in page.error] == [
+        'The loop window (300 frames) does not fit a stage of 275 frames: set "Loop back over the last frames" '
+        'under 275, or add frames.']
+    page.number_input(key="loop_frames").set_value(274).run()  # the user's own change is kept, and plotted
+    assert not page.error and sum(1 for w in schedule(page)["frame 0's share"] if w > 0) == 274
 
 
 def test_preset_switch(page):

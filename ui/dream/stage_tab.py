@@ -25,9 +25,13 @@ SIZES = ["256x256", "384x384", "512x512", "640x384", "768x512", "512x768"]
 def stage_tab_ui() -> Stage | None:
     """The whole tab; the stage it describes, or None after saying why it is not valid."""
     segments = stage_editor_ui()
-    total = sum(s["frames"] for s in segments)
-    controls_ui(total)
-    stage = build_stage(render_table(total), segments)
+    controls_ui()
+    total, window = sum(s["frames"] for s in segments), st.session_state.loop_frames
+    if segments and window >= total:
+        st.error(f"The loop window ({window} frames) does not fit a stage of {total} frames: set \"Loop back "
+                 f"over the last frames\" under {total}, or add frames.", icon="⚠️")
+        return None
+    stage = build_stage(render_table(), segments)
     if stage is not None:
         schedule_ui(stage)
     return stage
@@ -80,7 +84,7 @@ def stage_editor_ui() -> list[dict]:
     return [segment_from_row(row) for row in rows if isinstance(row.get("prompt"), str) and row["prompt"].strip()]
 
 
-def controls_ui(total_frames: int) -> None:
+def controls_ui() -> None:
     """The model choice and the sliders; their values stay in the session state (see ui.dream.state)."""
     state = st.session_state
     st.radio("Model", list(MODELS), key="model_choice", on_change=on_model_choice, horizontal=True,
@@ -109,7 +113,11 @@ def controls_ui(total_frames: int) -> None:
     _slider(d, "Prompt transition (frames)", "transition_frames",
             "blend one segment's prompt into the next instead of cutting")
     a, b, c = st.columns([2, 1, 1])
-    a.slider("Loop back over the last frames", 0, max(1, total_frames - 1), key="loop_frames")
+    # A fixed range: a slider whose range followed the stage's length was a new widget after every
+    # edit of the table's frames, and came back at 0, switching the loop off.
+    a.number_input("Loop back over the last frames", 0, settings.dream_max_frames() - 1, step=1, key="loop_frames",
+                   help="over these last frames frame 0 is mixed back in, so the video returns to its start; "
+                        "0: no loop. Fewer than the stage's frames.")
     b.radio("Loop curve", LOOP_CURVES, key="loop_curve", help="how frame 0's share of the picture rises")
     c.toggle("Taper strength", key="strength_taper",
              help="lower the strength through the loop window as frame 0's share rises, so the last "

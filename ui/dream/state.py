@@ -72,11 +72,10 @@ def load_into_state(stage: Stage) -> None:
     state.start_image = r.first_image if r.first_image and Path(r.first_image).is_file() else ""
 
 
-def render_table(total_frames: int) -> dict[str, Any]:
+def render_table() -> dict[str, Any]:
     """The [render] table the widgets describe."""
     state = st.session_state
     table = {name: _RENDER_TYPES[name](state[name]) for name in WIDGET_FIELDS}
-    table["loop_frames"] = min(table["loop_frames"], max(0, total_frames - 1))
     width, height = (int(v) for v in state.size.split("x"))
     table.update(
         model=model_id(), width=width, height=height, vae=vae_id(),
