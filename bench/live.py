@@ -12,10 +12,11 @@ sizes with the UNet and the tiny VAE compiled (GIRO_COMPILE=1 on the page), afte
 With `--page`, what watchers see in real browsers instead: a stream at 30 and at 60 frames a
 second (a stand-in model, `bench/live_page.py`), watched by 1, 5 and 10 tabs over the stream's
 socket: the frames each tab draws a second, the server's CPU per watcher, and its memory while
-ten tabs watch for `--soak` seconds.
+ten tabs watch for `--soak` seconds; with `--before REVISION`, one watcher of that revision's
+Live view beside them (e48cca1: the fragment that looked for a frame ten times a second).
 
     python -m bench.live [--sizes 256 512] [--frames 4] [--cadence 1] [--no-compare] [--compile 512]
-    python -m bench.live --page [--seconds 10] [--soak 300]
+    python -m bench.live --page [--seconds 10] [--soak 300] [--before e48cca1]
 """
 
 from __future__ import annotations
@@ -23,8 +24,12 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
+import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +41,7 @@ from core.dream.live import LiveSettings, LiveStream
 from core.errors import first_line
 
 
+ROOT = Path(__file__).resolve().parents[1]
 COMPARED_ZOOMS = (0.5, 1.5, 3.0, 6.0)  # A/B: what varies costs the model nothing, so the batch alone shows
 
 
@@ -74,15 +80,13 @@ WATCHERS = (1, 5, 10)  # --page: tabs watching at once
 MADE = re.compile(r"([\d.]+) frames a second")
 
 
-def page(seconds: float, soak: float) -> list[dict]:
+def page(seconds: float, soak: float, before: str | None) -> list[dict]:
     """For each stand-in rate, 1, 5 and 10 watching tabs: the frames each tab drew a second, the
-    stream's own rate, the server's CPU per watcher; then, with ten tabs, the server's memory over
-    `soak` seconds at the faster rate. One server and one browser per rate."""
+    stream's own rate, the server's and the browser's CPU; then, with ten tabs, the server's memory
+    over `soak` seconds at the faster rate. With `before` (a git revision), one watcher of that
+    revision's Live view at each rate, side by side. One server and one browser per rate."""
     try:
-        from playwright.sync_api import sync_playwright
-
         from tests.browser.chromium import find_chromium
-        from tests.browser.server import CHROMIUM_ARGS, AppServer
     except ImportError:
         print("--page skipped: Playwright is not installed (make .venv/.dev-installed)", flush=True)
         return []
@@ -90,58 +94,125 @@ def page(seconds: float, soak: float) -> list[dict]:
     if executable is None:
         print("--page skipped: no Chromium found (python -m tests.browser.chromium says why)", flush=True)
         return []
-    rows = []
-    cores = sorted(os.sched_getaffinity(0))
-    apart = len(cores) >= 2  # the server on one core, the browsers on another, as on guests' phones
+    rows: list[dict] = []
     for rate in RATES:
-        with tempfile.TemporaryDirectory() as scratch:
-            if apart:
-                os.sched_setaffinity(0, {cores[0]})  # inherited by the server's process
-            server = AppServer(dict(os.environ, GIRO_BENCH_FRAME_SECONDS=str(1 / rate)),
-                               Path(scratch) / "server.log", script="bench/live_page_app.py")
-            url = server.start()
-            if apart:
-                os.sched_setaffinity(0, set(cores[1:]))  # inherited by Playwright and Chromium
-            try:
-                with sync_playwright() as playwright:
-                    browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-                    tabs = []
-                    for watchers in WATCHERS:
-                        while len(tabs) < watchers:
-                            tab = browser.new_page(viewport={"width": 1280, "height": 900})
-                            # A browser drawing for several tabs on one core loads a new one slowly.
-                            tab.goto(url, wait_until="commit", timeout=300_000)
-                            tab.locator(".giro-caption", has_text="frames a second").wait_for(timeout=300_000)
-                            tabs.append(tab)
-                        rows.append(_watched(tabs, server, rate, seconds))
-                        page_section(rows)  # after each row: a run cut short keeps what it measured
-                    if soak and rate == RATES[-1]:  # the faster stream, ten watchers: the most to keep flat
-                        rows.append(_soaked(tabs, server, rate, soak))
-                        page_section(rows)
-                    browser.close()
-            finally:
-                server.stop()
-                os.sched_setaffinity(0, cores)
+        _served(ROOT, "this tree", executable, rate, WATCHERS, seconds, soak if rate == RATES[-1] else 0, rows)
+    if before:
+        with _tree_at(before) as tree:
+            for rate in RATES:
+                _served(tree, before, executable, rate, (1,), seconds, 0, rows)
     return rows
 
 
+@contextmanager
+def _tree_at(revision: str) -> Iterator[Path]:
+    """A checkout of `revision` with this tree's stand-in page in it (bench/live_page*.py)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        tree = Path(scratch) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(tree), revision], cwd=ROOT, check=True)
+        try:
+            for name in ("live_page.py", "live_page_app.py"):
+                shutil.copy(ROOT / "bench" / name, tree / "bench" / name)
+            yield tree
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=True)
+
+
+def _served(root: Path, view: str, executable: str, rate: int, watchers: tuple[int, ...], seconds: float,
+            soak: float, rows: list[dict]) -> None:
+    """One server of `root`'s Live view fed at `rate`, watched by each count of tabs in turn; rows
+    are added (and written) as they are measured, so a run cut short keeps them."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.server import CHROMIUM_ARGS, AppServer
+
+    cores = sorted(os.sched_getaffinity(0))
+    apart = len(cores) >= 2  # the server on one core, the browsers on another, as on guests' phones
+    with tempfile.TemporaryDirectory() as scratch:
+        if apart:
+            os.sched_setaffinity(0, {cores[0]})  # inherited by the server's process
+        server = AppServer(dict(os.environ, GIRO_BENCH_FRAME_SECONDS=str(1 / rate)), Path(scratch) / "server.log",
+                           script="bench/live_page_app.py", root=root)
+        url = server.start()
+        if apart:
+            os.sched_setaffinity(0, set(cores[1:]))  # inherited by Playwright and Chromium
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+                tabs = []
+                for count in watchers:
+                    while len(tabs) < count:
+                        tab = browser.new_page(viewport={"width": 1280, "height": 900})
+                        tab.add_init_script(COUNT_IMAGES)
+                        # A browser drawing for several tabs on one core loads a new one slowly.
+                        tab.goto(url, wait_until="commit", timeout=300_000)
+                        tab.get_by_text(MADE).first.wait_for(timeout=300_000)
+                        tabs.append(tab)
+                    rows.append(dict(_watched(tabs, server, rate, seconds), view=view))
+                    page_section(rows)
+                if soak:  # the faster stream, ten watchers: the most to keep flat
+                    rows.append(dict(_soaked(tabs, server, rate, soak), view=view))
+                    page_section(rows)
+                browser.close()
+        finally:
+            server.stop()
+            os.sched_setaffinity(0, cores)
+
+
+# Before the stream's socket the Live view was a Streamlit image replaced per look: count the
+# distinct pictures the first one showed, looked at once per animation frame.
+COUNT_IMAGES = """
+window.giroShown = 0;
+let giroLast = null;
+const giroLook = () => {
+  const image = document.querySelector('[data-testid="stImage"] img');
+  if (image && image.src !== giroLast) { giroLast = image.src; window.giroShown += 1; }
+  requestAnimationFrame(giroLook);
+};
+requestAnimationFrame(giroLook);
+"""
+
+
 def _shown(tab) -> int:
-    """Frames the tab's view has drawn since it opened (the view counts them)."""
-    return int(tab.locator(".giro-live").first.get_attribute("data-shown") or 0)
+    """Frames the tab's view has drawn since it opened: the view counts them, or the older view's
+    pictures were counted (COUNT_IMAGES)."""
+    view = tab.locator(".giro-live")
+    if view.count():
+        return int(view.first.get_attribute("data-shown") or 0)
+    return tab.evaluate("window.giroShown")
+
+
+def _browser_cpu_seconds(server) -> float:
+    """CPU time of everything this process started but the server: Playwright and Chromium."""
+    import psutil
+
+    served = {server.process.pid} | {p.pid for p in psutil.Process(server.process.pid).children(recursive=True)}
+    total = 0.0
+    for process in psutil.Process().children(recursive=True):
+        if process.pid not in served:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+    return total
 
 
 def _watched(tabs: list, server, rate: int, seconds: float) -> dict:
     tabs[0].wait_for_timeout(2_000)  # the newest tabs' first frames, the stream's rate settled
-    before, cpu, began = [_shown(tab) for tab in tabs], server.cpu_seconds(), time.perf_counter()
+    before, cpu, browser_cpu = [_shown(tab) for tab in tabs], server.cpu_seconds(), _browser_cpu_seconds(server)
+    began = time.perf_counter()
     tabs[0].wait_for_timeout(seconds * 1000)
     shown = [_shown(tab) for tab in tabs]
-    elapsed, cpu = time.perf_counter() - began, server.cpu_seconds() - cpu
-    made = float(MADE.search(tabs[0].locator(".giro-caption").inner_text()).group(1))
+    elapsed = time.perf_counter() - began
+    cpu, browser_cpu = server.cpu_seconds() - cpu, _browser_cpu_seconds(server) - browser_cpu
+    made = float(MADE.search(tabs[0].get_by_text(MADE).first.inner_text()).group(1))
     each = [(after - first) / elapsed for first, after in zip(before, shown)]
     row = dict(rate=rate, watchers=len(tabs), made=made, least=min(each), mean=sum(each) / len(each),
-               cpu=cpu / elapsed / len(tabs))
+               cpu=cpu / elapsed / len(tabs), browser=browser_cpu / elapsed)
     print(f"stand-in at {rate}/s, {len(tabs)} watchers: the stream made {made:.1f} frames a second, each tab drew "
-          f"{row['least']:.1f}-{max(each):.1f}; server CPU {row['cpu']:.3f} s a second per watcher", flush=True)
+          f"{row['least']:.1f}-{max(each):.1f}; server CPU {row['cpu']:.3f} s a second per watcher, "
+          f"browser {row['browser']:.2f} s a second", flush=True)
     return row
 
 
@@ -185,9 +256,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--page", action="store_true", help="what a watcher's browser shows instead")
     parser.add_argument("--seconds", type=float, default=10, help="--page: how long each count of watchers is timed")
     parser.add_argument("--soak", type=float, default=300, help="--page: seconds ten watchers watch while memory is read")
+    parser.add_argument("--before", metavar="REVISION",
+                        help="--page: also one watcher of this git revision's Live view, side by side")
     args = parser.parse_args(argv)
     if args.page:
-        page(args.seconds, args.soak)
+        page(args.seconds, args.soak, args.before)
         return
     device = pick_device()
     if args.compile and not device.startswith("cuda"):
@@ -265,13 +338,16 @@ def page_section(rows: list[dict]) -> None:
         "the server's core keeps up (`bench/live_page.py`): frames made / s is what it reached. Watched through the Live tab's own "
         "view by 1, 5 and 10 Chromium tabs, each its own session, over the stream's socket on the app's server. "
         "Drawn: frames each tab's view drew a second (the least and the mean over the tabs). Server CPU: the "
-        "server process's CPU seconds a second, the stream included, over the watchers. The server runs on one "
-        "core and Chromium on the others, as guests' browsers run on their phones.",
+        "server process's CPU seconds a second, the stream included, over the watchers; browser CPU: "
+        "Chromium's and Playwright's together, all tabs. The server runs on one core and Chromium on the "
+        "others, as guests' browsers run on their phones. View: this tree's, or an earlier revision's "
+        "(`--before`), with this tree's stand-in.",
         "",
-        "| stand-in rate / s | watchers | frames made / s | drawn / s, least tab | drawn / s, mean | server CPU s / s per watcher |",
-        "| --- | --- | --- | --- | --- | --- |",
-        *(f"| {r['rate']} | {r['watchers']} | {r['made']:.1f} | {r['least']:.1f} | {r['mean']:.1f} | {r['cpu']:.3f} |"
-          for r in watched),
+        "| view | stand-in rate / s | watchers | frames made / s | drawn / s, least tab | drawn / s, mean "
+        "| server CPU s / s per watcher | browser CPU s / s |",
+        "|" + " --- |" * 8,
+        *(f"| {r['view']} | {r['rate']} | {r['watchers']} | {r['made']:.1f} | {r['least']:.1f} | {r['mean']:.1f} "
+          f"| {r['cpu']:.3f} | {r['browser']:.2f} |" for r in watched),
     ]
     if soaked:
         lines += ["", "| stand-in rate / s | watchers | seconds | server MB before | server MB after |",

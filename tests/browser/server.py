@@ -38,9 +38,10 @@ class AppServer:
     """One `streamlit run app.py` process; it can be stopped, killed and started again on its port."""
 
     def __init__(self, env: dict[str, str], log: Path, certificate: tuple[Path, Path] | None = None,
-                 script: str = "app.py"):
-        """`certificate` (cert, key): serve HTTPS as `make serve` does. `script`: another app than Giro Dreams."""
-        self.script = script
+                 script: str = "app.py", root: Path = ROOT):
+        """`certificate` (cert, key): serve HTTPS as `make serve` does. `script`: another app than Giro
+        Dreams; `root`: another checkout to serve it from."""
+        self.script, self.root = script, root
         # As `make run` and `make serve` set them.
         self.env = dict(env, MALLOC_ARENA_MAX=MALLOC_ARENA_MAX, FORWARDED_ALLOW_IPS="")
         self.log = log
@@ -57,7 +58,7 @@ class AppServer:
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "streamlit", "run", self.script, *self.args],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
         self._wait_healthy(timeout)
         return self.url
