@@ -21,7 +21,8 @@ import numpy as np
 from PIL import Image
 
 from core.atomic import atomic_path
-from core.errors import GiroError, ImageError, first_line
+from core.download import why_unreachable
+from core.errors import GiroError, ImageError
 from core.images import IMAGE_SUFFIXES, load_image
 
 MIN_SIDE = 96  # smaller images are thumbnails or icons, not training photos
@@ -95,7 +96,7 @@ def collect(
         try:
             urls = search(query, per_class * 2) if have < per_class else []
         except Exception as error:  # the search service is down, blocks us, or we are offline
-            raise GiroError(f"the image search failed ({type(error).__name__}: {first_line(error)})") from error
+            raise GiroError(f"the image search (DuckDuckGo) could not be reached: {why_unreachable(error)}") from error
         for url in urls:
             if have >= per_class:
                 break

@@ -8,6 +8,7 @@ try asks the server for the rest (an HTTP Range request) instead of starting aga
 from __future__ import annotations
 
 import http.client
+import socket
 import tarfile
 import urllib.error
 import urllib.request
@@ -24,6 +25,24 @@ Progress = Callable[[int, int | None], None]  # bytes so far, bytes in all (None
 
 class DownloadError(GiroError):
     """A server that cannot be reached, refuses, or stops sending before the end."""
+
+
+def why_unreachable(error: BaseException) -> str:
+    """Why a server could not be reached and what to do, in words for the host rather than a
+    library's text."""
+    reason = getattr(error, "reason", error)  # urllib wraps the socket's error
+    text = f"{type(reason).__name__} {reason}".lower()
+    if "ratelimit" in text or "rate limit" in text or "429" in text:
+        return "it is refusing requests for now (a rate limit): run the set-up again in a while"
+    if isinstance(reason, socket.gaierror) or "dns" in text or "name or service not known" in text:
+        why = "its address could not be looked up, so this machine seems to be offline"
+    elif isinstance(reason, TimeoutError) or "timed out" in text:
+        why = "it did not answer in time"
+    elif isinstance(reason, ConnectionRefusedError) or "refused" in text:
+        why = "the connection was refused"
+    else:
+        why = "no connection could be made"
+    return f"{why}: check this machine's internet connection and run the set-up again"
 
 
 def fetch_file(url: str, target: Path, progress: Progress | None = None) -> Path:
@@ -45,7 +64,7 @@ def fetch_file(url: str, target: Path, progress: Progress | None = None) -> Path
             return target
         raise DownloadError(f"{host} answered {error.code} {error.reason} for {url}") from error
     except (OSError, ValueError) as error:
-        raise DownloadError(f"{host} could not be reached ({first_line(error)})") from error
+        raise DownloadError(f"{host} could not be reached: {why_unreachable(error)}") from error
     with reply:
         if have and reply.status != 206:  # the server ignores ranges: start again
             have = 0

@@ -65,6 +65,12 @@ def dream_fast_vae() -> str:
     return os.environ.get("GIRO_DREAM_FAST_VAE") or DREAM_FAST_VAE
 
 
+def dream_model_setting(model: str) -> str:
+    """The setting that points `model` elsewhere, for the message when it is missing: the fast
+    preset's model has its own."""
+    return "GIRO_DREAM_FAST_MODEL" if model == dream_fast_model() else "GIRO_DREAM_MODEL"
+
+
 def dream_compile() -> bool:
     """torch.compile the UNet and VAE on CUDA (`GIRO_COMPILE=1`): faster frames after a slower first one."""
     value = os.environ.get("GIRO_COMPILE", "").strip().lower()

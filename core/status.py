@@ -20,7 +20,7 @@ class ModelStatus:
     setup_part: str = ""  # the part of `python -m core.setup` that gets it; empty: setup cannot
 
 
-SETUP_COMMAND = "python -m core.setup {}"  # `make models PARTS={}` runs the same
+SETUP_COMMAND = "make models PARTS={}"  # works as typed, in or out of the virtual environment
 
 
 def dream_status(model: str | None = None, vae: str = "auto") -> ModelStatus:

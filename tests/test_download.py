@@ -43,6 +43,25 @@ def test_missing_file_and_unreachable_server_are_one_line(web, tmp_path):
         fetch_file(f"{web.url}/none.tgz", tmp_path / "none.tgz")
 
 
+def test_why_a_server_was_not_reached_is_said_in_the_apps_words():
+    import socket
+    import urllib.error
+
+    from core.download import why_unreachable
+
+    offline = "its address could not be looked up, so this machine seems to be offline: check this machine's"
+    assert why_unreachable(urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))).startswith(offline)
+
+    class DDGSException(Exception):  # the image search library's own, as it words an offline machine
+        pass
+
+    raw = "DNSError: DNSError('error sending request for url (https://duckduckgo.com/): client error (Connect)')"
+    assert why_unreachable(DDGSException(raw)).startswith(offline)
+    assert why_unreachable(DDGSException("Ratelimit: 202 https://duckduckgo.com")).startswith(
+        "it is refusing requests for now (a rate limit)")
+    assert why_unreachable(TimeoutError("timed out")).startswith("it did not answer in time")
+
+
 def test_unpack_refuses_a_member_outside_the_folder(tmp_path):
     archive = tmp_path / "evil.tgz"
     with tarfile.open(archive, "w:gz") as tar:

@@ -89,4 +89,4 @@ def test_nobody_may_start_it_when_the_setting_says_so(fresh_caches, giro_folders
     monkeypatch.setenv("GIRO_SETUP", "nobody")
     at = flower_page()
     assert not [b for b in at.button if b.label.startswith("Set up")]
-    assert any("python -m core.setup flowers" in c.value for c in at.code)  # the command stays
+    assert any("make models PARTS=flowers" in c.value for c in at.code)  # the command stays

@@ -11,9 +11,9 @@ def test_nothing_present(giro_folders):
     statuses = {s.page: s for s in all_status()}
     assert not any(s.available for s in statuses.values())
     # The models `make models` gets: its command, part by part.
-    assert statuses["Dream a Stage"].get_command == "python -m core.setup dream"
-    assert statuses["Bike ID"].get_command == "python -m core.setup bikes"
-    assert statuses["Film-Star Lookalike"].get_command == "python -m core.setup stars"
+    assert statuses["Dream a Stage"].get_command == "make models PARTS=dream"
+    assert statuses["Bike ID"].get_command == "make models PARTS=bikes"
+    assert statuses["Film-Star Lookalike"].get_command == "make models PARTS=stars"
     assert [s.setup_part for s in all_status()] == ["dream", "flowers", "stars", "bikes"]
 
 
@@ -68,7 +68,7 @@ def test_a_missing_tiny_vae_is_what_dream_needs(giro_folders, tmp_path):
     (tmp_path / "sd" / "model_index.json").write_text("{}")
     assert dream_status(str(tmp_path / "sd")).available
     missing = dream_status(str(tmp_path / "sd"), "madebyollin/taesd")
-    assert not missing.available and missing.get_command == "python -m core.setup dream"
+    assert not missing.available and missing.get_command == "make models PARTS=dream"
     (tmp_path / "taesd").mkdir()
     (tmp_path / "taesd" / "config.json").write_text("{}")
     assert dream_status(str(tmp_path / "sd"), str(tmp_path / "taesd")).available

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from core import settings
 from core.errors import ModelError, first_line
 from core.hub import local_or_download
 
@@ -336,7 +337,8 @@ def _copied(output):
 
 def resolve_model(model: str) -> str:
     """The local diffusers folder holding `model`, downloading a Hub model only when the Hub answers."""
-    folder = local_or_download(model, _model_fetch(model), what="diffusers", setting="GIRO_DREAM_MODEL")
+    folder = local_or_download(model, _model_fetch(model), what="diffusers",
+                               setting=settings.dream_model_setting(model))
     if not (Path(folder) / "model_index.json").is_file():
         raise ModelError(f"{model} is not a diffusers model folder: it has no model_index.json")
     return folder

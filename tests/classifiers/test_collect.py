@@ -76,5 +76,6 @@ def test_search_failure_is_one_line(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr("core.collect.search_images", down)
     assert main([str(tmp_path), "road bike"]) == 2
-    assert capsys.readouterr().err == "error: the image search failed (ConnectionError: no route to host)\n"
+    assert capsys.readouterr().err == ("error: the image search (DuckDuckGo) could not be reached: no connection could "
+                                       "be made: check this machine's internet connection and run the set-up again\n")
     assert not (tmp_path / "road bike").exists()  # no empty class folder to pass for a class

@@ -46,6 +46,15 @@ def test_missing_hub_model_offline_fails_at_once():
     assert time.monotonic() - began < 10
 
 
+def test_a_missing_model_names_the_setting_that_points_it_elsewhere():
+    from core.settings import DREAM_FAST_MODEL
+
+    with pytest.raises(ModelError, match="or set GIRO_DREAM_FAST_MODEL to a local diffusers folder"):
+        resolve_model(DREAM_FAST_MODEL)  # the fast preset's model: its own setting, not the default's
+    with pytest.raises(ModelError, match="or set GIRO_DREAM_MODEL to a local diffusers folder"):
+        resolve_model("CompVis/stable-diffusion-v1-4")
+
+
 def test_unreachable_hub_fails_within_seconds(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE")
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there

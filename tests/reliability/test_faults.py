@@ -57,7 +57,7 @@ def test_missing_models_folder_says_what_to_do(giro_folders, monkeypatch):
     at = open_page("pages/2_Flower_ID.py")
     SECONDS["models folder missing"] = time.monotonic() - began
     assert not at.exception and not at.error
-    assert any("python -m core.setup flowers" in c.value for c in at.code)
+    assert any("make models PARTS=flowers" in c.value for c in at.code)
 
 
 def sd_folder(kind: str, tiny_dream_model, base):
