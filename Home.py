@@ -28,7 +28,9 @@ def cards() -> list[tuple[str, str, str, str]]:
 
 
 def page_cards_ui(statuses: list[ModelStatus]) -> None:
-    """A card per page with its state, so a guest sees at a glance which pages answer."""
+    """A card per page with its state, so a guest sees at a glance which pages answer; what a
+    missing model is (files, sizes) is the host's to read."""
+    host = common.is_host()
     every = list(zip(cards(), statuses))
     for start in range(0, len(every), PER_ROW):
         for column, ((path, title, what, needs), status) in zip(st.columns(PER_ROW), every[start : start + PER_ROW]):
@@ -39,7 +41,7 @@ def page_cards_ui(statuses: list[ModelStatus]) -> None:
                     st.badge("Ready", icon=":material/check:", color="green")
                 else:
                     st.badge("Needs setup", icon=":material/build:", color="orange")
-                    st.caption(needs)
+                    st.caption(needs if host else "Not ready on this server yet: the host of this app can set it up.")
                 st.page_link(path, label=f"Open {title.split(' ', 1)[1]}", icon="➡️")
 
 
@@ -78,7 +80,7 @@ def phone_ui() -> None:
         with st.expander("📱 Open on your phone", expanded=True):
             st.image(qr_code(url), width=200)
             st.write(f"Scan, or type `{url}`. Accept the certificate warning once: the camera needs HTTPS.")
-    else:
+    elif common.is_host():  # how the server is started is the host's business
         st.caption("To use the camera from phones on the same Wi-Fi, start the app with `make serve`.")
 
 

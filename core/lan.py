@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 # How each family of systems installs openssl, by /etc/os-release's ID (or ID_LIKE).
 OPENSSL_INSTALL = {
@@ -22,6 +23,15 @@ OPENSSL_INSTALL = {
     "arch": "sudo pacman -S openssl", "alpine": "sudo apk add openssl",
     "suse": "sudo zypper install openssl", "opensuse": "sudo zypper install openssl",
 }
+
+
+def camera_needs_https(url: str | None) -> bool:
+    """Whether a browser at `url` keeps the camera from the page: browsers offer it only to secure
+    pages, which are HTTPS or this machine's own loopback names."""
+    if not url:
+        return False  # not known (a test's client): say nothing rather than something wrong
+    parsed = urlparse(url)
+    return parsed.scheme == "http" and parsed.hostname not in ("localhost", "127.0.0.1", "::1")
 
 
 def lan_ip() -> str:

@@ -41,7 +41,7 @@ def test_home_shows_device_and_how_to_get_each_model(giro_folders, host):
     text = " ".join(m.value for m in at.markdown)
     assert "Device:" in text and "`cpu`" in text
     commands = [c.value for c in at.code]
-    assert "python -m core.setup dream" in commands and "python -m core.setup flowers" in commands
+    assert "make models PARTS=dream" in commands and "make models PARTS=flowers" in commands
 
 
 def test_home_reports_a_present_learner(giro_folders, host):
@@ -63,6 +63,10 @@ def test_a_guest_sees_no_server_path_and_no_command(giro_folders):
     assert not at.exception and not at.code
     shown = " ".join(e.value for e in [*at.markdown, *at.caption, *at.success, *at.warning, *at.info])
     assert "Device:" in shown and str(giro_folders["models"]) not in shown and "python -m" not in shown
+    # What the page will do for them, and that the host can set it up; files and commands are the host's.
+    for hosts_own in ("models/", "data/stars", ".pkl", "make serve", "make models"):
+        assert hosts_own not in shown, hosts_own
+    assert shown.count("the host of this app can set it up") == 4
 
 
 def test_home_reports_a_bad_device_without_a_traceback(monkeypatch):
@@ -100,4 +104,4 @@ def test_a_fifth_task_gets_its_card_and_status(giro_folders, monkeypatch, host):
     assert "Sailing boat or motor boat?" in [m.value for m in at.markdown]
     assert len(at.get("page_link")) == 5
     assert any("Boat ID" in w.value for w in at.warning)
-    assert "python -m core.setup boats" in [c.value for c in at.code]  # setup's parts follow the registry
+    assert "make models PARTS=boats" in [c.value for c in at.code]  # setup's parts follow the registry

@@ -49,3 +49,12 @@ def test_a_failing_openssl_is_one_line(tmp_path):
     broken.chmod(0o755)
     with pytest.raises(CertificateError, match="^openssl could not make the certificate: req: unknown option -addext$"):
         make_certificate(tmp_path / "certs", openssl=str(broken))
+
+
+def test_the_camera_needs_https_except_on_this_machine():
+    from core.lan import camera_needs_https
+
+    assert camera_needs_https("http://192.168.1.20:8501/Film-Star_Lookalike")
+    assert not camera_needs_https("https://192.168.1.20:8501/")
+    assert not camera_needs_https("http://localhost:8501/") and not camera_needs_https("http://127.0.0.1:8501")
+    assert not camera_needs_https("http://[::1]:8501/") and not camera_needs_https(None)

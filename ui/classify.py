@@ -12,6 +12,7 @@ from core.datasets import flower_photo
 from core.errors import GiroError, ModelError
 from core.faces import MAX_STAR_PHOTOS, SAME_PERSON, add_star, likeness
 from core.images import EXTENSIONS, header_pixels, load_image
+from core.lan import camera_needs_https
 from core.status import learner_status
 from core.subject import SubjectAnswer
 from core.tasks import OXFORD_PHOTO, GALLERY, GRAD_CAM, Task, task
@@ -31,6 +32,10 @@ def photos_ui(key: str) -> list[tuple[str, Image.Image]]:
     """
     camera_tab, upload_tab = st.tabs(["📷 Camera", "🖼️ Upload"])
     with camera_tab:
+        if camera_needs_https(st.context.url):
+            st.info("The camera works only on the app's https:// address"
+                    + (" (`make serve`)." if common.is_host() else ": ask the host for it.")
+                    + " Meanwhile, Upload offers a phone's camera too.", icon="🔒")
         shot = st.camera_input("Take a photo", key=f"{key}_camera", resolution="720p")
     with upload_tab:
         uploads = st.file_uploader(
@@ -38,9 +43,8 @@ def photos_ui(key: str) -> list[tuple[str, Image.Image]]:
             type=list(EXTENSIONS), accept_multiple_files=True, key=f"{key}_uploads",
         )
     photos, skipped, budget = [], 0, settings.MAX_REQUEST_PIXELS
-    for name, data in ([("camera photo", shot.getvalue())] if shot else []) + [
-        (u.name, u.getvalue()) for u in first_photos(uploads or [])
-    ]:
+    files = [(f, "camera photo") for f in [shot] if f] + [(u, u.name) for u in first_photos(uploads or [])]
+    for name, data in [(name, f.getvalue()) for f, name in newest_first(key, files)]:
         pixels = header_pixels(data)
         if pixels > budget:
             skipped += 1
@@ -55,6 +59,19 @@ def photos_ui(key: str) -> list[tuple[str, Image.Image]]:
                    f"{settings.MAX_REQUEST_PIXELS // 10**6} megapixels, the most one answer reads. "
                    "Send them in smaller batches.")
     return photos
+
+
+def newest_first(key: str, files: list[tuple]) -> list[tuple]:
+    """(file, name) pairs, the ones added most recently first, each batch in its own order: the
+    newest photo's answer comes first, whichever box it came from, not below the earlier ones."""
+    state = st.session_state
+    seen, batch = state.get(f"{key}_photo_batches", {}), state.get(f"{key}_photo_batch", 0)
+    if any(f.file_id not in seen for f, _ in files):
+        batch += 1
+    # Only the files still in the boxes are remembered: the state does not grow with every photo.
+    kept = {f.file_id: seen.get(f.file_id, batch) for f, _ in files}
+    state[f"{key}_photo_batches"], state[f"{key}_photo_batch"] = kept, batch
+    return sorted(files, key=lambda pair: -kept[pair[0].file_id])
 
 
 def first_photos(uploads: list) -> list:
@@ -320,7 +337,13 @@ def add_star_ui(described: Task) -> None:
                 except GiroError as error:
                     st.error(as_text(str(error)))
                     return
-                for problem in problems:
-                    st.warning(as_text(problem))
+                added = (f"Added {saved} photo{'s' if saved > 1 else ''} of {as_text(' '.join(name.split()))}."
+                         if saved else "")
+                st.session_state.star_added = (added, [as_text(problem) for problem in problems])
                 if saved:
-                    st.success(f"Added {saved} photo{'s' if saved > 1 else ''} of {as_text(' '.join(name.split()))}.")
+                    st.rerun()  # from the top: the page above still says what it said before this star
+        added, problems = st.session_state.pop("star_added", ("", []))
+        for problem in problems:
+            st.warning(problem)
+        if added:
+            st.success(added)

@@ -92,7 +92,7 @@ def test_no_model_says_what_it_needs(giro_folders, monkeypatch):
     assert at.info[0].value.startswith("This page needs a trained bike learner or the zero-shot CLIP model")
     monkeypatch.setattr("ui.common.is_host", lambda: True)
     at = open_page("pages/4_Bike_ID.py")
-    assert any("python -m core.setup bikes" in c.value for c in at.code)
+    assert any("make models PARTS=bikes" in c.value for c in at.code)
     assert [b.label for b in at.button if b.label.startswith("Set up")] == ["Set up bikes now"]
     assert "openai/clip-vit-base-patch32 is not on this machine" in at.caption[0].value
 
@@ -104,6 +104,33 @@ def test_lookalike_matches_a_face(star_gallery_folder):
     assert any("You look most like **Eileen Collins**: could be the same person (face distance 0." in m.value
                for m in at.markdown)
     assert any("never stored" in c.value for c in at.caption)
+
+
+def test_a_star_added_by_the_host_answers_at_once(giro_folders, monkeypatch):
+    """No gallery yet: the page says so; the host adds a star, and the same click's page matches
+    faces against it instead of still saying that a gallery is needed."""
+    monkeypatch.setattr("ui.common.is_host", lambda: True)
+    at = open_page("pages/3_Film-Star_Lookalike.py")
+    assert any("needs a gallery" in i.value for i in at.info)
+    at.text_input[0].set_value("Eileen Collins")
+    astronaut = ("a.jpg", jpeg(Image.fromarray(data.astronaut())), "image/jpeg")
+    [u for u in at.file_uploader if u.key != "stars_uploads"][0].set_value([astronaut])
+    [b for b in at.button if b.label == "Add"][0].click().run()
+    assert not at.exception and [s.value for s in at.success] == ["Added 1 photo of Eileen Collins."]
+    assert not any("needs a gallery" in i.value for i in at.info)
+    at.camera_input[0].set_value(("me.jpg", astronaut[1], "image/jpeg")).run()
+    assert any("You look most like **Eileen Collins**" in m.value for m in at.markdown)
+
+
+def test_the_newest_photo_is_answered_first(learners, shapes_data):
+    """A camera shot after an upload: its answer comes first, not under the earlier one's."""
+    at = open_page("pages/4_Bike_ID.py")
+    circle = jpeg(Image.open(sorted((shapes_data / "circle").glob("*.jpg"))[1]))
+    at.file_uploader(key="bikes_uploads").set_value([("circle.jpg", circle, "image/jpeg")]).run()
+    photo = Image.open(sorted((shapes_data / "square").glob("*.jpg"))[0]).resize((320, 240))
+    at.camera_input[0].set_value(("shot.jpg", jpeg(photo), "image/jpeg")).run()
+    seen = [c for c in captions(at) if c.endswith("as the model sees it")]
+    assert seen == ["camera photo, as the model sees it", "circle.jpg, as the model sees it"]
 
 
 def test_lookalike_without_a_face(star_gallery_folder):
