@@ -10,8 +10,8 @@ diffused frame, the later one is frame 0 itself, so the loop closes with cadence
 The loop curve is frame 0's share of what the viewer sees. Each mix carries the ones before it
 forward (a frame keeps 1 - w of what it had), so the weight of each step is derived from the
 curve: w = (share - share before) / (1 - share before). Through the window the strength falls
-with the share that is not yet frame 0, keeping the number of denoising passes by sampling a
-finer schedule, so the last frames are barely redrawn and the frame after the last is frame 0.
+with the share that is not yet frame 0, and the denoising passes with it (see `_tapered`), so the
+last frames are barely redrawn, cost little, and the frame after the last is frame 0.
 """
 
 from __future__ import annotations
@@ -152,14 +152,21 @@ def _in_between_share(plan: FramePlan, plans: list[FramePlan]) -> FramePlan:
 
 
 def _tapered(strength: float, steps: int, share: float) -> tuple[float, int]:
-    """The strength lowered by frame 0's share, and the steps that keep the same number of
-    denoising passes (img2img runs int(steps * strength) of them) on a finer schedule."""
-    passes = max(1, int(steps * strength))
-    tapered = max(strength * (1 - share), passes / MAX_STEPS)
+    """The strength lowered by frame 0's share, and the steps it runs on.
+
+    Frame 0's share of the picture needs no redrawing, so the passes fall with the strength on the
+    stage's own schedule (img2img runs int(steps * strength) of them): the loop's last frames cost
+    less than the others. Below one pass of that schedule, one pass at the strength's own noise
+    level, on a finer schedule (at most the scheduler's 1000 steps): one pass of a coarse schedule
+    (sd-turbo's 2 steps) would redraw half of a frame that should by then be nearly frame 0.
+    """
+    tapered = max(strength * (1 - share), 1 / MAX_STEPS)
     if tapered >= strength:
         return strength, steps
-    finer = min(MAX_STEPS, math.ceil(passes / tapered))
-    while int(finer * tapered) < passes:  # ceil's float error can fall one pass short
+    if int(steps * tapered) >= 1:
+        return tapered, steps
+    finer = min(MAX_STEPS, math.ceil(1 / tapered))
+    while int(finer * tapered) < 1:  # ceil's float error can fall one pass short
         finer += 1
     return tapered, finer
 

@@ -72,8 +72,9 @@ class RenderSettings:
     loop_curve: str = field(default="ease-in-out", metadata=_help(
         f"how frame 0's share of the picture rises over the loop window: {' or '.join(LOOP_CURVES)}"))
     strength_taper: bool = field(default=True, metadata=_help(
-        "lower the strength through the loop window as frame 0's share rises, so the last frames "
-        "are barely redrawn and land on frame 0"))
+        "lower the strength through the loop window as frame 0's share rises, and the denoising "
+        "passes with it, so the last frames are barely redrawn, cost less and land on frame 0 (below "
+        "one pass of the stage's steps, one pass on a finer schedule of up to 1000 steps)"))
     vanishing_point: tuple[float, float] = field(default=(0.5, 0.5), metadata=_help(
         "the zoom centre [x, y] as fractions of the frame, each in [0, 1]"))
     first_image: str = field(default="", metadata=_help(

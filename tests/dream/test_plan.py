@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from core.dream.plan import loop_curve, make_plan
@@ -39,14 +41,18 @@ def test_each_steps_weight_is_derived_from_the_share(curve, cadence):
         assert [round(p.loop_weight, 4) for p in plans[-3:]] == [round(1 / n, 4) for n in (4, 3, 2)]
 
 
-def test_strength_tapers_through_the_window_with_the_same_denoising_passes():
+def test_strength_and_passes_taper_through_the_window():
+    """What frame 0 already covers is not redrawn: the passes fall with the strength on the stage's
+    own schedule, to one pass, which a finer schedule keeps at the strength's noise level."""
     plans = make_plan(small_stage(frames=(20,), loop_frames=8, steps=10, strength=0.5))
     assert {(p.strength, p.steps) for p in plans[:12]} == {(0.5, 10)}
     window = plans[12:]
     assert all(b.strength < a.strength for a, b in zip(window, window[1:]))
+    passes = [int(p.steps * p.strength) for p in window]
+    assert all(b <= a for a, b in zip(passes, passes[1:])) and passes[0] < 5 and passes[-1] == 1
     for p in window:
-        assert p.strength == pytest.approx(max(0.5 * (1 - p.frame0_share), 5 / 1000))
-        assert int(p.steps * p.strength) == 5  # a finer schedule, the same passes
+        assert p.strength == pytest.approx(0.5 * (1 - p.frame0_share))
+        assert p.steps == 10 if p.strength >= 0.1 else p.steps == math.ceil(1 / p.strength)  # one pass at its noise
     untapered = make_plan(small_stage(frames=(20,), loop_frames=8, steps=10, strength=0.5, strength_taper=False))
     assert {(p.strength, p.steps) for p in untapered} == {(0.5, 10)}
 
