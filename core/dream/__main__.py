@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from core.errors import GiroError
 
 if TYPE_CHECKING:
+    from core.dream.plan import FramePlan
     from core.dream.render import Progress, Rendered
 
 
@@ -31,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="render (or resume) a stage into a run folder",
         description=(
             "Render STAGE.toml into RUN_DIR: frames/00000.png..., manifest.json, loop.mp4, loop.gif "
-            "and frames.zip. A preview writes manifest.json and loop.mp4 only: it is for watching. "
+            "and frames.zip, beside stage.toml (what was rendered). A preview writes stage.toml, "
+            "manifest.json and loop.mp4 only: it is for watching. "
             "Running a render again on the same RUN_DIR resumes where it stopped."
         ),
         epilog="Stage file fields:\n" + fields_help(),
@@ -98,19 +100,29 @@ def _plan(args: argparse.Namespace) -> int:
     from core.dream.plan import make_plan
     from core.dream.stage import load_stage
 
-    for p in make_plan(load_stage(args.stage)):
+    stage = load_stage(args.stage)
+    for p in make_plan(stage):
         row = {"index": p.index, "segment": p.segment, "prompt": p.prompt, "keyframe": p.diffused,
                "loop_weight": round(p.loop_weight, 6), "frame0_share": round(p.frame0_share, 6),
                "strength": p.strength, "guidance": p.guidance, "steps": p.steps,
+               "passes": _passes(p, bool(stage.render.first_image)),
                "zoom_px": round(p.zoom_px, 6), "seed": p.seed}
         if args.json:
             print(json.dumps(row, ensure_ascii=False))
         else:
             print(f"{p.index:5d}  seg {p.segment + 1:<3d} {'key' if p.diffused else '   '}  "
                   f"share {p.frame0_share:.3f}  weight {p.loop_weight:.3f}  strength {p.strength:.2f}  "
-                  f"guidance {p.guidance:g}  steps {p.steps}  zoom {p.zoom_px:g}  seed {p.seed}  "
+                  f"guidance {p.guidance:g}  passes {row['passes']} of {p.steps} steps  zoom {p.zoom_px:g}  seed {p.seed}  "
                   f"{_printable(p.prompt)}")
     return 0
+
+
+def _passes(p: FramePlan, start_image: bool) -> int:
+    """The UNet's denoising passes for the frame (twice the batch with guidance): frame 0 runs
+    text-to-image's every step, or none over a start image; an in-between frame none."""
+    if p.index == 0:
+        return 0 if start_image else p.steps
+    return int(p.steps * p.strength) if p.diffused else 0
 
 
 def _printable(text: str) -> str:
@@ -152,26 +164,63 @@ def _render(args: argparse.Namespace) -> int:
         vae = "" if pipelines.vae == "auto" else f", VAE {pipelines.vae}"
         print(f"model {pipelines.model}{vae} on {pipelines.device} ({pipelines.dtype})", file=sys.stderr)
     # A preview is many small ops: one core for them (see one_core_for_this_thread).
-    with one_core_for_this_thread() if pipelines is None else nullcontext():
+    with one_core_for_this_thread() if pipelines is None else nullcontext(), _Report() as report:
         for progress in render(stage, args.out, pipelines):
-            _report(progress)
+            report(progress)
     return 0
 
 
-def _report(progress: Progress | Rendered) -> None:
-    from core.dream.render import Rendered
+class _Report:
+    """The render's progress on stderr: one bar redrawn in place on a terminal (tqdm), else a
+    line every few seconds at most; then one closing line on stdout: the loop and what was written."""
+
+    LINE_SECONDS = 5.0  # not a terminal (a log, CI): a line this often at most
+
+    def __init__(self):
+        self._bar = None
+        self._next_line = 0.0
+
+    def __enter__(self) -> _Report:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def __call__(self, progress: Progress | Rendered) -> None:
+        import time
+
+        from core.dream.render import Rendered
+
+        if isinstance(progress, Rendered):
+            self.__exit__()
+            print(_closing_line(progress))
+            return
+        done = progress.frame + 1
+        if sys.stderr.isatty():
+            if self._bar is None:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=progress.total, initial=progress.frame, unit="frame", file=sys.stderr,
+                                 dynamic_ncols=True, smoothing=0.1)
+            self._bar.update(done - self._bar.n)
+            return
+        now = time.monotonic()
+        if now >= self._next_line or done == progress.total:
+            self._next_line = now + self.LINE_SECONDS
+            print(f"frame {done}/{progress.total}  {progress.seconds_per_frame:.2f} s a frame  "
+                  f"ETA {progress.eta_seconds / 60:.1f} min", file=sys.stderr, flush=True)
+
+
+def _closing_line(rendered: Rendered) -> str:
+    from core.dream.figures import seam_in_words
     from core.dream.run import GIF, ZIP
 
-    if isinstance(progress, Rendered):
-        written = [p for p in (progress.video, progress.video.with_name(GIF), progress.video.with_name(ZIP))
-                   if p.is_file()]
-        print("wrote " + ", ".join(str(p) for p in written))
-    else:
-        print(
-            f"frame {progress.frame + 1}/{progress.total}  {progress.seconds:.2f} s  "
-            f"ETA {progress.eta_seconds / 60:.1f} min",
-            file=sys.stderr, flush=True,
-        )
+    video = rendered.video
+    written = [p for p in (video, video.with_name(GIF), video.with_name(ZIP)) if p.is_file()]
+    seam = rendered.figures.get("seam")
+    figure = "" if seam is None else f" (seam {seam:.2f}; about 1 is seamless)"
+    return f"{seam_in_words(rendered.figures).capitalize()}{figure}. Wrote " + ", ".join(str(p) for p in written)
 
 
 if __name__ == "__main__":

@@ -102,5 +102,21 @@ def seam_figure(distances: Sequence[float]) -> float | None:
     return seam / median if median > 0 else None
 
 
+SEAMLESS = 1.2  # a seam figure up to this: the seam looks like any other step
+REGION_WORDS = {"seam_border": "at the frame's edges", "seam_centre": "in the middle of the frame",
+                "seam": "over the whole frame"}
+
+
+def seam_in_words(figures: dict[str, float | None]) -> str:
+    """The loop's seam as a guest would say it: no jump, or a jump and where it is most."""
+    measured = {name: figures.get(name) for name in REGION_WORDS if figures.get(name) is not None}
+    if not measured:
+        return "the loop's seam was not measured"
+    worst = max(measured, key=measured.get)
+    if measured[worst] <= SEAMLESS:
+        return "the loop's last step looks like any other"
+    return f"the loop jumps where it starts again, most {REGION_WORDS[worst]}"
+
+
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)

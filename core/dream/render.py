@@ -65,6 +65,7 @@ class Rendered:
     frames: int
     seconds_per_frame: float  # as Progress has it, over this call's frames
     seconds: float  # writing the videos and the zip
+    figures: dict[str, float | None] = field(default_factory=dict)  # the loop's (core.dream.figures)
 
 
 def render(
@@ -278,7 +279,7 @@ def _finish(run: RunFolder, manifest: Manifest, stage: Stage, writer: FrameWrite
     manifest.figures = figures.figures()
     manifest.seam = manifest.figures["seam"]
     run.write_manifest(manifest)
-    return Rendered(mp4, total, clock.mean, time.perf_counter() - began)
+    return Rendered(mp4, total, clock.mean, time.perf_counter() - began, manifest.figures)
 
 
 def _model_info(pipelines: DreamPipelines | None) -> dict:

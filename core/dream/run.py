@@ -201,7 +201,8 @@ class RunFolder:
         else:
             manifest = Manifest.new(stage, model)
         with self.writing("stage.toml"):
-            self.frames_dir.mkdir(parents=True, exist_ok=True)
+            # A preview keeps no frames (its MP4 is streamed): no empty folder for them.
+            (self.path if model.get("preview") else self.frames_dir).mkdir(parents=True, exist_ok=True)
             # Left by a kill mid-write: a frame, the streamed MP4, the GIF, the zip, the manifest.
             for stale in [*self.frames_dir.glob(".*.part.png"), *self.path.glob(".*.part.*")]:
                 stale.unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -31,10 +32,12 @@ def test_preview_renders_without_a_model(tmp_path, capsys):
     assert main(["render", str(tmp_path / "s.toml"), "--out", str(tmp_path / "run"), "--preview"]) == 0
     assert json.loads((tmp_path / "run" / "manifest.json").read_text())["status"] == "complete"
     out, err = capsys.readouterr()
-    assert "frame 12/12" in err
-    # A preview is for watching: the MP4 alone, no GIF or zip to wait for.
-    assert out == f"wrote {tmp_path / 'run' / 'loop.mp4'}\n"
-    assert not (tmp_path / "run" / "loop.gif").exists() and not (tmp_path / "run" / "frames.zip").exists()
+    # Not a terminal: a line every few seconds and the last frame's, not a line a frame.
+    assert err.splitlines()[-1].startswith("frame 12/12") and len(err.splitlines()) < 12, err
+    # One closing line: the loop in words, and the MP4 alone (a preview is for watching: no GIF or zip).
+    assert re.fullmatch(r"The loop's last step looks like any other \(seam \d\.\d\d; about 1 is seamless\)\. "
+                        rf"Wrote {re.escape(str(tmp_path / 'run' / 'loop.mp4'))}\n", out), out
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["loop.mp4", "manifest.json", "stage.toml"]
 
 
 def test_bad_stage_is_one_line(tmp_path, capsys):
@@ -119,8 +122,10 @@ def test_plan_prints_every_frame_without_rendering(tmp_path, capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["index"] for r in rows] == list(range(12)) and not (tmp_path / "run").exists()
     assert set(rows[0]) == {"index", "segment", "prompt", "keyframe", "loop_weight", "frame0_share",
-                            "strength", "guidance", "steps", "zoom_px", "seed"}
+                            "strength", "guidance", "steps", "passes", "zoom_px", "seed"}
     assert [r["keyframe"] for r in rows[:4]] == [True, False, False, True]
+    assert rows[0]["passes"] == 50 and {r["passes"] for r in rows if not r["keyframe"]} == {0}
+    assert rows[-3]["passes"] < rows[3]["passes"]  # the loop window's last frames cost less
     assert rows[-1]["frame0_share"] > 0.75 and rows[0]["frame0_share"] == 0  # fading into frame 0
     assert main(["plan", str(tmp_path / "s.toml")]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 12
