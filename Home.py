@@ -84,6 +84,7 @@ def phone_ui() -> None:
         st.caption("To use the camera from phones on the same Wi-Fi, start the app with `make serve`.")
 
 
+st.html(common.PHONE_CSS)
 st.title("🚴 Giro Dreams")
 st.write(
     "Four deep-learning projects of a cycling data scientist, in the browser: "

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,11 +189,26 @@ def test_cadence_marks_the_diffused_frames(page):
     assert any("92 of 275 frames diffused (cadence 3)" in c.value for c in page.caption)
 
 
+def test_an_uploaded_start_photo_reaches_the_render_tab_at_once(page):
+    """Uploaded in the Start frame tab, the photo is what the Render tab says it starts from, in the
+    same click; and with no model here, candidates cannot be asked for."""
+    photo = io.BytesIO()
+    Image.new("RGB", (320, 240), (40, 120, 60)).save(photo, "PNG")
+    page.radio(key="start_source").set_value("Upload a photo").run()
+    page.file_uploader(key="start_upload").set_value(("road.png", photo.getvalue(), "image/png")).run()
+    assert not page.exception and page.session_state["start_image"]
+    assert any("from the start frame you chose" in m.value for m in page.markdown)
+    page.radio(key="start_source").set_value("From text").run()
+    assert [b for b in page.button if b.label == "Generate 4 candidates"][0].disabled
+    assert any(c.value.startswith("Generating candidates needs `") for c in page.caption)
+
+
 def test_live_start_says_why_it_cannot_start(page):
     """The fast model is not on this machine: Start is disabled, and the tab says what is missing."""
     start = [b for b in page.button if b.label == "Start"][0]
     assert start.disabled
     assert any("Live needs `stabilityai/sd-turbo`" in c.value for c in page.caption)
+    assert not any("press Start" in c.value for c in page.caption)  # not while Start cannot be pressed
 
 
 def test_live_sliders_move_in_the_stage_settings_steps(page):

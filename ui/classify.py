@@ -279,8 +279,9 @@ def lookalike_page_ui(described: Task) -> None:
     if not gallery.stars and learner is None:
         model_missing_ui(learner_status(described), needs_text(described))
     else:
-        for name, image in photos_ui("stars"):
-            st.divider()
+        for n, (name, image) in enumerate(photos_ui("stars")):
+            if n:
+                st.divider()
             try:
                 face = face_embedder().one_face(image, name=name)
             except GiroError as error:

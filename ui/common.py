@@ -71,8 +71,19 @@ def this_tab_connected() -> Callable[[], bool] | None:
     return lambda: server.is_active_session(session)
 
 
+# On a phone the page's answer must come into view: less empty space above the title, and a
+# title that does not take three lines of the screen.
+PHONE_CSS = """<style>
+@media (max-width: 640px) {
+  [data-testid="stMainBlockContainer"] {padding-top: 3rem;}
+  h1 {font-size: 2rem !important;}
+}
+</style>"""
+
+
 def page_header_ui(title: str, icon: str, what: str) -> None:
     st.set_page_config(page_title=f"{title} · Giro Dreams", page_icon=icon, layout="wide")
+    st.html(PHONE_CSS)
     st.title(f"{icon} {title}")
     st.write(what)
 

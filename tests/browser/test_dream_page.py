@@ -145,7 +145,8 @@ def test_phone_views(browser, app_url, tmp_path):
     page.get_by_role("button", name="Preview motion").click()
     page.locator("video").first.wait_for(timeout=60_000)
     wait_for_app(page)
-    assert page.get_by_text(re.compile(r"Preview: seam \d\.\d\d \(border \d\.\d\d, centre")).count() == 1
+    caption = re.compile(r"Preview: The loop's last step looks like any other: seam \d\.\d\d \(edges \d\.\d\d, middle")
+    assert page.get_by_text(caption).count() == 1
     assert_fits_the_width(page)
     screenshot(page, "dream_preview")
     open_tab(page, "Gallery")

@@ -18,14 +18,13 @@ from core.dream.preview import test_card
 from core.dream.presets import MODEL_PRESETS
 from core.dream.stage import RANGES, Stage, shared_stage, stage_from_dict, stage_to_toml
 from core.errors import GiroError
-from core.status import dream_status
 from ui.cache import live_hall
 from ui.common import as_text
 from ui.dream.live_state import (COMPARE_FROM, TYPED, init_live_state, key, live_model, prompt_choices, put,
                                  settings_from_state)
 from ui.dream.live_view import live_view_ui
 from ui.dream.point_picker import CANVAS_WIDTH, point_picker_ui
-from ui.dream.state import MODELS, load_into_state, model_name
+from ui.dream.state import MODELS, load_into_state, model_here_ui
 
 LIVE_MODELS = {"fast": "sd-turbo (one step a frame)", "stage": "the Stage tab's model"}
 
@@ -53,15 +52,11 @@ def live_tab_ui(stage: Stage | None) -> None:
         live_view_ui(state.owner)
         return
     settings = controls_ui(stage)
-    model, vae = live_model()
-    ready = dream_status(model, vae)
     if stream is not None and settings is not None:
         stream.update(settings)
-    buttons_ui(stage, settings, ready.available, stream)
-    if not ready.available:
-        st.caption(f"Live needs `{as_text(model_name(ready.where))}`, which is not on this machine yet "
-                   "(see the top of the page).")
-    live_view_ui(state.owner)
+    here = model_here_ui("Live", *live_model())
+    buttons_ui(stage, settings, here, stream)
+    live_view_ui(state.owner, can_start=here and settings is not None)
 
 
 def controls_ui(stage: Stage) -> LiveSettings | None:

@@ -35,11 +35,14 @@ _view = st.components.v2.component("giro_live_view", html=HTML, css=CSS, isolate
                                    js=(Path(__file__).with_name("live_view.js")).read_text())
 
 
-def live_view_ui(owner: str) -> None:
-    """The stream's frames as they come, or why there are none."""
+def live_view_ui(owner: str, can_start: bool = True) -> None:
+    """The stream's frames as they come, or why there are none (`can_start`: whether Start is
+    there to press)."""
     stream = live_hall().current()
     if stream is None:
-        st.caption(as_text(live_hall().last_message) or "Not streaming: press Start.")
+        idle = as_text(live_hall().last_message) or ("Not streaming: press Start." if can_start else "")
+        if idle:
+            st.caption(idle)
         return
     steering = stream.owner == owner
     if steering:

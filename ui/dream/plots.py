@@ -5,6 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.dream.figures import seam_in_words
 from core.dream.plan import FramePlan
 from ui.common import plot_text
 
@@ -86,6 +87,9 @@ def schedule_figure(plans: list[FramePlan], loop_frames: int) -> go.Figure:
         figure.update_yaxes(range=[0, 1.05], row=3, col=1)
         figure.update_xaxes(title_text="frame", row=3, col=1)
     figure.update_xaxes(matches="x", row=2, col=1)
+    # The guidance panel right below shares these frames: their numbers there only, where the top
+    # panel's "150" sat under the guidance panel's title.
+    figure.update_xaxes(showticklabels=False, row=1, col=1)
     return figure
 
 
@@ -104,14 +108,15 @@ def motion_figure(distances: list[float], figures: dict[str, float | None]) -> g
 
 
 def figures_line(figures: dict[str, float | None]) -> str:
-    """The loop's figures in one line (see core.dream.figures); runs from before some had fewer."""
+    """The loop's figures in one line, in words first (see core.dream.figures); runs from before
+    some had fewer."""
     seam = figures.get("seam")
     if seam is None:
         return "seam figure: n/a"
-    line = f"seam {seam:.2f}"
+    line = f"{seam_in_words(figures).capitalize()}: seam {seam:.2f}"
     if figures.get("seam_border") is not None and figures.get("seam_centre") is not None:
-        line += f" (border {figures['seam_border']:.2f}, centre {figures['seam_centre']:.2f})"
-    line += " · about 1: no visible jump"
+        line += f" (edges {figures['seam_border']:.2f}, middle {figures['seam_centre']:.2f})"
+    line += ", about 1 is seamless"
     if figures.get("flicker") is not None:
         line += f" · flicker {figures['flicker']:.1f} grey levels"
     return line

@@ -14,12 +14,11 @@ from core.dream.run import MP4, RunFolder, list_runs
 from core.dream.scratch import new_preview_dir
 from core.dream.stage import Stage, load_stage
 from core.errors import GiroError
-from core.status import dream_status
 from ui.cache import device_info, render_queue
 from ui.common import as_text
 from ui.dream.plots import figures_line
 from ui.dream.results import results_ui
-from ui.dream.state import load_into_state, model_name
+from ui.dream.state import load_into_state, model_here_ui, model_name
 
 PREVIEW_HELP = "zoom and loop-mixing only, no model, at 256 px"
 
@@ -56,10 +55,13 @@ def preview_ui(stage: Stage) -> None:
     if job.status == "failed":
         st.error(as_text(job.message))
     elif (job.run_dir / MP4).is_file():
-        st.video(str(job.run_dir / MP4), loop=True, autoplay=True, muted=True)
+        # At about its own size (256 px), the words beside it: stretched to the page's width it
+        # pushed its caption and the Render button below the fold. On a phone the two stack.
+        video, words = st.columns([2, 3])
+        video.video(str(job.run_dir / MP4), loop=True, autoplay=True, muted=True)
         manifest = RunFolder(job.run_dir).manifest()
         if manifest is not None and manifest.seam is not None:
-            st.caption(f"Preview: {figures_line(manifest.figures or {'seam': manifest.seam})}")
+            words.caption(f"Preview: {figures_line(manifest.figures or {'seam': manifest.seam})}")
 
 
 def render_ui(stage: Stage) -> None:
@@ -69,16 +71,14 @@ def render_ui(stage: Stage) -> None:
     diffused = sum(p.diffused for p in make_plan(stage))
     st.write(
         f"**{stage.total_frames} frames** at {r.width}x{r.height} with `{as_text(model_name(stage.model()))}`, "
-        f"from {start}; {int(r.steps * r.strength)} denoising steps for each of {diffused} diffused frames."
+        f"from {start}; {int(r.steps * r.strength)} denoising passes for each of {diffused} diffused frames"
+        f"{', fewer through the loop window' if r.strength_taper and r.loop_frames else ''}."
     )
-    ready = dream_status(stage.model(), r.vae)
     left, cap = queue.left(state.owner), queue.per_owner
-    if ready.available:
+    here = model_here_ui("Render", stage.model(), r.vae)
+    if here:
         estimate_ui(stage)
-    else:
-        st.caption(f"Render needs `{as_text(model_name(ready.where))}`, which is not on this machine yet "
-                   "(see the top of the page).")
-    if st.button("Render", type="primary", disabled=left <= 0 or not ready.available,
+    if st.button("Render", type="primary", disabled=left <= 0 or not here,
                  help=f"{left} of {cap} renders left in this session"):
         run = RunFolder.create(settings.runs_dir(), stage.segments[0].prompt)
         try:

@@ -70,7 +70,8 @@ def stage_editor_ui() -> list[dict]:
         num_rows="dynamic", width="stretch", hide_index=True, placeholder="default",
         column_config={
             "order": st.column_config.NumberColumn("#", help="change to reorder", min_value=1, step=1, width="small"),
-            "prompt": st.column_config.TextColumn("prompt", width="large", required=True),
+            # Medium: at 1280 px a large prompt column pushed "zoom px" out of sight.
+            "prompt": st.column_config.TextColumn("prompt", width="medium", required=True),
             "frames": st.column_config.NumberColumn("frames", min_value=1, step=1, required=True),
             "strength": _column("strength", "strength"),
             "guidance": _column("guidance", "guidance"),
@@ -85,58 +86,62 @@ def stage_editor_ui() -> list[dict]:
 
 
 def controls_ui() -> None:
-    """The model choice and the sliders; their values stay in the session state (see ui.dream.state)."""
+    """The four settings a first stage is about, then the rest one click away, grouped by what
+    they are for; their values stay in the session state (see ui.dream.state)."""
     state = st.session_state
-    st.radio("Model", list(MODELS), key="model_choice", on_change=on_model_choice, horizontal=True,
-             format_func=model_label)
-    if MODELS[state.model_choice] == "folder":
-        folders = dream_folders()
-        if folders:
-            st.selectbox("Diffusers folder", folders, key="model_folder",
-                         help="diffusers folders (with a model_index.json) in the server's models folder")
-        else:
-            st.caption("No diffusers folder (one with a model_index.json) in the server's models folder yet: "
-                       f"the default model `{as_text(model_name(settings.dream_model()))}` is used.")
-    info = device_info()
-    st.caption(f"Runs on `{info.device}` ({info.name}), {info.dtype}.")
     a, b, c, d = st.columns(4)
     _slider(a, "Zoom pixels per frame", "zoom_px", "trimmed from every edge before each redraw: the speed of travel")
     _slider(b, "Strength", "strength", "how much of each frame is redrawn")
     _slider(c, "Guidance", "guidance", "how closely frames follow the prompt")
     _slider(d, "Steps", "steps", "img2img runs int(steps x strength) of them")
-    a, b, c, d = st.columns(4)
-    low, high, step = RANGES["seed"]
-    a.number_input("Seed", low, high, step=step, key="seed")
-    sizes = SIZES if state.size in SIZES else [state.size, *SIZES]  # an imported stage's own size
-    b.selectbox("Size (width x height)", sizes, key="size")
-    _slider(c, "Frames per second", "fps")
-    _slider(d, "Prompt transition (frames)", "transition_frames",
-            "blend one segment's prompt into the next instead of cutting")
-    a, b, c = st.columns([2, 1, 1])
-    # A fixed range: a slider whose range followed the stage's length was a new widget after every
-    # edit of the table's frames, and came back at 0, switching the loop off.
-    a.number_input("Loop back over the last frames", 0, settings.dream_max_frames() - 1, step=1, key="loop_frames",
-                   help="over these last frames frame 0 is mixed back in, so the video returns to its start; "
-                        "0: no loop. Fewer than the stage's frames.")
-    b.radio("Loop curve", LOOP_CURVES, key="loop_curve", help="how frame 0's share of the picture rises")
-    c.toggle("Taper strength", key="strength_taper",
-             help="lower the strength through the loop window as frame 0's share rises, so the last "
-                  "frames are barely redrawn and land on frame 0")
-    a, b = st.columns([2, 1])
-    a.radio("Colour coherence", COLOUR_MODES, key="colour_coherence", horizontal=True,
-            format_func=COLOUR_LABELS.get,
-            help="each frame's colours, before it is redrawn, held to a reference's against colour drift: "
-                 "frame 0's for the whole ride, or each segment's first frame's (let go through prompt "
-                 "transitions, so the sea and the Dolomites keep their own palettes)")
-    b.radio("Noise", NOISE_MODES, key="noise", horizontal=True,
-            help="fresh noise for every frame, or one pattern for the whole render: less flicker")
-    a, b = st.columns([2, 2])
-    _slider(a, "Cadence: diffuse every k-th frame", "cadence",
-            "the frames between are the zoom of the last diffused frame faded into the next: "
-            "k times fewer model calls, smoother and less detailed")
-    b.toggle("Tiny VAE (faster, slightly softer)", key="tiny_vae",
-             help=f"decode with {settings.dream_fast_vae()} instead of the model's own VAE: "
-                  "about ten times less time in the decoder")
+    with st.expander("Model, size and speed"):
+        st.radio("Model", list(MODELS), key="model_choice", on_change=on_model_choice, horizontal=True,
+                 format_func=model_label)
+        if MODELS[state.model_choice] == "folder":
+            folders = dream_folders()
+            if folders:
+                st.selectbox("Diffusers folder", folders, key="model_folder",
+                             help="diffusers folders (with a model_index.json) in the server's models folder")
+            else:
+                st.caption("No diffusers folder (one with a model_index.json) in the server's models folder yet: "
+                           f"the default model `{as_text(model_name(settings.dream_model()))}` is used.")
+        info = device_info()
+        st.caption(f"Runs on `{info.device}` ({info.name}), {info.dtype}.")
+        a, b = st.columns(2)
+        sizes = SIZES if state.size in SIZES else [state.size, *SIZES]  # an imported stage's own size
+        a.selectbox("Size (width x height)", sizes, key="size")
+        _slider(b, "Frames per second", "fps")
+        a, b = st.columns(2)
+        _slider(a, "Cadence: diffuse every k-th frame", "cadence",
+                "the frames between are the zoom of the last diffused frame faded into the next: "
+                "k times fewer model calls, smoother and less detailed")
+        b.toggle("Tiny VAE (faster, slightly softer)", key="tiny_vae",
+                 help=f"decode with {settings.dream_fast_vae()} instead of the model's own VAE: "
+                      "about ten times less time in the decoder")
+    with st.expander("The loop back to frame 0, transitions, colours and noise"):
+        a, b, c = st.columns([2, 1, 1])
+        # A fixed range: a slider whose range followed the stage's length was a new widget after
+        # every edit of the table's frames, and came back at 0, switching the loop off.
+        a.number_input("Loop back over the last frames", 0, settings.dream_max_frames() - 1, step=1,
+                       key="loop_frames", help="over these last frames frame 0 is mixed back in, so the "
+                                               "video returns to its start; 0: no loop. Fewer than the stage's frames.")
+        b.radio("Loop curve", LOOP_CURVES, key="loop_curve", help="how frame 0's share of the picture rises")
+        c.toggle("Taper strength", key="strength_taper",
+                 help="lower the strength through the loop window as frame 0's share rises, and the denoising "
+                      "passes with it: the last frames are barely redrawn, cost less and land on frame 0")
+        a, b = st.columns(2)
+        _slider(a, "Prompt transition (frames)", "transition_frames",
+                "blend one segment's prompt into the next instead of cutting")
+        low, high, step = RANGES["seed"]
+        b.number_input("Seed", low, high, step=step, key="seed")
+        a, b = st.columns([2, 1])
+        a.radio("Colour coherence", COLOUR_MODES, key="colour_coherence", horizontal=True,
+                format_func=COLOUR_LABELS.get,
+                help="each frame's colours, before it is redrawn, held to a reference's against colour drift: "
+                     "frame 0's for the whole ride, or each segment's first frame's (let go through prompt "
+                     "transitions, so the sea and the Dolomites keep their own palettes)")
+        b.radio("Noise", NOISE_MODES, key="noise", horizontal=True,
+                help="fresh noise for every frame, or one pattern for the whole render: less flicker")
 
 
 def _slider(column, label: str, name: str, help: str | None = None) -> None:
@@ -162,15 +167,19 @@ def build_stage(render: dict, segments: list[dict]) -> Stage | None:
 def schedule_ui(stage: Stage) -> None:
     plans = make_plan(stage)
     r = stage.render
-    st.plotly_chart(schedule_figure(plans, r.loop_frames), width="stretch", key="schedule")
+    # No toolbar: on a phone it covered the panel's title; hovering still reads every frame.
+    st.plotly_chart(schedule_figure(plans, r.loop_frames), width="stretch", key="schedule",
+                    config={"displayModeBar": False})
     st.caption("The pink line is how much of what you see is frame 0, drawn ahead where the ride will "
                "be: it follows the loop curve, and the frame after the last is frame 0 itself. "
                "Segments are numbered as in the table; hover for their prompts.")
     diffused = sum(p.diffused for p in plans)
+    passes = sum(int(p.steps * p.strength) for p in plans[1:] if p.diffused)
     st.caption(
         f"{stage.total_frames} frames, {stage.total_frames / r.fps:.1f} s at {r.fps} fps; "
         f"loop-back over the last {r.loop_frames} frames ({r.loop_curve}); "
-        f"{int(r.steps * r.strength)} denoising steps per diffused frame; "
+        f"{int(r.steps * r.strength)} denoising passes per diffused frame ({passes} in all, the loop "
+        f"window's fewer); "
         f"{diffused} of {stage.total_frames} frames diffused (cadence {r.cadence})."
     )
     st.download_button("Export stage (.toml)", stage_to_toml(shared_stage(stage)), "stage.toml", "application/toml")

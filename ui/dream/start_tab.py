@@ -16,6 +16,7 @@ from core.settings import START_FRAME_MAX_SIDE
 from ui.cache import render_queue
 from ui.common import as_text
 from ui.dream.point_picker import CANVAS_WIDTH, point_picker_ui
+from ui.dream.state import model_here_ui
 
 
 
@@ -37,6 +38,7 @@ def start_frame_ui(stage: Stage | None) -> None:
             else:
                 use_start_image(image)
                 st.session_state.start_upload_id = upload.file_id
+                st.rerun()  # the stage, and the Render tab's words, were drawn from the last start frame
     elif source == "Sketch":
         sketch_ui()
     elif stage is not None:
@@ -77,7 +79,8 @@ def sketch_ui() -> None:
 
 def candidates_ui(stage: Stage) -> None:
     queue, owner = render_queue(), st.session_state.owner
-    if st.button("Generate 4 candidates", help="text-to-image from the first prompt, four seeds"):
+    here = model_here_ui("Generating candidates", stage.model(), stage.render.vae)
+    if st.button("Generate 4 candidates", help="text-to-image from the first prompt, four seeds", disabled=not here):
         clear_candidates(owner)
         try:
             st.session_state.candidates_job = queue.submit("candidates", stage, candidates_dir(owner), owner).id

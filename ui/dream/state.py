@@ -20,8 +20,9 @@ import streamlit as st
 from core import settings
 from core.dream.presets import MODEL_PRESETS
 from core.dream.stage import RenderSettings, Segment, Stage, load_stage, model_name
-from core.status import dream_folders
+from core.status import dream_folders, dream_status
 from ui.cache import render_queue
+from ui.common import as_text
 
 EXAMPLES = settings.ROOT / "examples"
 STAGE_PRESETS = {"The Giro stage": "giro_stage.toml", "Treelined avenue loop": "avenue_loop.toml"}
@@ -132,3 +133,13 @@ def model_label(choice: str) -> str:
     if MODELS[choice] != "default" or model == settings.DREAM_DEFAULT_MODEL:
         return choice
     return f"{model_name(model)} (this server's GIRO_DREAM_MODEL)"
+
+
+def model_here_ui(what: str, model: str, vae: str) -> bool:
+    """Whether `model` (and `vae`) are on this machine; if not, a line saying that `what` needs
+    them, so a button that cannot work is shown disabled with its reason, not failing after."""
+    ready = dream_status(model, vae)
+    if not ready.available:
+        st.caption(f"{what} needs `{as_text(model_name(ready.where))}`, which is not on this machine yet "
+                   "(see the top of the page).")
+    return ready.available
