@@ -33,7 +33,7 @@ class SteadyModel:
     def __init__(self):
         self._due = time.monotonic()
 
-    def encode(self, prompt: str) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, prompt: str, negative_prompt: str = "") -> tuple[torch.Tensor, torch.Tensor]:
         return torch.zeros(1), torch.zeros(1)
 
     def redraw(self, images, embeds, variants, seed, stop):

@@ -79,7 +79,8 @@ def test_table_edits_reach_the_plot(page):
 
 
 @pytest.mark.parametrize("edit", [{"frames": 30}, {"frames": 20}, {"frames": 40}, {"prompt": "a bend by the sea"},
-                                  {"strength": 0.6}, {"guidance": 4.0}, {"zoom_px": 2.0}, {"order": 9}])
+                                  {"strength": 0.6}, {"guidance": 4.0}, {"zoom_px": 2.0}, {"order": 9},
+                                  {"negative_prompt": "fog"}])
 def test_a_table_edit_keeps_every_other_setting(page, edit):
     """Editing a segment's cell changes that cell alone: the loop window above all stays as it was."""
     from ui.dream.state import WIDGET_FIELDS
@@ -93,6 +94,20 @@ def test_a_table_edit_keeps_every_other_setting(page, edit):
     assert not page.exception and not page.error
     assert {name: page.session_state[name] for name in WIDGET_FIELDS} == before
     assert sum(1 for w in schedule(page)["frame 0's share"] if w > 0) == 30
+
+
+def test_negative_prompts_from_the_table_the_stage_and_live(page):
+    """A segment's cell overrides the stage's negative prompt; an empty cell is the stage's; Live's
+    goes to the stage with Promote."""
+    from ui.dream.state import segment_from_row
+
+    assert segment_from_row({"prompt": "a", "frames": 3, "negative_prompt": "fog"})["negative_prompt"] == "fog"
+    assert "negative_prompt" not in segment_from_row({"prompt": "a", "frames": 3, "negative_prompt": " "})
+    page.text_input(key="negative_prompt").set_value("red blobs").run()
+    assert not page.exception and page.text_input(key="live_negative_prompt").value == ""  # Live has its own
+    page.text_input(key="live_negative_prompt").set_value("text, watermark").run()
+    [b for b in page.button if b.label == "Promote to the stage"][0].click().run()
+    assert not page.exception and page.text_input(key="negative_prompt").value == "text, watermark"
 
 
 def test_a_loop_window_longer_than_the_stage_is_one_line(page):

@@ -89,7 +89,7 @@ class StandIn:
 
     device = "cpu"
 
-    def encode(self, prompt: str):
+    def encode(self, prompt: str, negative_prompt: str = ""):
         return torch.zeros(1), torch.zeros(1)
 
     def redraw(self, images, embeds, variants, seed, stop):

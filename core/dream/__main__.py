@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", metavar="ID_OR_PATH", help="overrides the stage's render.model (and the preset's)"
     )
     render.add_argument(
+        "--negative-prompt", metavar="TEXT",
+        help="what no frame should show, overriding the stage's render.negative_prompt (a segment's own "
+        "still overrides it)",
+    )
+    render.add_argument(
         "--cadence", type=int, metavar="K",
         help="diffuse every K-th frame (1-8), overriding the stage's render.cadence; the frames "
         "between are the zoom of the last diffused frame faded into the next",
@@ -102,7 +107,8 @@ def _plan(args: argparse.Namespace) -> int:
 
     stage = load_stage(args.stage)
     for p in make_plan(stage):
-        row = {"index": p.index, "segment": p.segment, "prompt": p.prompt, "keyframe": p.diffused,
+        row = {"index": p.index, "segment": p.segment, "prompt": p.prompt, "negative_prompt": p.negative_prompt,
+               "keyframe": p.diffused,
                "loop_weight": round(p.loop_weight, 6), "frame0_share": round(p.frame0_share, 6),
                "strength": p.strength, "guidance": p.guidance, "steps": p.steps,
                "passes": _passes(p, bool(stage.render.first_image)),
@@ -143,10 +149,13 @@ def _render(args: argparse.Namespace) -> int:
         stage = apply_preset(stage, args.preset)
     if args.model:
         stage = replace(stage, render=replace(stage.render, model=args.model))
-    if args.cadence is not None:
+    if args.cadence is not None or args.negative_prompt is not None:
         from core.dream.stage import check_stage
 
-        stage = replace(stage, render=replace(stage.render, cadence=args.cadence))
+        if args.cadence is not None:
+            stage = replace(stage, render=replace(stage.render, cadence=args.cadence))
+        if args.negative_prompt is not None:
+            stage = replace(stage, render=replace(stage.render, negative_prompt=args.negative_prompt))
         check_stage(stage)
     pipelines = None
     if args.preview:

@@ -31,7 +31,7 @@ import torch
 from core.dream.broadcast import Broadcast
 from core.dream.colour import Palette, palette
 from core.dream.pipelines import DreamPipelines, Variant
-from core.dream.stage import RANGES
+from core.dream.stage import MAX_PROMPT_CHARS, RANGES
 from core.dream.step import Hold, HostFrame, advance, start_frame
 from core.dream.zoom import to_float, zoom_scale
 from core.errors import GiroError, first_line
@@ -69,10 +69,15 @@ class LiveSettings:
     seed: int = 42  # one noise pattern for every frame, as real-time img2img tools do: less flicker
     compare: str = ""  # A/B: a name in COMPARABLE, whose `values` the variants take side by side
     values: tuple[float, ...] = ()
+    negative_prompt: str = ""  # what the frames are steered away from (with guidance above 1)
 
     def __post_init__(self):
         if not self.prompt.strip():
             raise GiroError("the live prompt is empty")
+        for name in ("prompt", "negative_prompt"):
+            if len(getattr(self, name)) > MAX_PROMPT_CHARS:
+                raise GiroError(f"the live {name.replace('_', ' ')} is {len(getattr(self, name)):,} characters, "
+                                f"over the {MAX_PROMPT_CHARS:,} a prompt may have")
         for name, (low, high, _) in LIVE_RANGES.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
@@ -250,7 +255,7 @@ class LiveStream:
                 self.message = message
 
     def _loop(self) -> None:
-        embeddings: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        embeddings: dict[tuple[str, str], tuple[torch.Tensor, torch.Tensor]] = {}
         frames: list[torch.Tensor] = []  # each variant's latest, (3, H, W) uint8 on the device
         variants: tuple[LiveSettings, ...] = ()  # what made them
         reference: Palette | None = None
@@ -265,9 +270,10 @@ class LiveStream:
                 continue
             self._set_state("running")
             began = time.perf_counter()
-            if settings.prompt not in embeddings:  # once per prompt, not per frame
-                embeddings = {settings.prompt: self.pipelines.encode(settings.prompt)}
-            embeds = embeddings[settings.prompt]
+            text = settings.prompt, settings.negative_prompt
+            if text not in embeddings:  # once per prompt and negative prompt, not per frame
+                embeddings = {text: self.pipelines.encode(*text)}
+            embeds = embeddings[text]
             size, wanted = settings.size, settings.variants()
             if not frames or tuple(frames[0].shape[-2:]) != (size, size):
                 first = start_frame((size, size), self.pipelines.device, self._start, lambda: self.pipelines.first_frame(

@@ -76,11 +76,12 @@ class DreamPipelines:
     _schedules: dict[tuple[int, float], _Schedule] = field(default_factory=dict, repr=False)
     _noises: collections.OrderedDict = field(default_factory=collections.OrderedDict, repr=False)
 
-    def encode(self, prompt: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """Text embeddings (prompt, empty negative prompt); computed once per distinct prompt."""
+    def encode(self, prompt: str, negative_prompt: str = "") -> tuple[torch.Tensor, torch.Tensor]:
+        """Text embeddings (prompt, negative prompt: the unconditional half of guidance);
+        computed once per distinct pair."""
         with self.lock, torch.inference_mode():
             cond, uncond = self.text2img.encode_prompt(
-                prompt, self.device, 1, True, negative_prompt=""
+                prompt, self.device, 1, True, negative_prompt=negative_prompt
             )
         return cond, uncond
 

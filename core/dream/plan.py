@@ -19,10 +19,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from core.dream.stage import Stage
+from core.dream.stage import Segment, Stage
+from core.dream.zoom import zoom_scale
 
 MAX_STEPS = 1000  # the schedulers' training steps: no finer schedule exists
-from core.dream.zoom import zoom_scale
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class FramePlan:
     fade: float = 0.0  # how much of `target` an in-between frame shows
     colour_reference: int = -1  # the frame whose colours this one's input is held to; -1: none
     colour_hold: float = 0.0  # how firmly: 1 matched, 0 left as drawn (let go in a transition)
+    negative_prompt: str = ""  # what the frame is steered away from (the segment's, else the stage's)
+    next_negative_prompt: str = ""  # the next segment's, blended in with `next_prompt`
 
 
 def loop_curve(t: float, curve: str) -> float:
@@ -111,14 +113,14 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             target_share = share(i)
             step = (target_share - shown) / (1 - shown)
             shown = target_share
-        next_prompt, mix = _transition(stage, number, i, per_frame)
+        following, mix = _transition(stage, number, i, per_frame)
         strength, steps = _tapered(_pick(segment.strength, r.strength), r.steps, shown if r.strength_taper else 0.0)
         reference = references[i] if i % k == 0 else -1
         plans.append(FramePlan(
             index=i,
             segment=number,
             prompt=segment.prompt,
-            next_prompt=next_prompt,
+            next_prompt=following.prompt if following else "",
             prompt_mix=mix,
             loop_weight=step,
             frame0_share=shown,
@@ -137,6 +139,8 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             fade=fade,
             colour_reference=reference,
             colour_hold=0.0 if reference < 0 else 1.0 if r.colour_coherence == "frame0" else 1 - mix,
+            negative_prompt=_negative(segment, r),
+            next_negative_prompt=_negative(following, r) if following else "",
         ))
     return [_in_between_share(p, plans) for p in plans]
 
@@ -197,24 +201,29 @@ def _pick(override: float | None, default: float) -> float:
     return default if override is None else override
 
 
-def _transition(stage: Stage, number: int, index: int, per_frame: list) -> tuple[str, float]:
-    """Over the last `transition_frames` frames of a segment, blend towards the next prompt.
+def _negative(segment: Segment, render) -> str:
+    return render.negative_prompt if segment.negative_prompt is None else segment.negative_prompt
+
+
+def _transition(stage: Stage, number: int, index: int, per_frame: list) -> tuple[Segment | None, float]:
+    """Over the last `transition_frames` frames of a segment, blend towards the next segment's
+    prompt (and negative prompt): that segment and how far, or None.
 
     The last segment blends towards the first when the video loops, so the story wraps too.
     """
-    k = stage.render.transition_frames
+    k, r = stage.render.transition_frames, stage.render
     if not k:
-        return "", 0.0
+        return None, 0.0
     is_last = number == len(stage.segments) - 1
     if is_last and not stage.render.loop_frames:
-        return "", 0.0
-    following = stage.segments[0 if is_last else number + 1]
-    if following.prompt == stage.segments[number].prompt:
-        return "", 0.0
+        return None, 0.0
+    current, following = stage.segments[number], stage.segments[0 if is_last else number + 1]
+    if (following.prompt, _negative(following, r)) == (current.prompt, _negative(current, r)):
+        return None, 0.0
     end = index
     while end + 1 < len(per_frame) and per_frame[end + 1][0] == number:
         end += 1
     left = end - index  # frames of this segment still to come after this one
     if left >= k:
-        return "", 0.0
-    return following.prompt, (k - left) / (k + 1)
+        return None, 0.0
+    return following, (k - left) / (k + 1)

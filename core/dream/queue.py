@@ -209,7 +209,7 @@ def make_candidates(pipelines: DreamPipelines, stage: Stage, folder: Path, cance
     from core.dream.zoom import to_image, to_uint8
 
     r, first = stage.render, stage.segments[0]
-    embeds = pipelines.encode(first.prompt)
+    embeds = pipelines.encode(first.prompt, r.negative_prompt if first.negative_prompt is None else first.negative_prompt)
     folder.mkdir(parents=True, exist_ok=True)
     guidance = first.guidance if first.guidance is not None else r.guidance
     for n in range(CANDIDATES):

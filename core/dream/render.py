@@ -90,7 +90,7 @@ def render(
     if manifest.frames_done and pipelines is not None:  # go on from the last diffused frame on disk
         start = max(p.index for p in plans[: manifest.frames_done] if p.diffused) + 1
         draw.begin(run, start)
-    draw.encode({p for plan in plans[start:] for p in (plan.prompt, plan.next_prompt) if p})
+    draw.encode({text for plan in plans[start:] for text in _texts(plan)})
     figures = LoopFigures([p.zoom_px for p in plans], stage.render.vanishing_point)
     writer = FrameWriter(run, manifest, stage.render.fps, figures if start == 0 else None,
                          keep_frames=pipelines is not None)
@@ -157,11 +157,12 @@ class _Drawing:
             if index < start:
                 self._remember(index, to_tensor(run.load_frame(index), self.device))
 
-    def encode(self, prompts: set[str]) -> None:
-        """Text embeddings once per prompt, before the first frame: a frame's time is the frame's."""
+    def encode(self, texts: set[tuple[str, str]]) -> None:
+        """Text embeddings once per (prompt, negative prompt), before the first frame: a frame's
+        time is the frame's."""
         if self.pipelines is not None:
-            for prompt in sorted(prompts):
-                self.embeddings[prompt] = self.pipelines.encode(prompt)
+            for prompt, negative in sorted(texts):
+                self.embeddings[prompt, negative] = self.pipelines.encode(prompt, negative)
 
     def diffuse(self, plan: FramePlan) -> torch.Tensor | None:
         """Draw diffused frame `plan.index`; it becomes `latest`. None if cancelled."""
@@ -227,11 +228,19 @@ class _Drawing:
         return advance([source], [plan.source_scale], self.stage.render.vanishing_point, ahead).frames[0]
 
 
+def _texts(plan: FramePlan) -> list[tuple[str, str]]:
+    """The (prompt, negative prompt) pairs the frame is drawn with."""
+    texts = [(plan.prompt, plan.negative_prompt)]
+    return texts + [(plan.next_prompt, plan.next_negative_prompt)] if plan.next_prompt else texts
+
+
 def _embeds(plan: FramePlan, embeddings: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """The frame's text embeddings; a transition blends two prompts' embeddings."""
-    cond, uncond = embeddings[plan.prompt]
+    """The frame's text embeddings; a transition blends two segments' prompts, and their
+    negative prompts."""
+    cond, uncond = embeddings[plan.prompt, plan.negative_prompt]
     if plan.next_prompt and plan.prompt_mix > 0:
-        cond = torch.lerp(cond, embeddings[plan.next_prompt][0], plan.prompt_mix)
+        next_cond, next_uncond = embeddings[plan.next_prompt, plan.next_negative_prompt]
+        cond, uncond = torch.lerp(cond, next_cond, plan.prompt_mix), torch.lerp(uncond, next_uncond, plan.prompt_mix)
     return cond, uncond
 
 

@@ -95,6 +95,9 @@ class RenderSettings:
     vae: str = field(default="auto", metadata=_help(
         "the image decoder: auto (the model's own), or a Hub id or local folder of a tiny "
         "AutoencoderTiny (madebyollin/taesd: about 10x faster, slightly softer)"))
+    negative_prompt: str = field(default="", metadata=_help(
+        "what no frame should show (\"red blobs, text, watermark\"), steered away from as the prompt is "
+        "steered towards (with guidance above 1); a segment's own overrides it"))
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ class Segment:
     strength: float | None = field(default=None, metadata=_help("overrides render.strength"))
     guidance: float | None = field(default=None, metadata=_help("overrides render.guidance"))
     zoom_px: float | None = field(default=None, metadata=_help("overrides render.zoom_px"))
+    negative_prompt: str | None = field(default=None, metadata=_help("overrides render.negative_prompt"))
 
 
 @dataclass(frozen=True)
@@ -245,7 +249,7 @@ def stage_from_dict(data: dict[str, Any], base_dir: Path | None = None, check: b
 
 _INTS = {"width", "height", "seed", "steps", "fps", "loop_frames", "frames", "transition_frames", "cadence"}
 _FLOATS = {"zoom_px", "strength", "guidance"}
-_STRINGS = {"model", "loop_curve", "first_image", "prompt", "vae", "noise"}
+_STRINGS = {"model", "loop_curve", "first_image", "prompt", "vae", "noise", "negative_prompt"}
 
 
 def _typed(where: str, key: str, value: Any) -> Any:
@@ -311,15 +315,15 @@ def check_stage(stage: Stage) -> None:
     if r.first_image and not Path(r.first_image).is_file():
         raise StageError(f"render.first_image: {Path(r.first_image).name} does not exist")
     _check_frame_params("render", r.zoom_px, r.strength, r.guidance, r)
+    _check_length("render.negative_prompt", r.negative_prompt)
     if len(stage.segments) > MAX_SEGMENTS:
         raise StageError(f"the stage has {len(stage.segments)} segments, over the cap of {MAX_SEGMENTS}")
     for number, s in enumerate(stage.segments, start=1):
         where = f"segment {number}"
         if not s.prompt.strip():
             raise StageError(f"{where}: prompt is empty")
-        if len(s.prompt) > MAX_PROMPT_CHARS:
-            raise StageError(f"{where}: prompt is {len(s.prompt):,} characters, over the {MAX_PROMPT_CHARS:,} "
-                             "a prompt may have (the model reads about 300)")
+        _check_length(f"{where}: prompt", s.prompt)
+        _check_length(f"{where}: negative_prompt", s.negative_prompt or "")
         if s.frames < 1:
             raise StageError(f"{where}: frames must be at least 1, got {s.frames}")
         _check_frame_params(where, s.zoom_px, s.strength, s.guidance, r)
@@ -352,6 +356,12 @@ def _check_frame_params(
                 f"{prefix}strength {strength} with {render.steps} steps runs no denoising step "
                 f"(int(steps * strength) = 0): raise steps or strength"
             )
+
+
+def _check_length(where: str, text: str) -> None:
+    if len(text) > MAX_PROMPT_CHARS:
+        raise StageError(f"{where} is {len(text):,} characters, over the {MAX_PROMPT_CHARS:,} a prompt may "
+                         "have (the model reads about 300)")
 
 
 def _check_range(where: str, name: str, value: float) -> None:

@@ -46,7 +46,7 @@ def test_frames_stream_and_a_change_reaches_the_next_frame(tiny_pipelines):
 def test_the_prompt_is_encoded_once_per_change(tiny_pipelines, monkeypatch):
     prompts = []
     original = tiny_pipelines.encode
-    monkeypatch.setattr(tiny_pipelines, "encode", lambda prompt: prompts.append(prompt) or original(prompt))
+    monkeypatch.setattr(tiny_pipelines, "encode", lambda *text: prompts.append(text) or original(*text))
     stream = LiveStream("me", tiny_pipelines, settings())
     try:
         wait_for(lambda: len(stream.frames()) >= 3)
@@ -55,7 +55,7 @@ def test_the_prompt_is_encoded_once_per_change(tiny_pipelines, monkeypatch):
     finally:
         stream.stop()
         stream.join(30)
-    assert prompts == ["a road in tuscany", "the dolomites"]
+    assert prompts == [("a road in tuscany", ""), ("the dolomites", "")]  # with the negative prompt
 
 
 def test_cadence_redraws_every_kth_frame(tiny_pipelines):

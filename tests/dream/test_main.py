@@ -40,6 +40,17 @@ def test_preview_renders_without_a_model(tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["loop.mp4", "manifest.json", "stage.toml"]
 
 
+def test_a_negative_prompt_from_the_command_line(tmp_path, capsys):
+    (tmp_path / "s.toml").write_text(EXAMPLE_PREVIEW)
+    run = tmp_path / "run"
+    assert main(["render", str(tmp_path / "s.toml"), "--out", str(run), "--preview", "--negative-prompt", "fog"]) == 0
+    assert json.loads((run / "manifest.json").read_text())["stage"]["render"]["negative_prompt"] == "fog"
+    assert main(["render", str(tmp_path / "s.toml"), "--out", str(tmp_path / "long"), "--preview",
+                 "--negative-prompt", "x" * 1001]) == 2
+    assert capsys.readouterr().err.endswith("error: render.negative_prompt is 1,001 characters, over the 1,000 a "
+                                            "prompt may have (the model reads about 300)\n")
+
+
 def test_bad_stage_is_one_line(tmp_path, capsys):
     (tmp_path / "s.toml").write_text(EXAMPLE_PREVIEW.replace("frames = 12", "frames = 0"))
     assert main(["render", str(tmp_path / "s.toml"), "--out", str(tmp_path / "run")]) == 2
@@ -121,7 +132,7 @@ def test_plan_prints_every_frame_without_rendering(tmp_path, capsys):
     assert main(["plan", str(tmp_path / "s.toml"), "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["index"] for r in rows] == list(range(12)) and not (tmp_path / "run").exists()
-    assert set(rows[0]) == {"index", "segment", "prompt", "keyframe", "loop_weight", "frame0_share",
+    assert set(rows[0]) == {"index", "segment", "prompt", "negative_prompt", "keyframe", "loop_weight", "frame0_share",
                             "strength", "guidance", "steps", "passes", "zoom_px", "seed"}
     assert [r["keyframe"] for r in rows[:4]] == [True, False, False, True]
     assert rows[0]["passes"] == 50 and {r["passes"] for r in rows if not r["keyframe"]} == {0}

@@ -55,9 +55,9 @@ def test_render_writes_frames_manifest_and_videos(tiny_pipelines, tmp_path):
 def test_prompt_embeddings_once_per_prompt(tiny_pipelines, tmp_path, monkeypatch):
     calls = []
     original = type(tiny_pipelines).encode
-    monkeypatch.setattr(type(tiny_pipelines), "encode", lambda self, p: calls.append(p) or original(self, p))
+    monkeypatch.setattr(type(tiny_pipelines), "encode", lambda self, *text: calls.append(text) or original(self, *text))
     list(render(small_stage(frames=(4, 4), loop_frames=0), tmp_path / "run", tiny_pipelines))
-    assert sorted(calls) == ["a road by the sea", "a road in tuscany"]
+    assert sorted(calls) == [("a road by the sea", ""), ("a road in tuscany", "")]
 
 
 class CancelAfter(threading.Event):
@@ -278,3 +278,50 @@ def test_frame_zeros_share_in_pixels_is_the_declared_curve(tmp_path, curve):
                     math.ceil(left) + inside: math.floor(left + 96 / sx) - inside]
         expected = loop_curve((plan.index - 23) / 17, curve)
         assert box.min() >= expected - 0.01 and box.max() <= expected + 0.01, plan.index
+
+
+def test_negative_prompts_reach_the_unets_unconditional_batch(tiny_pipelines, tmp_path, monkeypatch):
+    """The stage's negative prompt, a segment's own over it, and the two blended through a
+    transition are the unconditional half of every guided UNet call; each pair is encoded once."""
+    from dataclasses import replace
+
+    stage = small_stage(frames=(3, 3), loop_frames=0, steps=2, strength=0.5, guidance=7.5, transition_frames=1)
+    first, second = stage.segments
+    stage = replace(stage, render=replace(stage.render, negative_prompt="red blobs"),
+                    segments=(first, replace(second, negative_prompt="fog, text")))
+    encoded = []
+    encode = tiny_pipelines.encode
+    monkeypatch.setattr(tiny_pipelines, "encode", lambda *text: encoded.append(text) or encode(*text))
+    rows = []
+    forward = tiny_pipelines.text2img.unet.forward
+
+    def spied(*args, **kwargs):
+        rows.append(kwargs["encoder_hidden_states"].unbind(0))
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(tiny_pipelines.text2img.unet, "forward", spied)
+    list(render(stage, tmp_path / "run", tiny_pipelines))
+    assert sorted(encoded) == sorted([(first.prompt, "red blobs"), (second.prompt, "fog, text")])
+    ours, theirs = encode(first.prompt, "red blobs")[1][0], encode(second.prompt, "fog, text")[1][0]
+    plain = encode(first.prompt)[1][0]  # the unconditional half without a negative prompt
+    texts = {"ours": ours, "blend": torch.lerp(ours, theirs, 0.5), "theirs": theirs}  # frame 2 is halfway
+    seen = []
+    for call, batch in enumerate(rows):
+        assert not any(torch.allclose(row, plain, atol=1e-6) for row in batch), call
+        found = [name for name, uncond in texts.items() if any(torch.allclose(row, uncond, atol=1e-6) for row in batch)]
+        assert len(found) == 1, call
+        seen.append(found[0])
+    # Segment 1's frames (text-to-image included), the transition's frame, then segment 2's, in order.
+    assert list(dict.fromkeys(seen)) == ["ours", "blend", "theirs"]
+
+
+def test_a_negative_prompt_over_the_cap_is_one_line():
+    from core.dream.stage import StageError, check_stage
+    from dataclasses import replace
+
+    stage = small_stage()
+    with pytest.raises(StageError, match=r"^render.negative_prompt is 1,001 characters, over the 1,000"):
+        check_stage(replace(stage, render=replace(stage.render, negative_prompt="x" * 1001)))
+    long = replace(stage.segments[0], negative_prompt="x" * 1001)
+    with pytest.raises(StageError, match=r"^segment 1: negative_prompt is 1,001 characters"):
+        check_stage(replace(stage, segments=(long, *stage.segments[1:])))

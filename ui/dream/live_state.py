@@ -44,7 +44,7 @@ def init_live_state(stage: Stage) -> None:
     state.update({key(name): value for name, value in defaults.items()})
     state.update(live_model="fast", live_prompt_choice=stage.segments[0].prompt, live_prompt="",
                  live_vp_x=stage.render.vanishing_point[0], live_vp_y=stage.render.vanishing_point[1],
-                 live_compare="off", live_values="")
+                 live_compare="off", live_values="", live_negative_prompt=stage.render.negative_prompt)
     put(**MODEL_PRESETS["fast"].sampling(), zoom_px=stage.render.zoom_px * defaults["size"] / stage.render.width)
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 from core.dream.live import COMPARABLE, LIVE_RANGES, SIZES, LiveSettings, LiveStream, scaled_zoom
 from core.dream.preview import test_card
 from core.dream.presets import MODEL_PRESETS
-from core.dream.stage import RANGES, Stage, shared_stage, stage_from_dict, stage_to_toml
+from core.dream.stage import MAX_PROMPT_CHARS, RANGES, Stage, shared_stage, stage_from_dict, stage_to_toml
 from core.errors import GiroError
 from ui.cache import live_hall
 from ui.common import as_text
@@ -70,6 +70,9 @@ def controls_ui(stage: Stage) -> LiveSettings | None:
     st.selectbox("Prompt: a segment's, or your own", choices, key="live_prompt_choice")
     if state.live_prompt_choice == TYPED:
         st.text_input("Your prompt", key="live_prompt", placeholder="a mountain pass in the rain")
+    st.text_input("Negative prompt: what no frame should show", key=key("negative_prompt"),
+                  max_chars=MAX_PROMPT_CHARS, placeholder="red blobs, text, watermark",
+                  help="steered away from with guidance above 1 (sd-turbo runs without guidance)")
     a, b, c = st.columns(3)
     _slider(a, "Strength", "strength")
     _slider(b, "Guidance", "guidance")
@@ -175,6 +178,7 @@ def _promote(stage: Stage, settings: LiveSettings | None) -> None:
         zoom_px=round(min(high, max(low, scaled_zoom(settings, r.width))), 2),
         vanishing_point=settings.vanishing_point, cadence=settings.cadence,
         colour_coherence="segment" if settings.colour_coherence else "off",
+        negative_prompt=settings.negative_prompt,
     )
     segments = stage.segments
     if settings.prompt not in {s.prompt for s in segments}:  # a typed prompt starts the ride

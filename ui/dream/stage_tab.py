@@ -8,7 +8,7 @@ import streamlit as st
 
 from core import settings
 from core.dream.plan import make_plan
-from core.dream.stage import (COLOUR_MODES, LOOP_CURVES, NOISE_MODES, RANGES, Stage, shared_stage,
+from core.dream.stage import (COLOUR_MODES, LOOP_CURVES, MAX_PROMPT_CHARS, NOISE_MODES, RANGES, Stage, shared_stage,
                               parse_uploaded_stage, stage_from_dict, stage_to_toml)
 from core.errors import GiroError
 from core.status import dream_folders
@@ -76,11 +76,13 @@ def stage_editor_ui() -> list[dict]:
             "strength": _column("strength", "strength"),
             "guidance": _column("guidance", "guidance"),
             "zoom_px": _column("zoom px", "zoom_px"),
+            "negative_prompt": st.column_config.TextColumn("negative prompt", width="small",
+                                                           help="overrides the stage's negative prompt"),
         },
     )
     state = st.session_state
-    st.caption(f"A segment's empty strength, guidance or zoom takes the sliders' value below: strength "
-               f"{state.strength:g}, guidance {state.guidance:g}, zoom {state.zoom_px:g} px.")
+    st.caption(f"A segment's empty strength, guidance, zoom or negative prompt takes the stage's value below: "
+               f"strength {state.strength:g}, guidance {state.guidance:g}, zoom {state.zoom_px:g} px.")
     rows = table.sort_values("order", kind="stable", na_position="last").to_dict("records")
     return [segment_from_row(row) for row in rows if isinstance(row.get("prompt"), str) and row["prompt"].strip()]
 
@@ -118,7 +120,7 @@ def controls_ui() -> None:
         b.toggle("Tiny VAE (faster, slightly softer)", key="tiny_vae",
                  help=f"decode with {settings.dream_fast_vae()} instead of the model's own VAE: "
                       "about ten times less time in the decoder")
-    with st.expander("The loop back to frame 0, transitions, colours and noise"):
+    with st.expander("The loop back to frame 0, transitions and the look"):
         a, b, c = st.columns([2, 1, 1])
         # A fixed range: a slider whose range followed the stage's length was a new widget after
         # every edit of the table's frames, and came back at 0, switching the loop off.
@@ -142,6 +144,10 @@ def controls_ui() -> None:
                      "transitions, so the sea and the Dolomites keep their own palettes)")
         b.radio("Noise", NOISE_MODES, key="noise", horizontal=True,
                 help="fresh noise for every frame, or one pattern for the whole render: less flicker")
+        st.text_input("Negative prompt: what no frame should show", key="negative_prompt", max_chars=MAX_PROMPT_CHARS,
+                      placeholder="red blobs, text, watermark",
+                      help="steered away from as the prompt is steered towards (with guidance above 1); "
+                           "a segment's own, in the table, overrides it")
 
 
 def _slider(column, label: str, name: str, help: str | None = None) -> None:

@@ -90,7 +90,10 @@ def segment_from_row(row: dict[str, Any]) -> dict[str, Any]:
     segment = {"prompt": row["prompt"], "frames": _int(row.get("frames"))}
     for name in _SEGMENT_OVERRIDES:
         value = row.get(name)
-        if value is not None and not (isinstance(value, float) and math.isnan(value)):
+        if isinstance(value, str):  # a text override (the negative prompt); an empty cell is the stage's
+            if value.strip():
+                segment[name] = value
+        elif value is not None and not (isinstance(value, float) and math.isnan(value)):
             segment[name] = float(value)
     return segment
 
