@@ -51,6 +51,8 @@ class FramePlan:
     colour_hold: float = 0.0  # how firmly: 1 matched, 0 left as drawn (let go in a transition)
     negative_prompt: str = ""  # what the frame is steered away from (the segment's, else the stage's)
     next_negative_prompt: str = ""  # the next segment's, blended in with `next_prompt`
+    sharpen: float = 0.0  # the unsharp mask's amount on the input before the redraw
+    add_noise: float = 0.0  # fresh noise on the input before the redraw (spread on the -1..1 scale)
 
 
 def loop_curve(t: float, curve: str) -> float:
@@ -141,6 +143,8 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             colour_hold=0.0 if reference < 0 else 1.0 if r.colour_coherence == "frame0" else 1 - mix,
             negative_prompt=_negative(segment, r),
             next_negative_prompt=_negative(following, r) if following else "",
+            sharpen=_pick(segment.sharpen, r.sharpen),
+            add_noise=_pick(segment.add_noise, r.add_noise),
         ))
     return [_in_between_share(p, plans) for p in plans]
 

@@ -30,7 +30,7 @@ from core.dream.plan import FramePlan, make_plan
 from core.dream.preview import card_tensor
 from core.dream.run import GIF, MP4, ZIP, Manifest, RunFolder
 from core.dream.stage import Stage
-from core.dream.step import Ahead, Hold, HostFrame, advance, start_frame
+from core.dream.step import Ahead, Detail, Hold, HostFrame, advance, start_frame
 from core.dream.video import write_gif, write_mp4
 from core.dream.writer import FrameWriter
 from core.dream.zoom import to_float, to_tensor
@@ -176,7 +176,8 @@ class _Drawing:
             if self.match_colour and plan.colour_reference >= 0:
                 hold = Hold(self.palettes[plan.colour_reference], plan.colour_hold)
             ahead = Ahead(self.first, plan.loop_scale, plan.loop_weight, ramp_outside=True)
-            step = advance([self.latest], [plan.source_scale], r.vanishing_point, ahead, hold, self._redraw(plan))
+            detail = Detail(plan.sharpen, plan.add_noise, plan.seed) if plan.sharpen or plan.add_noise else None
+            step = advance([self.latest], [plan.source_scale], r.vanishing_point, ahead, hold, self._redraw(plan), detail)
             frame, moved = (None, None) if step is None else (step.frames[0], step.moved[0])
         if frame is None:
             return None

@@ -34,6 +34,8 @@ RANGES: dict[str, tuple[float, float, float]] = {
     "fps": (1, 60, 1),
     "transition_frames": (0, 120, 1),
     "cadence": (1, 8, 1),
+    "sharpen": (0.0, 2.0, 0.05),
+    "add_noise": (0.0, 0.5, 0.005),
 }
 
 
@@ -98,6 +100,12 @@ class RenderSettings:
     negative_prompt: str = field(default="", metadata=_help(
         "what no frame should show (\"red blobs, text, watermark\"), steered away from as the prompt is "
         "steered towards (with guidance above 1); a segment's own overrides it"))
+    sharpen: float = field(default=0.0, metadata=_help(
+        f"an unsharp mask's amount on each frame's input before it is redrawn, {_span('sharpen')}: against "
+        "the blur a long zoom gathers (0: none; Deforum's default is 0.1)"))
+    add_noise: float = field(default=0.0, metadata=_help(
+        f"fresh noise added to each frame's input before it is redrawn, {_span('add_noise')} (its spread on "
+        "the model's -1..1 scale): new detail for the redraw to draw from (0: none; Deforum's 0.065)"))
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,8 @@ class Segment:
     guidance: float | None = field(default=None, metadata=_help("overrides render.guidance"))
     zoom_px: float | None = field(default=None, metadata=_help("overrides render.zoom_px"))
     negative_prompt: str | None = field(default=None, metadata=_help("overrides render.negative_prompt"))
+    sharpen: float | None = field(default=None, metadata=_help("overrides render.sharpen"))
+    add_noise: float | None = field(default=None, metadata=_help("overrides render.add_noise"))
 
 
 @dataclass(frozen=True)
@@ -248,7 +258,7 @@ def stage_from_dict(data: dict[str, Any], base_dir: Path | None = None, check: b
 
 
 _INTS = {"width", "height", "seed", "steps", "fps", "loop_frames", "frames", "transition_frames", "cadence"}
-_FLOATS = {"zoom_px", "strength", "guidance"}
+_FLOATS = {"zoom_px", "strength", "guidance", "sharpen", "add_noise"}
 _STRINGS = {"model", "loop_curve", "first_image", "prompt", "vae", "noise", "negative_prompt"}
 
 
@@ -314,7 +324,7 @@ def check_stage(stage: Stage) -> None:
         raise StageError(f"render.vanishing_point must lie in the frame (each in [0, 1]), got [{x}, {y}]")
     if r.first_image and not Path(r.first_image).is_file():
         raise StageError(f"render.first_image: {Path(r.first_image).name} does not exist")
-    _check_frame_params("render", r.zoom_px, r.strength, r.guidance, r)
+    _check_frame_params("render", r.zoom_px, r.strength, r.guidance, r, r.sharpen, r.add_noise)
     _check_length("render.negative_prompt", r.negative_prompt)
     if len(stage.segments) > MAX_SEGMENTS:
         raise StageError(f"the stage has {len(stage.segments)} segments, over the cap of {MAX_SEGMENTS}")
@@ -326,7 +336,7 @@ def check_stage(stage: Stage) -> None:
         _check_length(f"{where}: negative_prompt", s.negative_prompt or "")
         if s.frames < 1:
             raise StageError(f"{where}: frames must be at least 1, got {s.frames}")
-        _check_frame_params(where, s.zoom_px, s.strength, s.guidance, r)
+        _check_frame_params(where, s.zoom_px, s.strength, s.guidance, r, s.sharpen, s.add_noise)
     total, cap = stage.total_frames, settings.dream_max_frames()
     if total > cap:
         raise StageError(f"the stage has {total} frames, over the cap of {cap} (GIRO_DREAM_MAX_FRAMES)")
@@ -344,10 +354,11 @@ def check_stage(stage: Stage) -> None:
 
 def _check_frame_params(
     where: str, zoom_px: float | None, strength: float | None, guidance: float | None,
-    render: RenderSettings,
+    render: RenderSettings, sharpen: float | None = None, add_noise: float | None = None,
 ) -> None:
     prefix = f"{where}." if where == "render" else f"{where}: "
-    for name, value in (("zoom_px", zoom_px), ("guidance", guidance), ("strength", strength)):
+    for name, value in (("zoom_px", zoom_px), ("guidance", guidance), ("strength", strength),
+                        ("sharpen", sharpen), ("add_noise", add_noise)):
         if value is not None:
             _check_range(prefix + name, name, value)
     if strength is not None:

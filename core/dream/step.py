@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from core.dream.colour import Palette, match_colours
@@ -45,6 +46,16 @@ class Hold:
 
 
 @dataclass(frozen=True)
+class Detail:
+    """Against the blur a long zoom gathers, on the redraw's input (Deforum's anti-blur): an
+    unsharp mask of `sharpen`'s amount, then fresh noise of `noise`'s spread on the model's -1..1
+    scale, drawn from `seed` so a resumed render draws the same."""
+    sharpen: float
+    noise: float
+    seed: int
+
+
+@dataclass(frozen=True)
 class Advanced:
     frames: list[torch.Tensor]  # each picture's next frame, (3, H, W) uint8
     moved: list[torch.Tensor]  # each source moved by the camera alone, (1, 3, H, W) floats (for the loop figures)
@@ -63,9 +74,11 @@ def start_frame(size: tuple[int, int], device: str, image: Image.Image | np.ndar
 
 
 def advance(sources: Sequence[torch.Tensor], zooms: Sequence[Scale], vanishing_point: tuple[float, float],
-            ahead: Ahead | None = None, hold: Hold | None = None, redraw: Redraw | None = None) -> Advanced | None:
+            ahead: Ahead | None = None, hold: Hold | None = None, redraw: Redraw | None = None,
+            detail: Detail | None = None) -> Advanced | None:
     """Each source frame moved by its zoom about the vanishing point, `ahead` mixed in, its colours
-    held, then all redrawn in one `redraw` call; without `redraw`, the move and the mix alone.
+    held, its `detail` sharpened and noised, then all redrawn in one `redraw` call; without `redraw`,
+    the move and the mix alone (sharpening or grain that nothing redraws would only show).
     None if the redraw was stopped."""
     moved = [move(to_float(source), zoom, vanishing_point) for source, zoom in zip(sources, zooms)]
     images = moved
@@ -78,11 +91,38 @@ def advance(sources: Sequence[torch.Tensor], zooms: Sequence[Scale], vanishing_p
     if hold is not None and hold.weight > 0:
         images = [torch.lerp(image, match_colours(image, hold.palette), hold.weight) for image in images]
     if redraw is not None:
+        if detail is not None:
+            images = [with_detail(image, detail) for image in images]
         drawn = redraw(torch.cat(images))
         if drawn is None:
             return None
         images = list(drawn.split(1))
     return Advanced([to_uint8(image) for image in images], moved)
+
+
+def with_detail(image: torch.Tensor, detail: Detail) -> torch.Tensor:
+    """`image` ((1, 3, H, W) in [0, 1]) sharpened by an unsharp mask (a 5x5 Gaussian of sigma 1,
+    as Deforum's), then with fresh noise added; each left out at amount 0."""
+    if detail.sharpen > 0:
+        blurred = _gaussian(image)
+        image = (image + detail.sharpen * (image - blurred)).clamp(0, 1)
+    if detail.noise > 0:
+        # A CPU generator: the same grain on every device. Seeds past 2**32 are no frame's own, so
+        # the grain is not the redraw's starting noise (drawn from the frame's seed) over again.
+        generator = torch.Generator("cpu").manual_seed(detail.seed + 2**32)
+        grain = torch.randn(image.shape, generator=generator).to(image.device, image.dtype)
+        image = (image + grain * detail.noise / 2).clamp(0, 1)  # / 2: from the -1..1 scale to 0..1
+    return image
+
+
+def _gaussian(image: torch.Tensor) -> torch.Tensor:
+    """A 5x5 Gaussian blur of sigma 1, as two 1-D passes, the edges mirrored."""
+    x = torch.arange(5, dtype=image.dtype, device=image.device) - 2
+    kernel = torch.exp(-x * x / 2)
+    kernel = (kernel / kernel.sum()).repeat(image.shape[1], 1, 1, 1)  # one per channel
+    padded = F.pad(image, (2, 2, 2, 2), mode="reflect")
+    across = F.conv2d(padded, kernel.view(-1, 1, 1, 5), groups=image.shape[1])
+    return F.conv2d(across, kernel.view(-1, 1, 5, 1), groups=image.shape[1])
 
 
 class HostFrame:

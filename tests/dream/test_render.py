@@ -325,3 +325,21 @@ def test_a_negative_prompt_over_the_cap_is_one_line():
     long = replace(stage.segments[0], negative_prompt="x" * 1001)
     with pytest.raises(StageError, match=r"^segment 1: negative_prompt is 1,001 characters"):
         check_stage(replace(stage, segments=(long, *stage.segments[1:])))
+
+
+def test_sharpen_and_noise_reproduce_across_resume_and_change_the_frames(tiny_pipelines, tmp_path):
+    """A stage with both (a segment's own over the stage's) resumes to the same frames, and its
+    frames are not those of a stage without them."""
+    from dataclasses import replace
+
+    stage = small_stage(frames=(3, 3), loop_frames=2, sharpen=0.3, add_noise=0.05)
+    stage = replace(stage, segments=(stage.segments[0], replace(stage.segments[1], sharpen=1.0)))
+    list(render(stage, tmp_path / "whole", tiny_pipelines))
+    shutil.copytree(tmp_path / "whole", tmp_path / "cut")
+    for late in range(4, 6):
+        (tmp_path / "cut" / "frames" / f"{late:05d}.png").unlink()
+    list(render(stage, tmp_path / "cut", tiny_pipelines))
+    assert frame_bytes(tmp_path / "cut") == frame_bytes(tmp_path / "whole")
+    list(render(small_stage(frames=(3, 3), loop_frames=2), tmp_path / "plain", tiny_pipelines))
+    whole, plain = frame_bytes(tmp_path / "whole"), frame_bytes(tmp_path / "plain")
+    assert whole[0] == plain[0] and all(a != b for a, b in zip(whole[1:], plain[1:]))

@@ -79,6 +79,9 @@ REFUSED = [
     (stage_with('noise = "pink"'), "render.noise must be per-frame, fixed"),
     (stage_with('strength_taper = "yes"'), "render.strength_taper must be true or false"),
     (stage_with("transition_frames = -2"), "render.transition_frames"),
+    (stage_with("sharpen = 2.5"), "render.sharpen must be from 0 to 2, got 2.5"),
+    (stage_with(segment="add_noise = -0.1"), "segment 1: add_noise must be from 0 to 0.5, got -0.1"),
+    (stage_with("negative_prompt = 3"), "render.negative_prompt must be text, got 3"),
     (stage_with('first_image = "nowhere.png"'), "render.first_image: nowhere.png does not exist"),
     (stage_with("colour_coherence = 1"), "render.colour_coherence must be off, frame0, segment"),
     (stage_with('width = "512"'), "render.width must be a whole number"),
@@ -191,3 +194,4 @@ def test_a_prompt_is_at_most_a_thousand_characters():
     with pytest.raises(StageError, match=r"^segment 1: prompt is 1,001 characters, over the 1,000 a prompt may "
                                          r"have \(the model reads about 300\)$"):
         parse_stage('[render]\nloop_frames = 0\n[[segment]]\nprompt = "' + "x" * 1001 + '"\nframes = 2\n')
+

@@ -54,7 +54,8 @@ def test_pickles_load_only_from_the_models_folder(giro_folders, trained, tmp_pat
 
 @pytest.mark.parametrize("host", [False, True])
 def test_no_page_takes_a_path(host, monkeypatch):
-    """Only the host types anything (a star's name); the Dream model folder is picked from models/."""
+    """Only the host types anything but a prompt (a star's name); the Dream model folder is picked
+    from models/. The negative prompts (the stage's and Live's) go to the text encoder alone."""
     monkeypatch.setattr("ui.common.is_host", lambda: host)
     typed = {}
     for page in ("pages/1_Dream_a_Stage.py", "pages/2_Flower_ID.py", "pages/3_Film-Star_Lookalike.py",
@@ -63,7 +64,8 @@ def test_no_page_takes_a_path(host, monkeypatch):
         if page.startswith("pages/1"):
             at.radio(key="model_choice").set_value("A folder in models/").run()
         typed[page] = [t.label for t in at.text_input]
-    assert typed == {"pages/1_Dream_a_Stage.py": [], "pages/2_Flower_ID.py": [],
+    prompts = ["Negative prompt: what no frame should show"] * 2
+    assert typed == {"pages/1_Dream_a_Stage.py": prompts, "pages/2_Flower_ID.py": [],
                      "pages/3_Film-Star_Lookalike.py": ["Name"] if host else [], "pages/4_Bike_ID.py": []}
 
 

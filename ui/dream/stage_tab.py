@@ -78,10 +78,12 @@ def stage_editor_ui() -> list[dict]:
             "zoom_px": _column("zoom px", "zoom_px"),
             "negative_prompt": st.column_config.TextColumn("negative prompt", width="small",
                                                            help="overrides the stage's negative prompt"),
+            "sharpen": _column("sharpen", "sharpen"),
+            "add_noise": _column("add noise", "add_noise"),
         },
     )
     state = st.session_state
-    st.caption(f"A segment's empty strength, guidance, zoom or negative prompt takes the stage's value below: "
+    st.caption(f"A segment's empty cell takes the stage's value below: "
                f"strength {state.strength:g}, guidance {state.guidance:g}, zoom {state.zoom_px:g} px.")
     rows = table.sort_values("order", kind="stable", na_position="last").to_dict("records")
     return [segment_from_row(row) for row in rows if isinstance(row.get("prompt"), str) and row["prompt"].strip()]
@@ -144,6 +146,13 @@ def controls_ui() -> None:
                      "transitions, so the sea and the Dolomites keep their own palettes)")
         b.radio("Noise", NOISE_MODES, key="noise", horizontal=True,
                 help="fresh noise for every frame, or one pattern for the whole render: less flicker")
+        a, b = st.columns(2)
+        _slider(a, "Sharpen (unsharp mask)", "sharpen",
+                "each frame's input sharpened before it is redrawn, against the blur a long zoom gathers "
+                "(Deforum's default: 0.1)")
+        _slider(b, "Add noise", "add_noise",
+                "fresh noise on each frame's input before it is redrawn: new detail to draw from "
+                "(Deforum's default: 0.065)")
         st.text_input("Negative prompt: what no frame should show", key="negative_prompt", max_chars=MAX_PROMPT_CHARS,
                       placeholder="red blobs, text, watermark",
                       help="steered away from as the prompt is steered towards (with guidance above 1); "
