@@ -18,13 +18,14 @@ import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import torch
 from PIL import Image
 
 from core import settings, tasks
 from core.errors import GiroError, ModelError, first_line
+from core.model_card import CalibrationBin, ModelCard
 
 Prediction = list[tuple[str, float]]
 BATCH = 32  # images per forward pass: bounded memory for long lists
@@ -33,10 +34,11 @@ BATCH = 32  # images per forward pass: bounded memory for long lists
 class Predictor(Protocol):
     """What a page asks of a model: a trained learner (`LearnerPredictor`) or zero-shot CLIP."""
 
-    kind: str  # "learner" or "zero-shot"
+    kind: str  # "learner" or "zero-shot", for the command line and the logs
     model_id: str  # the learner file, or the CLIP model id
     labels: list[str]
-    card: dict[str, Any] | None  # the model card; None for zero-shot or a learner without one
+    card: ModelCard | None  # None for zero-shot or a learner without one
+    about: str  # what the model is, for a model that is not a trained learner; "" for a learner
 
     def predict(self, images: Sequence[Image.Image], top_k: int = 5) -> list[Prediction]: ...
 
@@ -60,9 +62,10 @@ class LearnerPredictor:
     """A fastai learner, exported with `learn.export`, made fast and thread-safe for serving."""
 
     kind = "learner"
+    about = ""  # its model card says what it is
 
     def __init__(
-        self, learn, card: dict[str, Any] | None = None, device: str = "cpu", model_id: str = "learner"
+        self, learn, card: ModelCard | None = None, device: str = "cpu", model_id: str = "learner"
     ):
         self.labels = [str(v) for v in learn.dls.vocab]
         self.card, self.model_id = card, model_id
@@ -187,62 +190,21 @@ def load_predictor(path: str | Path, device: str = "cpu") -> LearnerPredictor:
             learn = load_learner(path, cpu=True)
     except Exception as error:
         raise ModelError(f"{path.name} is not a fastai learner this app can load: {first_line(error)}") from error
-    return LearnerPredictor(learn, read_card(path.with_suffix(".json")), device, model_id=path.name)
+    return LearnerPredictor(learn, ModelCard.load(path.with_suffix(".json")), device, model_id=path.name)
 
 
-# What the page shows of a model card (core.train writes them), each with its type.
 # Held-out calibration: each bin of top-class probability, how often the answer was right.
 CONFIDENCE_EDGES = (0.0, 0.5, 0.7, 0.9, 0.99, 1.0)
-MIN_CALIBRATION = 5  # fewer held-out answers in a bin say nothing
 
 
-def calibration_table(top_probabilities: torch.Tensor, right: torch.Tensor) -> list[dict[str, Any]]:
+def calibration_table(top_probabilities: torch.Tensor, right: torch.Tensor) -> tuple[CalibrationBin, ...]:
     """For the model card: per bin of top-class probability (CONFIDENCE_EDGES), the held-out
     answers in it and how many were right."""
     table = []
     for low, high in zip(CONFIDENCE_EDGES, CONFIDENCE_EDGES[1:]):
         inside = (top_probabilities >= low) & ((top_probabilities < high) if high < 1 else (top_probabilities <= high))
-        table.append({"from": low, "to": high, "n": int(inside.sum()), "right": int(right[inside].sum())})
-    return table
-
-
-def held_out_record(card: dict[str, Any] | None, probability: float) -> dict[str, Any] | None:
-    """The calibration bin `probability` falls in, if the card has one with enough answers."""
-    for row in (card or {}).get("calibration") or []:
-        inside = row["from"] <= probability < row["to"] or (row["to"] >= 1 and probability >= row["to"])
-        if inside:
-            return row if row["n"] >= MIN_CALIBRATION else None
-    return None
-
-
-CARD_FIELDS = {"architecture": str, "image_size": int, "date": str, "n_train": int, "split": str,
-               "accuracy": float, "top5_accuracy": float, "n_held_out": int, "classes": list}
-
-
-_KINDS = {str: "text", int: "a whole number", float: "a number", list: "a list"}
-
-
-def read_card(path: Path) -> dict[str, Any] | None:
-    """The model card beside a learner; None if there is none; ModelError (one line) if broken."""
-    if not path.is_file():
-        return None
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ModelError(f"{path.name} is not a model card this app can read: {first_line(error)}") from error
-    if not isinstance(card, dict):
-        raise ModelError(f"{path.name} is not a model card this app can read: not a JSON object")
-    for name, kind in CARD_FIELDS.items():
-        value = card.get(name)
-        if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind):
-            raise ModelError(f"{path.name} is not a model card this app can read: {name} is missing or "
-                             f"not {_KINDS[kind]}")
-    calibration = card.get("calibration")
-    if calibration is not None and not (isinstance(calibration, list) and all(
-            isinstance(row, dict) and all(isinstance(row.get(k), (int, float)) and not isinstance(row.get(k), bool)
-                                          for k in ("from", "to", "n", "right")) for row in calibration)):
-        raise ModelError(f"{path.name} is not a model card this app can read: calibration is malformed")
-    return card
+        table.append(CalibrationBin(low, high, int(inside.sum()), int(right[inside].sum())))
+    return tuple(table)
 
 
 # ---------------------------------------------------------------- command line

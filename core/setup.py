@@ -203,12 +203,12 @@ def _has_learner(out: Path) -> bool:
 
 
 def _accuracy_line(out: Path, where: str = "held out", original: float | None = None) -> str:
-    from core.classify import read_card
+    from core.model_card import ModelCard
 
-    card = read_card(out.with_suffix(".json")) or {}
-    if "accuracy" not in card:
+    card = ModelCard.load(out.with_suffix(".json"))
+    if card is None:
         return "no model card"
-    line = f"{card['accuracy']:.1%} {where}"
+    line = f"{card.accuracy:.1%} {where}"
     return line + (f" (original {original:.1%})" if original is not None else "")
 
 

@@ -24,11 +24,11 @@ from typing import Any
 import torch
 
 from core import tasks
-from core.atomic import write_json
 from core.classify import calibration_table
 from core.device import pick_device
 from core.datasets import Dataset, download_flowers, flowers, image_folders, read_image, read_label
 from core.errors import GiroError, ModelError
+from core.model_card import ModelCard
 
 ARCHS = ("resnet18", "resnet34", "resnet50")
 STEPS_PER_EPOCH = 10  # at least: a small data set in big batches barely trains
@@ -55,7 +55,7 @@ def train(
     dataset: Dataset, task: str, out: Path, arch: str = "resnet34", epochs: int = 6,
     size: int = 224, pretrained: bool = True, batch_size: int = 32, seed: int = 42,
     lr: float | None = None, device: str = "cpu",
-) -> tuple[Any, dict[str, Any]]:
+) -> tuple[Any, ModelCard]:
     """Train on `dataset`, export the learner to `out` and its model card to `out` .json.
 
     `lr` None: fastai's `lr_find` picks it. The batch is at most a tenth of the training images, so
@@ -104,8 +104,8 @@ def train(
                 learn.fit_one_cycle(n, lr)
         learn.path = Path(".")  # the scratch folder goes; the learner keeps no path to it
     out.parent.mkdir(parents=True, exist_ok=True)
-    card = evaluate(learn, dataset)
-    card.update(
+    card = ModelCard(
+        **evaluate(learn, dataset),
         task=task, architecture=arch, image_size=size, pretrained=pretrained, epochs=epochs,
         learning_rate=float(f"{lr:.3g}"), learning_rate_from=lr_from, device=device,
         progressive_sizes=sizes, split=dataset.split,
@@ -115,7 +115,7 @@ def train(
         versions={p: metadata.version(p) for p in ("fastai", "torch", "torchvision")},
     )
     learn.export(out.resolve())
-    write_json(out.with_suffix(".json"), card)
+    card.save(out.with_suffix(".json"))
     return learn, card
 
 
@@ -148,7 +148,7 @@ def evaluate(learn, dataset: Dataset) -> dict[str, Any]:
     }
 
 
-def push(learn, card: dict[str, Any], out: Path, repo_id: str) -> None:
+def push(learn, card: ModelCard, out: Path, repo_id: str) -> None:
     """Share the learner on the Hugging Face Hub (huggingface_hub's fastai support) with its card."""
     from huggingface_hub import push_to_hub_fastai, upload_file
 
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     except GiroError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(json.dumps({k: card[k] for k in ("task", "accuracy", "top5_accuracy", "split")}))
+    print(json.dumps({k: getattr(card, k) for k in ("task", "accuracy", "top5_accuracy", "split")}))
     print(f"wrote {args.out} and {args.out.with_suffix('.json')}")
     return 0
 

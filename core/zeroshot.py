@@ -34,6 +34,8 @@ class ZeroShotPredictor:
         self.labels, self.device, self.card = labels, device, None
         self.model_id = model
         self.sentences_per_class = len(sentences[0])
+        self.about = (f"Zero-shot CLIP ({model}, {self.sentences_per_class} sentences a class, averaged): no "
+                      "training yet; a trained learner will replace it.")
         flat = [sentence for of_class in sentences for sentence in of_class]
         with torch.inference_mode():
             text = self.processor(text=flat, return_tensors="pt", padding=True).to(device)

@@ -7,12 +7,13 @@ import streamlit as st
 from PIL import Image
 
 from core import settings
-from core.classify import Prediction, Predictor, held_out_record
+from core.classify import Prediction, Predictor
 from core.datasets import flower_photo
 from core.errors import GiroError, ModelError
 from core.faces import MAX_STAR_PHOTOS, SAME_PERSON, add_star, likeness
 from core.images import EXTENSIONS, header_pixels, load_image
 from core.lan import camera_needs_https
+from core.model_card import ModelCard
 from core.status import learner_status
 from core.subject import SubjectAnswer
 from core.tasks import OXFORD_PHOTO, GALLERY, GRAD_CAM, Task, task
@@ -113,7 +114,7 @@ def distance_figure(matches) -> go.Figure:
     return figure
 
 
-def verdict(prediction: Prediction, noun: str, card: dict | None = None,
+def verdict(prediction: Prediction, noun: str, card: ModelCard | None = None,
             subject: SubjectAnswer | None = None) -> tuple[str, str]:
     """The answer, and what the held-out photos say of answers this sure (empty without a
     calibrated model card). Where CLIP (`subject`) finds something else likelier than the page's
@@ -126,13 +127,13 @@ def verdict(prediction: Prediction, noun: str, card: dict | None = None,
         return (f"Probably not a {noun}: to CLIP this looks more like {_a(subject.likeliest)} "
                 f"({subject.likeliest_probability:.0%}) than {_a(subject.subject)} ({subject.probability:.0%}). "
                 f"Best guesses anyway: {guesses}."), ""
-    record = held_out_record(card, probability)
+    record = card.held_out_record(probability) if card is not None else None
     if record is None:
         sure, note = probability >= CONFIDENT, ""
     else:
-        sure = record["right"] / record["n"] >= CALIBRATED_SURE
-        note = (f"Held-out photos the model was {record['from']:.0%}-{record['to']:.0%} sure of: "
-                f"right {record['right']} of {record['n']} times.")
+        sure = record.right / record.n >= CALIBRATED_SURE
+        note = (f"Held-out photos the model was {record.low:.0%}-{record.high:.0%} sure of: "
+                f"right {record.right} of {record.n} times.")
     if sure:
         return f"**{label}** ({probability:.0%} sure)", note
     return f"Not sure which {noun} this is. Best guesses: {guesses}.", note
@@ -142,7 +143,7 @@ def _a(thing: str) -> str:
     return f"{'an' if thing[0] in 'aeiou' else 'a'} {thing}"
 
 
-def verdict_ui(prediction: Prediction, noun: str, card: dict | None, container=st,
+def verdict_ui(prediction: Prediction, noun: str, card: ModelCard | None, container=st,
                subject: SubjectAnswer | None = None) -> None:
     words, note = verdict(prediction, noun, card, subject)
     container.markdown(words)
@@ -152,30 +153,29 @@ def verdict_ui(prediction: Prediction, noun: str, card: dict | None, container=s
 
 def model_card_ui(predictor: Predictor) -> None:
     card = predictor.card
-    if predictor.kind == "zero-shot":
-        st.caption(f"Zero-shot CLIP (`{predictor.model_id}`, {predictor.sentences_per_class} sentences a class, "
-                   "averaged): no training yet; a trained learner will replace it.")
+    if predictor.about:  # not a trained learner: no card to show, a line instead
+        st.caption(as_text(predictor.about))
         return
     with st.expander("Model card: trained learner"):
         if not card:
             st.write("This learner came without a model card.")
             return
         # Top-5 says nothing with five classes or fewer: every answer is in it.
-        top5 = f", top-5 {card['top5_accuracy']:.1%}" if len(card["classes"]) > 5 else ""
+        top5 = f", top-5 {card.top5_accuracy:.1%}" if len(card.classes) > 5 else ""
         st.write(
-            f"**{card['architecture']}** at {card['image_size']} px, trained {card['date']} on "
-            f"{card['n_train']} photos ({card['split']}). Held-out accuracy "
-            f"**{card['accuracy']:.1%}**{top5} on {card['n_held_out']} photos."
+            f"**{card.architecture}** at {card.image_size} px, trained {card.date} on "
+            f"{card.n_train} photos ({card.split}). Held-out accuracy "
+            f"**{card.accuracy:.1%}**{top5} on {card.n_held_out} photos."
         )
-        calibrated = [row for row in card.get("calibration") or [] if row["n"]]
+        calibrated = [row for row in card.calibration if row.n]
         if calibrated:
             st.caption("How often it was right on held-out photos, by how sure it was: " + "; ".join(
-                f"{row['from']:.0%}-{row['to']:.0%}: {row['right']} of {row['n']}" for row in calibrated) + ".")
-        st.caption(f"{len(card['classes'])} classes: " + ", ".join(card["classes"][:30])
-                   + (" ..." if len(card["classes"]) > 30 else ""))
-        matrix = card.get("confusion_matrix")
+                f"{row.low:.0%}-{row.high:.0%}: {row.right} of {row.n}" for row in calibrated) + ".")
+        st.caption(f"{len(card.classes)} classes: " + ", ".join(card.classes[:30])
+                   + (" ..." if len(card.classes) > 30 else ""))
+        matrix = card.confusion_matrix
         if matrix and len(matrix) <= 40:
-            figure = go.Figure(go.Heatmap(z=matrix, x=card["classes"], y=card["classes"],
+            figure = go.Figure(go.Heatmap(z=matrix, x=card.classes, y=card.classes,
                                           colorscale="RdPu", hovertemplate="true %{y}<br>predicted %{x}: %{z}<extra></extra>"))
             figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                                  xaxis={"title": "predicted"}, yaxis={"title": "true", "autorange": "reversed"})

@@ -42,7 +42,7 @@ def test_top_k_best_first_and_card(learner_in_models, shapes_data):
     assert len(prediction) == 3  # only three classes
     assert [p for _, p in prediction] == sorted((p for _, p in prediction), reverse=True)
     assert abs(sum(p for _, p in prediction) - 1) < 1e-5
-    assert predictor.card["accuracy"] >= 0.9 and predictor.kind == "learner"
+    assert predictor.card.accuracy >= 0.9 and predictor.kind == "learner"
 
 
 def test_exif_rotated_copy_gets_the_same_prediction(learner_in_models, shapes_data):

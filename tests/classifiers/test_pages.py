@@ -173,11 +173,12 @@ def test_only_the_host_may_add_a_star(star_gallery_folder, monkeypatch):
 
 
 def test_the_verdict_follows_the_held_out_calibration():
+    from core.model_card import CalibrationBin, ModelCard
     from ui.classify import verdict
 
-    card = {"calibration": [{"from": 0.0, "to": 0.5, "n": 6, "right": 5},
-                            {"from": 0.5, "to": 0.9, "n": 3, "right": 3},
-                            {"from": 0.9, "to": 1.0, "n": 10, "right": 2}]}
+    card = ModelCard(["MTB", "Road", "TT"], 0.5, 1.0, "resnet34", 224, "2026-11-20", 100, "random", 19,
+                     calibration=(CalibrationBin(0.0, 0.5, 6, 5), CalibrationBin(0.5, 0.9, 3, 3),
+                                  CalibrationBin(0.9, 1.0, 10, 2)))
     confident_but_wrong = [("MTB", 0.95), ("Road", 0.04), ("TT", 0.01)]
     words, note = verdict(confident_but_wrong, "bike", card)
     assert words.startswith("Not sure which bike this is") and "right 2 of 10 times" in note

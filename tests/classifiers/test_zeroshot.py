@@ -67,6 +67,7 @@ def test_each_class_is_the_average_of_its_sentences(tiny_clip):
     assert len(templates) >= 4
     predictor = load_zero_shot("bikes", str(tiny_clip))
     assert predictor.sentences_per_class == len(templates)
+    assert predictor.about.startswith(f"Zero-shot CLIP ({predictor.model_id}, {len(templates)} sentences a class")
     phrases = tasks.task("bikes").zero_shot()
     singles = [ZeroShotPredictor(str(tiny_clip), list(phrases), [[t.format(p)] for p in phrases.values()])._text
                for t in templates]
