@@ -1,13 +1,14 @@
 import streamlit as st
 
 from core.status import dream_status
-from ui.common import model_missing_ui, page_header_ui
+from ui.common import page_header_ui
 from ui.dream.gallery_tab import gallery_tab_ui
 from ui.dream.live_tab import live_tab_ui
 from ui.dream.render_tab import render_tab_ui
 from ui.dream.stage_tab import stage_tab_ui
 from ui.dream.start_tab import start_tab_ui
 from ui.dream.state import init_state, model_id, vae_id
+from ui.setup import model_missing_ui
 
 page_header_ui(
     "Dream a Stage", "🌄", "A dream-like, seamlessly looping ride through a stage of the Giro d'Italia."

@@ -19,7 +19,8 @@ from core.subject import SubjectAnswer
 from core.tasks import OXFORD_PHOTO, GALLERY, GRAD_CAM, Task, task
 from ui.cache import classifier, face_embedder, star_gallery, subject_check
 from ui import common
-from ui.common import as_text, model_missing_ui, page_header_ui, plot_text
+from ui.common import as_text, page_header_ui, plot_text
+from ui.setup import model_missing_ui
 
 CONFIDENT = 0.5  # below this, the verdict says it is not sure (a model without calibration)
 CALIBRATED_SURE = 0.7  # held-out answers this sure right less often than this: "not sure"

@@ -10,27 +10,6 @@ from collections.abc import Callable
 import streamlit as st
 
 from core.errors import GiroError
-from core.status import ModelStatus
-
-
-def model_missing_ui(status: ModelStatus, needs: str, reason: str = "") -> None:
-    """One sentence on what the page needs; for the host, why and the exact command, folded away.
-
-    A guest's phone sees no command and no server path: neither is theirs to use.
-    """
-    st.info(needs, icon="📦")
-    if not is_host():
-        st.caption("The host of this app can set it up.")
-        return
-    with st.expander("Set it up (host)"):
-        if reason:
-            st.caption(as_text(reason))
-        st.write(f"Expected at `{status.where}`. Run on this machine:")
-        st.code(status.get_command, language="bash")
-        if status.setup_part:
-            from ui.setup import setup_ui  # ui.setup reads ui.common: imported where it is used
-
-            setup_ui([status.setup_part], key=status.setup_part, outcomes_of=[status.setup_part])
 
 
 def is_host() -> bool:

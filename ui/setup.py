@@ -1,4 +1,5 @@
-"""Start `core.setup` from a page, and watch the server's run: for the host only (`GIRO_SETUP`)."""
+"""What a page says when its model is missing, and starting `core.setup` from a page to get it
+(watching the server's run): the commands and the run for the host only (`GIRO_SETUP`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,30 @@ import streamlit as st
 from core import settings
 from core.setup import FAILED, summary
 from core.setup_job import SetupState
+from core.status import ModelStatus
 from ui import common
 from ui.cache import setup_job
 
 POLL_SECONDS = 2
 LOG_LINES = 12
+
+
+def model_missing_ui(status: ModelStatus, needs: str, reason: str = "") -> None:
+    """One sentence on what the page needs; for the host, why and the exact command, folded away.
+
+    A guest's phone sees no command and no server path: neither is theirs to use.
+    """
+    st.info(needs, icon="📦")
+    if not common.is_host():
+        st.caption("The host of this app can set it up.")
+        return
+    with st.expander("Set it up (host)"):
+        if reason:
+            st.caption(common.as_text(reason))
+        st.write(f"Expected at `{status.where}`. Run on this machine:")
+        st.code(status.get_command, language="bash")
+        if status.setup_part:
+            setup_ui([status.setup_part], key=status.setup_part, outcomes_of=[status.setup_part])
 
 
 def setup_ui(parts: list[str], key: str, outcomes_of: list[str] | None = None) -> None:
