@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from core import tasks
 from core.errors import GiroError
 from core.lan import phone_url, qr_code
+from core.pages import all_pages
 from core.status import ModelStatus, all_status
 from ui import common
 from ui.cache import device_info
@@ -12,37 +12,25 @@ from ui.setup import setup_ui
 
 st.set_page_config(page_title="Giro Dreams", page_icon="🚴", layout="wide")
 
-DREAM_CARD = (
-    "pages/1_Dream_a_Stage.py",
-    "🌄 Dream a Stage",
-    "Stable Diffusion dreams a looping ride through a Giro stage: each frame is the last one "
-    "zoomed in and redrawn, and the end flows back into the start.",
-    "Needs Stable Diffusion weights (about 4 GB); a GPU turns minutes into seconds.",
-)
 PER_ROW = 2
-
-
-def cards() -> list[tuple[str, str, str, str]]:
-    """(page file, title, what it does, what it needs): Dream a Stage, then each classifier page."""
-    return [DREAM_CARD] + [(t.script, f"{t.icon} {t.page}", t.summary, t.needs) for t in tasks.TASKS]
 
 
 def page_cards_ui(statuses: list[ModelStatus]) -> None:
     """A card per page with its state, so a guest sees at a glance which pages answer; what a
     missing model is (files, sizes) is the host's to read."""
     host = common.is_host()
-    every = list(zip(cards(), statuses))
+    every = list(zip(all_pages(), statuses))
     for start in range(0, len(every), PER_ROW):
-        for column, ((path, title, what, needs), status) in zip(st.columns(PER_ROW), every[start : start + PER_ROW]):
+        for column, (page, status) in zip(st.columns(PER_ROW), every[start : start + PER_ROW]):
             with column.container(border=True):
-                st.subheader(title)
-                st.write(what)
+                st.subheader(f"{page.icon} {page.title}")
+                st.write(page.summary)
                 if status.available:
                     st.badge("Ready", icon=":material/check:", color="green")
                 else:
                     st.badge("Needs setup", icon=":material/build:", color="orange")
-                    st.caption(needs if host else "Not ready on this server yet: the host of this app can set it up.")
-                st.page_link(path, label=f"Open {title.split(' ', 1)[1]}", icon="➡️")
+                    st.caption(page.needs if host else "Not ready on this server yet: the host of this app can set it up.")
+                st.page_link(page.script, label=f"Open {page.title}", icon="➡️")
 
 
 def status_ui(statuses: list[ModelStatus]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from core import settings, tasks
 from core.hub import is_hub_id
 from core.images import IMAGE_SUFFIXES
+from core.pages import DREAM, all_pages
 from core.tasks import GALLERY, Task
 
 
@@ -30,24 +31,24 @@ def dream_status(model: str | None = None, vae: str = "auto") -> ModelStatus:
     if not status.available or vae == "auto" or _hub_cached(vae, "config.json"):
         return status
     if vae == settings.dream_fast_vae() and is_hub_id(vae):
-        return ModelStatus("Dream a Stage", False, vae, SETUP_COMMAND.format("dream"), "dream")
+        return ModelStatus(DREAM.title, False, vae, SETUP_COMMAND.format(DREAM.name), DREAM.name)
     if is_hub_id(vae):
-        return ModelStatus("Dream a Stage", False, vae, f"hf download {vae}")
-    return ModelStatus("Dream a Stage", False, vae, f"an AutoencoderTiny folder with config.json at {vae}")
+        return ModelStatus(DREAM.title, False, vae, f"hf download {vae}")
+    return ModelStatus(DREAM.title, False, vae, f"an AutoencoderTiny folder with config.json at {vae}")
 
 
 def _diffusers_status(model: str) -> ModelStatus:
     found = _hub_cached(model, "model_index.json")
     if found:
-        return ModelStatus("Dream a Stage", True, model, "")
+        return ModelStatus(DREAM.title, True, model, "")
     if Path(model).expanduser().is_dir():
-        return ModelStatus("Dream a Stage", False, model, f"a diffusers folder with model_index.json at {model}")
+        return ModelStatus(DREAM.title, False, model, f"a diffusers folder with model_index.json at {model}")
     if not is_hub_id(model):  # a folder that is not there: the command that fills it
-        return ModelStatus("Dream a Stage", False, model,
+        return ModelStatus(DREAM.title, False, model,
                            f"hf download {settings.DREAM_DEFAULT_MODEL} --local-dir {model}")
     if model in (settings.dream_model(), settings.dream_fast_model()):
-        return ModelStatus("Dream a Stage", False, model, SETUP_COMMAND.format("dream"), "dream")
-    return ModelStatus("Dream a Stage", False, model, f"hf download {model}")
+        return ModelStatus(DREAM.title, False, model, SETUP_COMMAND.format(DREAM.name), DREAM.name)
+    return ModelStatus(DREAM.title, False, model, f"hf download {model}")
 
 
 def dream_folders() -> list[str]:
@@ -95,5 +96,5 @@ def _hub_cached(model: str, filename: str) -> bool:
 
 
 def all_status() -> list[ModelStatus]:
-    """Dream a Stage, then every classifier page in the registry's order."""
-    return [dream_status()] + [learner_status(t) for t in tasks.TASKS]
+    """Each page's, in `core.pages.all_pages`'s order."""
+    return [dream_status() if page == DREAM else learner_status(tasks.task(page.name)) for page in all_pages()]

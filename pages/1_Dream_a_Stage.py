@@ -1,5 +1,6 @@
 import streamlit as st
 
+from core.pages import DREAM
 from core.status import dream_status
 from ui.common import page_header_ui
 from ui.dream.gallery_tab import gallery_tab_ui
@@ -10,9 +11,7 @@ from ui.dream.start_tab import start_tab_ui
 from ui.dream.state import init_state, model_id, vae_id
 from ui.setup import model_missing_ui
 
-page_header_ui(
-    "Dream a Stage", "🌄", "A dream-like, seamlessly looping ride through a stage of the Giro d'Italia."
-)
+page_header_ui(DREAM.title, DREAM.icon, DREAM.summary)
 init_state()
 status = dream_status(model_id() or None, vae_id())
 if not status.available:
