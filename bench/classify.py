@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 
 from bench.results import machine, write_section
-from core.testing import make_shapes_dataset
+from testkit.classify import make_shapes_dataset
 
 
 def median_ms(works: dict, runs: int) -> dict[str, float]:

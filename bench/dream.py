@@ -37,7 +37,7 @@ from core.device import pick_device, pick_dtype
 from core.dream.pipelines import assemble_pipelines
 from core.dream.render import Progress, render
 from core.dream.stage import parse_stage
-from core.dream.testing import build_pipeline, build_tiny_vae
+from testkit.dream import build_pipeline, build_tiny_vae
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from core.dream.live import LiveSettings, LiveStream
 from core.dream.pipelines import assemble_pipelines
 from core.dream.render import Progress, render
 from core.dream.stage import parse_stage
-from core.dream.testing import build_pipeline
+from testkit.dream import build_pipeline
 
 SIZE = 128
 PROMPT = "a treelined avenue, poplars, summer day, france"

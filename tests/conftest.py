@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.testing import make_shapes_dataset
+from testkit.classify import make_shapes_dataset
 from tests.browser.chromium import find_chromium, missing
 from tests.browser.server import CHROMIUM_ARGS
 
@@ -51,7 +51,7 @@ def taught_clip(shapes_data, tmp_path_factory) -> Path:
     squares people and triangles cars, in core.subject's sentences: the rest stay unseen, and
     "is this a bicycle at all?" has a right answer. About 15 s on CPU."""
     from core.subject import TEMPLATES
-    from core.testing import save_tiny_clip, teach_tiny_clip
+    from testkit.classify import save_tiny_clip, teach_tiny_clip
 
     lessons = [([t.format(thing) for t in TEMPLATES], sorted((shapes_data / shape).glob("*.jpg"))[:40])
                for thing, shape in (("bicycle", "circle"), ("person", "square"), ("car", "triangle"))]
@@ -108,7 +108,7 @@ def browser_folders(tmp_path_factory, trained) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def tiny_dream_model(tmp_path_factory) -> Path:
-    from core.dream.testing import save_pipeline
+    from testkit.dream import save_pipeline
 
     return save_pipeline(tmp_path_factory.mktemp("sd") / "tiny-sd")
 
@@ -116,7 +116,7 @@ def tiny_dream_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_vae_folder(tmp_path_factory) -> Path:
     """A random AutoencoderTiny saved as a folder, loaded by path like madebyollin/taesd."""
-    from core.dream.testing import save_tiny_vae
+    from testkit.dream import save_tiny_vae
 
     return save_tiny_vae(tmp_path_factory.mktemp("vae") / "tiny-taesd")
 

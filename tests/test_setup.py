@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from core.testing import make_shapes_dataset
+from testkit.classify import make_shapes_dataset
 from tests.fake_web import FakeWeb
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +40,7 @@ def content(tmp_path_factory) -> dict:
     """What the fake web serves: an Oxford-layout archive, bike photos, faces, tiny Hub models."""
     from skimage import data
 
-    from core.dream.testing import save_pipeline, save_tiny_vae
+    from testkit.dream import save_pipeline, save_tiny_vae
 
     base = tmp_path_factory.mktemp("web")
     shapes = make_shapes_dataset(base / "shapes", per_class=40, size=128)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.status import all_status, dream_folders, dream_status, learner_status
 from core.tasks import task
-from core.testing import save_tiny_clip
+from testkit.classify import save_tiny_clip
 
 
 def test_nothing_present(giro_folders):

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from core.errors import ModelError
-from core.testing import save_tiny_clip
+from testkit.classify import save_tiny_clip
 from core.zeroshot import load_zero_shot
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from core.testing import build_tokenizer
+from testkit.classify import build_tokenizer
 
 ARCHITECTURES = {
     # diffusers' own fast-test sizes
