@@ -50,8 +50,8 @@ def photos_per_second(work, callers: int, calls: int) -> float:
 def build_learner(folder: Path, arch: str, size: int) -> Path:
     from fastai.vision.all import models, vision_learner
 
-    from core.datasets import image_folders
-    from core.train import dataloaders
+    from core.classifiers.datasets import image_folders
+    from core.classifiers.train import dataloaders
 
     dataset = image_folders(make_shapes_dataset(folder / "data", per_class=8, size=size))
     learn = vision_learner(dataloaders(dataset, size, 8, 0), getattr(models, arch), pretrained=False)
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     from fastai.learner import load_learner
 
-    from core.classify import load_predictor
+    from core.classifiers.classify import load_predictor
 
     with tempfile.TemporaryDirectory() as scratch:
         path = build_learner(Path(scratch), args.arch, args.size)

@@ -1,11 +1,11 @@
 """Every page of the app described once, Dream a Stage first, then each classifier page of the
-registry (`core.tasks`): Home's cards, the model status and each page's header read these."""
+registry (`core.classifiers.tasks`): Home's cards, the model status and each page's header read these."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core import tasks
+from core.classifiers import tasks
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def live_idle_seconds() -> int:
     return _whole_number("GIRO_LIVE_IDLE_SECONDS", 300)
 
 
-# Classifiers: before a learner is trained, zero-shot CLIP answers (core/tasks.py lists the pages).
+# Classifiers: before a learner is trained, zero-shot CLIP answers (core/classifiers/tasks.py lists the pages).
 CLIP_DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 FLOWERS_DEFAULT_URL = "https://s3.amazonaws.com/fast-ai-imageclas/oxford-102-flowers.tgz"  # fastai's copy
 

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core import settings, tasks
+from core import settings
+from core.classifiers import tasks
 from core.errors import GiroError, first_line
 
 READY, MADE, FAILED = "ready", "made", "failed"
@@ -85,7 +86,7 @@ def setup_dream(options: Options, log: Log) -> Outcome:
 def setup_oxford(task: tasks.Task, options: Options, log: Log) -> Outcome:
     """Oxford Flowers, then ResNet trained on the official split and on the large split; the page
     uses the large one. Each learner is kept as soon as it is trained."""
-    from core.datasets import download_flowers, flowers
+    from core.classifiers.datasets import download_flowers, flowers
 
     outcome = Outcome(task.name, READY)
     page_learner = task.learner_path()
@@ -105,8 +106,8 @@ def setup_oxford(task: tasks.Task, options: Options, log: Log) -> Outcome:
 def setup_folders(task: tasks.Task, options: Options, log: Log) -> Outcome:
     """Photos of each class from an image search (the task's queries: Road / TT / MTB for bikes),
     checked and de-duplicated, then trained."""
-    from core.collect import collect
-    from core.datasets import image_folders
+    from core.classifiers.collect import collect
+    from core.classifiers.datasets import image_folders
 
     out = task.learner_path()
     if _has_learner(out):
@@ -127,8 +128,8 @@ def setup_folders(task: tasks.Task, options: Options, log: Log) -> Outcome:
 def setup_gallery(task: tasks.Task, options: Options, log: Log) -> Outcome:
     """Photos of each listed film star with exactly one face, near duplicates removed, in the
     gallery. A star searched for once is not searched again for as many photos (a marker file)."""
-    from core.collect import collect
-    from core.faces import FaceEmbedder, star_name
+    from core.classifiers.collect import collect
+    from core.classifiers.faces import FaceEmbedder, star_name
     from core.images import IMAGE_SUFFIXES
 
     gallery = task.data_path()
@@ -203,7 +204,7 @@ def _has_learner(out: Path) -> bool:
 
 
 def _accuracy_line(out: Path, where: str = "held out", original: float | None = None) -> str:
-    from core.model_card import ModelCard
+    from core.classifiers.model_card import ModelCard
 
     card = ModelCard.load(out.with_suffix(".json"))
     if card is None:
@@ -213,7 +214,7 @@ def _accuracy_line(out: Path, where: str = "held out", original: float | None = 
 
 
 def _train(dataset, task: str, out: Path, options: Options) -> None:
-    from core.train import train
+    from core.classifiers.train import train
 
     train(dataset, task, out, options.arch, options.epochs, options.size, options.pretrained,
           options.batch_size, lr=options.lr, device=options.device)
@@ -266,7 +267,7 @@ def _duration(seconds: float) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core.train import ARCHS
+    from core.classifiers.train import ARCHS
 
     parser = argparse.ArgumentParser(
         prog="python -m core.setup", description=(__doc__ or "").split("\n\n")[0],

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import settings, tasks
+from core import settings
+from core.classifiers import tasks
 from core.hub import is_hub_id
 from core.images import IMAGE_SUFFIXES
 from core.pages import DREAM, all_pages
-from core.tasks import GALLERY, Task
+from core.classifiers.tasks import GALLERY, Task
 
 
 @dataclass(frozen=True)

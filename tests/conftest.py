@@ -37,7 +37,7 @@ def shapes_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def trained(shapes_data, tmp_path_factory) -> dict:
     """Trained from scratch through the command line, as a user would; about a minute on CPU."""
-    from core.train import main
+    from core.classifiers.train import main
 
     out = tmp_path_factory.mktemp("trained") / "bikes.pkl"
     assert main(["bikes", "--data", str(shapes_data), "--out", str(out), "--arch", "resnet18",
@@ -48,9 +48,9 @@ def trained(shapes_data, tmp_path_factory) -> dict:
 @pytest.fixture(scope="session")
 def taught_clip(shapes_data, tmp_path_factory) -> Path:
     """A tiny CLIP taught, on the first 40 pictures of each shape, that circles are bicycles,
-    squares people and triangles cars, in core.subject's sentences: the rest stay unseen, and
+    squares people and triangles cars, in core.classifiers.subject's sentences: the rest stay unseen, and
     "is this a bicycle at all?" has a right answer. About 15 s on CPU."""
-    from core.subject import TEMPLATES
+    from core.classifiers.subject import TEMPLATES
     from testkit.classify import save_tiny_clip, teach_tiny_clip
 
     lessons = [([t.format(thing) for t in TEMPLATES], sorted((shapes_data / shape).glob("*.jpg"))[:40])

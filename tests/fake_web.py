@@ -3,7 +3,7 @@ over real HTTP so the product's own download code (urllib, huggingface_hub, diff
 
     python -m tests.fake_web SEARCH_URL STARS_FILE -- SETUP_ARGS...
 
-runs `python -m core.setup` with the image search (core.collect's one network boundary besides
+runs `python -m core.setup` with the image search (core.classifiers.collect's one network boundary besides
 the downloads) answered by SEARCH_URL instead of the metasearch service, and the film stars read
 from STARS_FILE (a few, where the repository lists two hundred).
 """
@@ -125,7 +125,7 @@ class FakeWeb:
 
 def main(argv: list[str]) -> int:
     search_url, stars_file, setup_args = argv[0], Path(argv[1]), argv[3:]
-    import core.collect
+    import core.classifiers.collect
     import core.setup
 
     core.setup.STARS_FILE = stars_file
@@ -134,7 +134,7 @@ def main(argv: list[str]) -> int:
         with urllib.request.urlopen(address, timeout=10) as reply:
             return json.loads(reply.read())[:max_results]
 
-    core.collect.search_images = search
+    core.classifiers.collect.search_images = search
     return core.setup.main(setup_args)
 
 

@@ -92,7 +92,7 @@ def test_every_page_renders_without_a_model(page, giro_folders, monkeypatch):
 def test_a_fifth_task_gets_its_card_and_status(giro_folders, monkeypatch, host):
     from dataclasses import replace
 
-    from core import tasks
+    from core.classifiers import tasks
 
     boats = replace(tasks.task("bikes"), name="boats", page="Boat ID", icon="⛵",
                     summary="Sailing boat or motor boat?", needs="Needs models/boats.pkl.")

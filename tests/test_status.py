@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.status import all_status, dream_folders, dream_status, learner_status
-from core.tasks import task
+from core.classifiers.tasks import task
 from testkit.classify import save_tiny_clip
 
 

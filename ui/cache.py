@@ -12,16 +12,17 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from core import settings, tasks
+from core import settings
+from core.classifiers import tasks
 from core.device import DeviceInfo, describe_device, pick_device, pick_dtype
 
 if TYPE_CHECKING:  # heavy imports wait until a page needs them: Home stays quick to open
-    from core.classify import Predictor
+    from core.classifiers.classify import Predictor
     from core.dream.live import LiveHall
     from core.dream.queue import RenderQueue
-    from core.faces import FaceEmbedder, StarGallery
+    from core.classifiers.faces import FaceEmbedder, StarGallery
     from core.setup_job import SetupJob
-    from core.subject import SubjectCheck
+    from core.classifiers.subject import SubjectCheck
 
 
 @st.cache_resource(show_spinner=False)
@@ -65,9 +66,9 @@ def setup_job() -> SetupJob:
 
 @st.cache_resource(show_spinner="Loading the model...")
 def _classifier(task: str, learner_version: float | None, clip: str) -> Predictor:
-    """Thread-safe predictors (see core.classify and core.zeroshot); one per learner version."""
-    from core.classify import load_predictor
-    from core.zeroshot import load_zero_shot
+    """Thread-safe predictors (see core.classifiers.classify and core.classifiers.zeroshot); one per learner version."""
+    from core.classifiers.classify import load_predictor
+    from core.classifiers.zeroshot import load_zero_shot
 
     if learner_version is not None:
         return load_predictor(tasks.task(task).learner_path())
@@ -87,8 +88,8 @@ def classifier(task: tasks.Task) -> Predictor:
 
 @st.cache_resource(show_spinner=False)
 def _subject_check(task: str, clip: str) -> SubjectCheck | None:
-    """Thread-safe as core.zeroshot's predictor is (only read, the tokenizer behind a lock)."""
-    from core.subject import load_subject_check
+    """Thread-safe as core.classifiers.zeroshot's predictor is (only read, the tokenizer behind a lock)."""
+    from core.classifiers.subject import load_subject_check
 
     return load_subject_check(task, clip)
 
@@ -105,8 +106,8 @@ def subject_check(task: tasks.Task) -> SubjectCheck | None:
 
 @st.cache_resource(show_spinner="Loading the face models...")
 def face_embedder() -> FaceEmbedder:
-    """dlib's models behind one lock (see core.faces.FaceEmbedder)."""
-    from core.faces import FaceEmbedder
+    """dlib's models behind one lock (see core.classifiers.faces.FaceEmbedder)."""
+    from core.classifiers.faces import FaceEmbedder
 
     return FaceEmbedder()
 
@@ -117,7 +118,7 @@ _last_gallery_lock = threading.Lock()
 
 @st.cache_resource(show_spinner="Reading the star gallery...", max_entries=2)
 def _star_gallery(folder: str, signature: tuple) -> StarGallery:
-    from core.faces import StarGallery
+    from core.classifiers.faces import StarGallery
 
     with _last_gallery_lock:
         previous = _last_gallery.get(folder)

@@ -7,16 +7,16 @@ import streamlit as st
 from PIL import Image
 
 from core import settings
-from core.classify import Prediction, Predictor
-from core.datasets import flower_photo
+from core.classifiers.classify import Prediction, Predictor
+from core.classifiers.datasets import flower_photo
 from core.errors import GiroError, ModelError
-from core.faces import MAX_STAR_PHOTOS, SAME_PERSON, add_star, likeness
+from core.classifiers.faces import MAX_STAR_PHOTOS, SAME_PERSON, add_star, likeness
 from core.images import EXTENSIONS, header_pixels, load_image
 from core.lan import camera_needs_https
-from core.model_card import ModelCard
+from core.classifiers.model_card import ModelCard
 from core.status import learner_status
-from core.subject import SubjectAnswer
-from core.tasks import OXFORD_PHOTO, GALLERY, GRAD_CAM, Task, task
+from core.classifiers.subject import SubjectAnswer
+from core.classifiers.tasks import OXFORD_PHOTO, GALLERY, GRAD_CAM, Task, task
 from ui.cache import classifier, face_embedder, star_gallery, subject_check
 from ui import common
 from ui.common import as_text, page_header_ui, plot_text
@@ -184,7 +184,7 @@ def model_card_ui(predictor: Predictor) -> None:
 
 
 def page_ui(name: str) -> None:
-    """A classifier page, as described in core.tasks: the header, then its answer view."""
+    """A classifier page, as described in core.classifiers.tasks: the header, then its answer view."""
     described = task(name)
     page_header_ui(described.page, described.icon, described.summary)
     if described.source == GALLERY:

@@ -1,4 +1,4 @@
-"""core.classify: the fast predictor equals learn.predict, batches, and is thread-safe."""
+"""core.classifiers.classify: the fast predictor equals learn.predict, batches, and is thread-safe."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from core.classify import load_predictor, main, model_path
+from core.classifiers.classify import load_predictor, main, model_path
 from core.errors import ModelError
 from core.images import load_image
 
@@ -149,7 +149,7 @@ def test_the_command_line_holds_a_batch_of_photos_at_the_pages_size(learner_in_m
     """Forty 12-megapixel photos: each decoded at the size the page keeps (1024 px, a JPEG at a
     quarter of its scale), answered a batch of 32 at a time, every one answered once, in order.
     Held at full size all at once, twelve of them cost 1.8 GB."""
-    import core.classify as classify
+    import core.classifiers.classify as classify
     from core.settings import PHOTO_MAX_SIDE
 
     photo = tmp_path / "big.jpg"

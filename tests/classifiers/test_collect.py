@@ -1,4 +1,4 @@
-"""core.collect: the image search stubbed at the network boundary; verification and de-duplication real."""
+"""core.classifiers.collect: the image search stubbed at the network boundary; verification and de-duplication real."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import numpy as np
 from PIL import Image
 
-from core.collect import collect, main, parse_query
+from core.classifiers.collect import collect, main, parse_query
 from core.errors import GiroError
 
 
@@ -74,7 +74,7 @@ def test_search_failure_is_one_line(tmp_path, monkeypatch, capsys):
     def down(query, n):
         raise ConnectionError("no route to host")
 
-    monkeypatch.setattr("core.collect.search_images", down)
+    monkeypatch.setattr("core.classifiers.collect.search_images", down)
     assert main([str(tmp_path), "road bike"]) == 2
     assert capsys.readouterr().err == ("error: the image search (DuckDuckGo) could not be reached: no connection could "
                                        "be made: check this machine's internet connection and run the set-up again\n")

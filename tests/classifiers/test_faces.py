@@ -1,4 +1,4 @@
-"""core.faces: detect, align and embed with dlib's bundled weights; match against a star gallery."""
+"""core.classifiers.faces: detect, align and embed with dlib's bundled weights; match against a star gallery."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from PIL import Image
 from skimage import data
 
 from core.errors import FaceError, GiroError
-from core.faces import SAME_PERSON, FaceEmbedder, StarGallery, add_star, likeness, star_name
+from core.classifiers.faces import SAME_PERSON, FaceEmbedder, StarGallery, add_star, likeness, star_name
 
 
 @pytest.fixture(scope="module")

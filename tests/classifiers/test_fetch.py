@@ -1,8 +1,8 @@
-"""core.fetch: a shared learner from the Hub, with a clear message when the Hub is out of reach."""
+"""core.classifiers.fetch: a shared learner from the Hub, with a clear message when the Hub is out of reach."""
 
 from __future__ import annotations
 
-from core.fetch import main
+from core.classifiers.fetch import main
 
 
 def test_offline_is_one_line(capsys):

@@ -173,7 +173,7 @@ def test_only_the_host_may_add_a_star(star_gallery_folder, monkeypatch):
 
 
 def test_the_verdict_follows_the_held_out_calibration():
-    from core.model_card import CalibrationBin, ModelCard
+    from core.classifiers.model_card import CalibrationBin, ModelCard
     from ui.classify import verdict
 
     card = ModelCard(["MTB", "Road", "TT"], 0.5, 1.0, "resnet34", 224, "2026-11-20", 100, "random", 19,
@@ -190,7 +190,7 @@ def test_the_verdict_follows_the_held_out_calibration():
 
 
 def test_clip_says_first_when_a_photo_is_probably_not_the_subject():
-    from core.subject import SubjectAnswer
+    from core.classifiers.subject import SubjectAnswer
     from ui.classify import verdict
 
     sure_mtb = [("MTB", 0.95), ("Road", 0.04), ("TT", 0.01)]

@@ -1,4 +1,4 @@
-"""core.train: from a folder of class folders to an exported learner and its model card."""
+"""core.classifiers.train: from a folder of class folders to an exported learner and its model card."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from core.datasets import flowers
+from core.classifiers.datasets import flowers
 from core.errors import GiroError
-from core.train import main
+from core.classifiers.train import main
 
 
 def test_training_from_scratch_reaches_90_percent_held_out(trained):
@@ -83,8 +83,8 @@ def test_a_stars_learner_trains_on_the_aligned_face_chips_the_page_feeds_it(tmp_
     from PIL import ImageOps
     from skimage import data
 
-    from core.faces import CHIP_SIZE
-    from core.train import load_dataset
+    from core.classifiers.faces import CHIP_SIZE
+    from core.classifiers.train import load_dataset
 
     astronaut = Image.fromarray(data.astronaut())
     gallery = tmp_path / "stars"

@@ -1,4 +1,4 @@
-"""core.zeroshot: CLIP over the page's class names, through the same loading code as the Hub model."""
+"""core.classifiers.zeroshot: CLIP over the page's class names, through the same loading code as the Hub model."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from PIL import Image
 
 from core.errors import ModelError
 from testkit.classify import save_tiny_clip
-from core.zeroshot import load_zero_shot
+from core.classifiers.zeroshot import load_zero_shot
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +60,8 @@ def test_each_class_is_the_average_of_its_sentences(tiny_clip):
     """Prompt ensembling: a class's text embedding is the normalised mean of one per template."""
     import torch
 
-    from core import tasks
-    from core.zeroshot import ZeroShotPredictor
+    from core.classifiers import tasks
+    from core.classifiers.zeroshot import ZeroShotPredictor
 
     templates = tasks.task("bikes").zero_shot_templates
     assert len(templates) >= 4

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from core.classify import main as classify_main
+from core.classifiers.classify import main as classify_main
 from core.dream.__main__ import main as dream_main
 from core.dream.stage import parse_uploaded_stage
 from core.errors import ImageError, StageError

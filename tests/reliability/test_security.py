@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from core.classify import load_predictor
-from core.classify import main as classify_main
+from core.classifiers.classify import load_predictor
+from core.classifiers.classify import main as classify_main
 from core.errors import ModelError
 from tests.classifiers.test_pages import jpeg, open_page
 from tests.dream.conftest import finished

@@ -15,8 +15,9 @@ from typing import Any
 import torch
 from PIL import Image, ImageOps
 
-from core import settings, tasks
-from core.classify import Prediction, top_k_of
+from core import settings
+from core.classifiers import tasks
+from core.classifiers.classify import Prediction, top_k_of
 from core.errors import ModelError, first_line
 from core.hub import local_or_download
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from core import settings, tasks
-from core.zeroshot import ZeroShotPredictor
+from core import settings
+from core.classifiers import tasks
+from core.classifiers.zeroshot import ZeroShotPredictor
 
 # What guests photograph instead: everyday scenes and things, none of them a page's subject.
 ELSEWHERE = (

@@ -1,4 +1,4 @@
-"""core.model_card: the card beside a learner, read and written in one place."""
+"""core.classifiers.model_card: the card beside a learner, read and written in one place."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from core.errors import ModelError
-from core.model_card import CalibrationBin, ModelCard
+from core.classifiers.model_card import CalibrationBin, ModelCard
 
-CARD_V1 = Path(__file__).parent / "classifiers" / "fixtures" / "card_v1.json"  # as core.train wrote them
+CARD_V1 = Path(__file__).parent / "fixtures" / "card_v1.json"  # as core.classifiers.train wrote them
 
 
 def test_a_card_written_by_todays_training_opens_and_saves_the_same(tmp_path):

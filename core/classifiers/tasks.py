@@ -28,8 +28,8 @@ class Task:
     summary: str  # one sentence for Home's card and the page header
     noun: str  # what one photo shows: "Not sure which flower this is"
     needs: str  # what the page needs, for Home's card
-    source: str  # OXFORD: core.train downloads it; FOLDERS: class folders; GALLERY: star photos
-    collect: tuple[str, ...] = ()  # core.collect queries that start its data
+    source: str  # OXFORD: core.classifiers.train downloads it; FOLDERS: class folders; GALLERY: star photos
+    collect: tuple[str, ...] = ()  # core.classifiers.collect queries that start its data
     zero_shot: Callable[[], dict[str, str]] | None = None  # label -> phrase CLIP reads
     # Sentences around the phrase; CLIP's class embedding is their average (prompt ensembling,
     # which the CLIP paper found worth several points of zero-shot accuracy over one sentence).
@@ -38,7 +38,7 @@ class Task:
         "a cropped photo of a {}.", "a bright photo of a {}.", "a side view of a {}.",
     )
     extra: str = ""  # OXFORD_PHOTO, GRAD_CAM or nothing
-    # What CLIP is asked the photo shows before an answer is believed (core.subject); "" asks nothing.
+    # What CLIP is asked the photo shows before an answer is believed (core.classifiers.subject); "" asks nothing.
     subject: str = ""
 
     @property
@@ -53,7 +53,7 @@ class Task:
 
 
 def _flower_phrases() -> dict[str, str]:
-    from core.datasets import flower_names
+    from core.classifiers.datasets import flower_names
 
     return {name: name for name in flower_names()}
 

@@ -1,5 +1,5 @@
 """The model card beside a trained learner (`models/NAME.json`): what the learner is, how it was
-trained and how well it did on held-out photos. The one place its fields are named: `core.train`
+trained and how well it did on held-out photos. The one place its fields are named: `core.classifiers.train`
 makes it, the pages and the set-up read it.
 
 A card is read strictly where the page relies on a field (a wrong one is one line naming it) and

@@ -1,6 +1,6 @@
 """Fill class folders from an image search, as the fastai course does (the `ddgs` package).
 
-    python -m core.collect DIR "road bike" "time trial bike" "mountain bike" [--per-class 150]
+    python -m core.classifiers.collect DIR "road bike" "time trial bike" "mountain bike" [--per-class 150]
 
 A query may name its folder: "Road=road bike" fills DIR/Road. Every download is opened with the
 app's own loader (broken, tiny or non-image files are dropped) and near-duplicates, within and
@@ -39,7 +39,7 @@ def search_images(query: str, max_results: int) -> list[str]:
 
 def download(url: str) -> bytes:
     """The bytes at `url`, at most MAX_DOWNLOAD_MB (the network boundary)."""
-    request = urllib.request.Request(url, headers={"User-Agent": "giro-dreams/1.0 (core.collect)"})
+    request = urllib.request.Request(url, headers={"User-Agent": "giro-dreams/1.0 (core.classifiers.collect)"})
     with urllib.request.urlopen(request, timeout=TIMEOUT) as reply:
         return reply.read(MAX_DOWNLOAD_MB * 1024 * 1024 + 1)
 
@@ -127,7 +127,7 @@ def collect(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m core.collect", description=(__doc__ or "").split("\n\n")[0],
+        prog="python -m core.classifiers.collect", description=(__doc__ or "").split("\n\n")[0],
     )
     parser.add_argument("root", type=Path, metavar="DIR", help="the data set folder to fill")
     parser.add_argument("queries", nargs="+", metavar="QUERY", help='a search, or "Folder=search"')

@@ -1,4 +1,4 @@
-"""core.tasks: one description per classifier page, read by everything that names a task."""
+"""core.classifiers.tasks: one description per classifier page, read by everything that names a task."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from core import tasks
-from core.classify import build_parser as classify_parser
-from core.classify import model_path
-from core.fetch import main as fetch_main
-from core.train import build_parser as train_parser
+from core.classifiers import tasks
+from core.classifiers.classify import build_parser as classify_parser
+from core.classifiers.classify import model_path
+from core.classifiers.fetch import main as fetch_main
+from core.classifiers.train import build_parser as train_parser
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_task_has_its_page_file_and_a_unique_name():

@@ -5,7 +5,7 @@ per-call DataLoader: the learner's own validation transforms, then a forward pas
 model with BatchNorm folded into the convolutions and channels-last memory, under
 `torch.inference_mode`. Answers equal `learn.predict` within 1e-4. Safe to call from many threads.
 
-Command line: python -m core.classify MODEL IMAGE... [--top-k 5] [--json]
+Command line: python -m core.classifiers.classify MODEL IMAGE... [--top-k 5] [--json]
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from typing import Protocol
 import torch
 from PIL import Image
 
-from core import settings, tasks
+from core import settings
+from core.classifiers import tasks
 from core.errors import GiroError, ModelError, first_line
-from core.model_card import CalibrationBin, ModelCard
+from core.classifiers.model_card import CalibrationBin, ModelCard
 
 Prediction = list[tuple[str, float]]
 BATCH = 32  # images per forward pass: bounded memory for long lists
@@ -123,7 +124,7 @@ class LearnerPredictor:
 
     def heat_map(self, image: Image.Image, label: str) -> Image.Image:
         """Grad-CAM for `label` over the image as the model sees it."""
-        from core.gradcam import grad_cam, overlay
+        from core.classifiers.gradcam import grad_cam, overlay
 
         batch = self.tensors([image])
         body = self._eager[0] if isinstance(self._eager, torch.nn.Sequential) else self._eager
@@ -211,7 +212,7 @@ def calibration_table(top_probabilities: torch.Tensor, right: torch.Tensor) -> t
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m core.classify",
+        prog="python -m core.classifiers.classify",
         description="Classify images with an exported learner from the models folder.",
     )
     parser.add_argument(

@@ -1,8 +1,8 @@
 """Fetch a learner someone shared on the Hugging Face Hub into the models folder.
 
-    python -m core.fetch REPO_ID --as flowers
+    python -m core.classifiers.fetch REPO_ID --as flowers
 
-The repository is one written by huggingface_hub's fastai support (`core.train ... --push`):
+The repository is one written by huggingface_hub's fastai support (`core.classifiers.train ... --push`):
 `model.pkl`, and `giro_card.json` when it came from this app. A learner is a pickle and loading
 it runs code: fetch only from people you trust.
 """
@@ -14,7 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from core import tasks
+from core.classifiers import tasks
 from core.atomic import atomic_path
 from core.errors import GiroError, ModelError
 from core.hub import offline
@@ -48,7 +48,7 @@ def fetch(repo_id: str, task: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core.fetch", description=(__doc__ or "").split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m core.classifiers.fetch", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("repo_id", metavar="REPO_ID", help="a Hub model repository, e.g. someone/flowers")
     parser.add_argument("--as", dest="task", required=True, choices=tasks.names(),
                         help="which page's learner it becomes")

@@ -1,6 +1,6 @@
 """Train, evaluate and export a classifier with fastai, and write its model card.
 
-    python -m core.train TASK [--data DIR] --out PATH.pkl [--arch resnet34] [--epochs N]
+    python -m core.classifiers.train TASK [--data DIR] --out PATH.pkl [--arch resnet34] [--epochs N]
         [--size 224] [--pretrained | --no-pretrained] [--lr LR] [--device DEVICE]
         [--split official|large] [--push REPO_ID]
 
@@ -23,12 +23,12 @@ from typing import Any
 
 import torch
 
-from core import tasks
-from core.classify import calibration_table
+from core.classifiers import tasks
+from core.classifiers.classify import calibration_table
 from core.device import pick_device
-from core.datasets import Dataset, download_flowers, flowers, image_folders, read_image, read_label
+from core.classifiers.datasets import Dataset, download_flowers, flowers, image_folders, read_image, read_label
 from core.errors import GiroError, ModelError
-from core.model_card import ModelCard
+from core.classifiers.model_card import ModelCard
 
 ARCHS = ("resnet18", "resnet34", "resnet50")
 STEPS_PER_EPOCH = 10  # at least: a small data set in big batches barely trains
@@ -159,7 +159,7 @@ def push(learn, card: ModelCard, out: Path, repo_id: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m core.train",
+        prog="python -m core.classifiers.train",
         description=(__doc__ or "").split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -200,9 +200,9 @@ def load_dataset(task: str, data: Path | None, split: str) -> Dataset:
     if source == tasks.OXFORD:
         return flowers(data or download_flowers(), split)
     if data is None:
-        raise GiroError(f"{task} needs --data DIR with one sub-folder per class (python -m core.collect fills one)")
+        raise GiroError(f"{task} needs --data DIR with one sub-folder per class (python -m core.classifiers.collect fills one)")
     if source == tasks.GALLERY and data.is_dir():
-        from core.faces import FaceEmbedder, face_chips
+        from core.classifiers.faces import FaceEmbedder, face_chips
 
         data = face_chips(data, data.with_name(f"{data.name}-chips"), FaceEmbedder())
     return image_folders(data)

@@ -1,4 +1,4 @@
-"""core.subject: CLIP's "is this the page's subject at all?", with a tiny CLIP taught the answer."""
+"""core.classifiers.subject: CLIP's "is this the page's subject at all?", with a tiny CLIP taught the answer."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image
 
-from core.subject import ELSEWHERE, SubjectCheck, load_subject_check
+from core.classifiers.subject import ELSEWHERE, SubjectCheck, load_subject_check
 
 
 def unseen(shapes_data, shape: str) -> list[Image.Image]:
@@ -45,7 +45,7 @@ def test_thread_safe(taught_clip, shapes_data):
 
 
 def test_one_clip_in_memory_for_every_question_asked_of_it(taught_clip):
-    from core.zeroshot import load_zero_shot
+    from core.classifiers.zeroshot import load_zero_shot
 
     check, classes = load_subject_check("bikes", str(taught_clip)), load_zero_shot("bikes", str(taught_clip))
     assert check.clip.model is classes.model and check.clip._lock is classes._lock
