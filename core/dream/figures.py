@@ -6,6 +6,11 @@
   so a seam left at the edges (where a loop is hardest to close) cannot hide in the whole.
 - `flicker`: the mean change that the camera's motion does not explain, |f(i+1) - zoom(f(i))|
   in grey levels (0-255): what the model redrew on top of the ride.
+- `unrelated`: the median step between consecutive frames over the median difference between a
+  frame and itself shifted by half its size (pictures as unlike as two of its own can be): about 0
+  when each frame follows from the last, about 1 when consecutive frames are unrelated. Above
+  UNRELATED there is no ride to close: the seam figures are None rather than "about 1", which a
+  loop of unrelated frames would read.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import torch
 from core.dream.zoom import move, zoom_scale
 
 BAND = 1 / 16  # the outer band's width, as a share of the shorter side (32 px at 512)
+UNRELATED = 0.5  # steps this large against unlike pictures: the frames do not follow one another
 REGIONS = ("whole", "border", "centre")
 
 
@@ -33,6 +39,7 @@ class LoopFigures:
         self.vanishing_point = vanishing_point
         self._distances: dict[str, list[torch.Tensor]] = {region: [] for region in REGIONS}
         self._unexplained: list[torch.Tensor] = []
+        self._unlike: list[torch.Tensor] = []  # each frame against itself shifted by half its size
         self._first: torch.Tensor | None = None
         self._previous: torch.Tensor | None = None
 
@@ -44,6 +51,8 @@ class LoopFigures:
             # An array of its own: a frame read from a PNG is read-only, which torch warns about.
             frame = torch.from_numpy(np.ascontiguousarray(frame.transpose(2, 0, 1)))
         current = frame.float()  # (3, H, W) in grey levels
+        height, width = current.shape[-2:]
+        self._unlike.append((current - current.roll((height // 2, width // 2), (1, 2))).abs().mean())
         if self._previous is None:
             self._first = current
         else:
@@ -64,13 +73,16 @@ class LoopFigures:
 
     def figures(self) -> dict[str, float | None]:
         distances = self.distances
-        seams = {region: seam_figure(distances[region]) for region in REGIONS}
+        unrelated = unrelated_figure(distances["whole"], _floats(self._unlike))
+        follows = unrelated is not None and unrelated <= UNRELATED
+        seams = {region: seam_figure(distances[region]) if follows else None for region in REGIONS}
         unexplained = _floats(self._unexplained)
         return {
             "seam": _rounded(seams["whole"]),
             "seam_border": _rounded(seams["border"]),
             "seam_centre": _rounded(seams["centre"]),
             "flicker": _rounded(float(np.mean(unexplained)) if unexplained else None),
+            "unrelated": _rounded(unrelated),
         }
 
     def _step(self, a: torch.Tensor, b: torch.Tensor) -> None:
@@ -95,6 +107,13 @@ def _floats(values: list[torch.Tensor]) -> list[float]:
     return torch.stack(values).tolist() if values else []
 
 
+def unrelated_figure(distances: Sequence[float], unlike: Sequence[float]) -> float | None:
+    """The median step (the seam left out) over the median difference of unlike pictures."""
+    steps = distances[:-1]
+    scale = float(np.median(unlike)) if len(unlike) else 0.0
+    return float(np.median(steps)) / scale if len(steps) and scale > 0 else None
+
+
 def seam_figure(distances: Sequence[float]) -> float | None:
     """The jump at the seam (the last distance) over the median step: about 1 is seamless."""
     steps, seam = distances[:-1], distances[-1]
@@ -110,6 +129,8 @@ REGION_WORDS = {"seam_border": "at the frame's edges", "seam_centre": "in the mi
 def seam_in_words(figures: dict[str, float | None]) -> str:
     """The loop's seam as a guest would say it: no jump, or a jump and where it is most."""
     measured = {name: figures.get(name) for name in REGION_WORDS if figures.get(name) is not None}
+    if not measured and (figures.get("unrelated") or 0) > UNRELATED:
+        return "the frames do not follow one another, so there is no loop to judge"
     if not measured:
         return "the loop's seam was not measured"
     worst = max(measured, key=measured.get)

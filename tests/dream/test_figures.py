@@ -50,7 +50,7 @@ def test_a_seam_left_at_the_borders_shows_in_seam_border_not_in_the_centre():
     figures = _measured(frames, 1.5).figures()
     assert figures["seam_border"] > 2 * figures["seam_centre"]
     assert figures["seam_border"] > figures["seam"]
-    assert set(figures) == {"seam", "seam_border", "seam_centre", "flicker"}
+    assert set(figures) == {"seam", "seam_border", "seam_centre", "flicker", "unrelated"}
 
 
 def test_distances_end_with_the_seam():
@@ -59,3 +59,17 @@ def test_distances_end_with_the_seam():
     whole = figures.distances["whole"]
     assert len(whole) == 4 and whole[-1] > max(whole[:-1])  # back from 3 zooms in, in one step
     assert figures.figures()["seam"] == pytest.approx(whole[-1] / np.median(whole[:-1]), abs=1e-3)
+
+
+def test_a_loop_of_unrelated_frames_has_no_seam_figure_and_says_so():
+    """A seam figure of about 1 for frames that do not follow one another would call a jumble
+    seamless: there is none, and the words say why."""
+    from core.dream.figures import seam_in_words
+
+    rng = np.random.default_rng(1)
+    jumble = [rng.integers(0, 256, (64, 96, 3), dtype=np.uint8) for _ in range(12)]
+    figures = _measured(jumble, 1.5).figures()
+    assert figures["unrelated"] > 0.9 and figures["seam"] is figures["seam_border"] is figures["seam_centre"] is None
+    assert seam_in_words(figures) == "the frames do not follow one another, so there is no loop to judge"
+    ride = _measured(_zoom_chain(12, 1.5), 1.5).figures()
+    assert ride["unrelated"] < 0.2 and ride["seam"] is not None

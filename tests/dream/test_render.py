@@ -44,7 +44,9 @@ def test_render_writes_frames_manifest_and_videos(tiny_pipelines, tmp_path):
     assert manifest["status"] == "complete" and manifest["frames_done"] == 6
     assert manifest["model"]["id"] == tiny_pipelines.model and manifest["seeds"] == list(range(42, 48))
     assert all(s > 0 for s in manifest["frame_seconds"]) and "torch" in manifest["versions"]
-    assert manifest["stage"]["render"]["strength"] == 0.5 and manifest["seam"] is not None
+    assert manifest["stage"]["render"]["strength"] == 0.5
+    # The tiny model's weights are random: its frames do not follow one another, so no seam figure.
+    assert manifest["figures"]["unrelated"] > 0.5 and manifest["seam"] is None
     assert len(frame_bytes(tmp_path / "run")) == 6
     assert imageio.get_reader(tmp_path / "run" / "loop.mp4").count_frames() == 6
     assert Image.open(tmp_path / "run" / "loop.gif").n_frames == 6

@@ -112,7 +112,7 @@ def figures_line(figures: dict[str, float | None]) -> str:
     some had fewer."""
     seam = figures.get("seam")
     if seam is None:
-        return "seam figure: n/a"
+        return seam_in_words(figures).capitalize()  # unrelated frames, or a run from before the figures
     line = f"{seam_in_words(figures).capitalize()}: seam {seam:.2f}"
     if figures.get("seam_border") is not None and figures.get("seam_centre") is not None:
         line += f" (edges {figures['seam_border']:.2f}, middle {figures['seam_centre']:.2f})"
