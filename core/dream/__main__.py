@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
@@ -128,7 +129,7 @@ def _passes(p: FramePlan, start_image: bool) -> int:
     text-to-image's every step, or none over a start image; an in-between frame none."""
     if p.index == 0:
         return 0 if start_image else p.steps
-    return int(p.steps * p.strength) if p.diffused else 0
+    return p.passes
 
 
 def _printable(text: str) -> str:
@@ -149,13 +150,12 @@ def _render(args: argparse.Namespace) -> int:
         stage = apply_preset(stage, args.preset)
     if args.model:
         stage = replace(stage, render=replace(stage.render, model=args.model))
-    if args.cadence is not None or args.negative_prompt is not None:
+    overrides = {name: value for name, value in (("cadence", args.cadence), ("negative_prompt", args.negative_prompt))
+                 if value is not None}
+    if overrides:
         from core.dream.stage import check_stage
 
-        if args.cadence is not None:
-            stage = replace(stage, render=replace(stage.render, cadence=args.cadence))
-        if args.negative_prompt is not None:
-            stage = replace(stage, render=replace(stage.render, negative_prompt=args.negative_prompt))
+        stage = replace(stage, render=replace(stage.render, **overrides))
         check_stage(stage)
     pipelines = None
     if args.preview:
@@ -197,8 +197,6 @@ class _Report:
             self._bar.close()
 
     def __call__(self, progress: Progress | Rendered) -> None:
-        import time
-
         from core.dream.render import Rendered
 
         if isinstance(progress, Rendered):

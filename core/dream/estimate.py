@@ -28,8 +28,7 @@ class Estimate:
 def unet_passes(stage: Stage) -> int:
     """UNet evaluations after frame 0: denoising steps of every diffused frame, twice with guidance."""
     # diffusers guides (a batch of two) only above guidance 1
-    return sum(max(1, int(p.steps * p.strength)) * (2 if p.guidance > 1 else 1)
-               for p in make_plan(stage)[1:] if p.diffused)
+    return sum(max(1, p.passes) * (2 if p.guidance > 1 else 1) for p in make_plan(stage)[1:] if p.diffused)
 
 
 def estimate(stage: Stage, device: str, runs_dir: Path) -> Estimate | None:

@@ -17,12 +17,14 @@ last frames are barely redrawn, cost little, and the frame after the last is fra
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 from dataclasses import dataclass, replace
 
 from core.dream.stage import Segment, Stage
 from core.dream.zoom import zoom_scale
 
 MAX_STEPS = 1000  # the schedulers' training steps: no finer schedule exists
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,12 @@ class FramePlan:
     next_negative_prompt: str = ""  # the next segment's, blended in with `next_prompt`
     sharpen: float = 0.0  # the unsharp mask's amount on the input before the redraw
     add_noise: float = 0.0  # fresh noise on the input before the redraw (spread on the -1..1 scale)
+
+    @property
+    def passes(self) -> int:
+        """img2img's denoising passes, int(steps * strength), for a diffused frame after frame 0
+        (frame 0 is text-to-image, or the start image); 0 for an in-between frame."""
+        return int(self.steps * self.strength) if self.diffused else 0
 
 
 def loop_curve(t: float, curve: str) -> float:
@@ -141,8 +149,8 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             fade=fade,
             colour_reference=reference,
             colour_hold=0.0 if reference < 0 else 1.0 if r.colour_coherence == "frame0" else 1 - mix,
-            negative_prompt=_negative(segment, r),
-            next_negative_prompt=_negative(following, r) if following else "",
+            negative_prompt=_pick(segment.negative_prompt, r.negative_prompt),
+            next_negative_prompt=_pick(following.negative_prompt, r.negative_prompt) if following else "",
             sharpen=_pick(segment.sharpen, r.sharpen),
             add_noise=_pick(segment.add_noise, r.add_noise),
         ))
@@ -201,12 +209,9 @@ def _colour_references(stage: Stage, per_frame: list) -> list[int]:
     return references
 
 
-def _pick(override: float | None, default: float) -> float:
+def _pick(override: T | None, default: T) -> T:
+    """A segment's own value, or the stage's where it has none."""
     return default if override is None else override
-
-
-def _negative(segment: Segment, render) -> str:
-    return render.negative_prompt if segment.negative_prompt is None else segment.negative_prompt
 
 
 def _transition(stage: Stage, number: int, index: int, per_frame: list) -> tuple[Segment | None, float]:
@@ -222,7 +227,8 @@ def _transition(stage: Stage, number: int, index: int, per_frame: list) -> tuple
     if is_last and not stage.render.loop_frames:
         return None, 0.0
     current, following = stage.segments[number], stage.segments[0 if is_last else number + 1]
-    if (following.prompt, _negative(following, r)) == (current.prompt, _negative(current, r)):
+    texts = [(s.prompt, _pick(s.negative_prompt, r.negative_prompt)) for s in (current, following)]
+    if texts[0] == texts[1]:
         return None, 0.0
     end = index
     while end + 1 < len(per_frame) and per_frame[end + 1][0] == number:

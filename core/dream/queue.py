@@ -25,6 +25,7 @@ from pathlib import Path
 
 from core.device import one_core_for_this_thread
 from core.dream.pipelines import DreamPipelines
+from core.dream.plan import make_plan
 from core.dream.preview import preview_stage
 from core.dream.render import Progress, render
 from core.dream.run import RunFolder
@@ -208,12 +209,11 @@ def make_candidates(pipelines: DreamPipelines, stage: Stage, folder: Path, cance
     from core.atomic import atomic_path
     from core.dream.zoom import to_image, to_uint8
 
-    r, first = stage.render, stage.segments[0]
-    embeds = pipelines.encode(first.prompt, r.negative_prompt if first.negative_prompt is None else first.negative_prompt)
+    r, first = stage.render, make_plan(stage)[0]  # frame 0 as the render would draw it, seed aside
+    embeds = pipelines.encode(first.prompt, first.negative_prompt)
     folder.mkdir(parents=True, exist_ok=True)
-    guidance = first.guidance if first.guidance is not None else r.guidance
     for n in range(CANDIDATES):
-        image = pipelines.first_frame(embeds, r.width, r.height, r.steps, guidance, r.seed + n, cancel.is_set)
+        image = pipelines.first_frame(embeds, r.width, r.height, first.steps, first.guidance, r.seed + n, cancel.is_set)
         if image is None:
             return
         with atomic_path(folder / f"{n}.png") as temporary:

@@ -189,7 +189,7 @@ def schedule_ui(stage: Stage) -> None:
                "be: it follows the loop curve, and the frame after the last is frame 0 itself. "
                "Segments are numbered as in the table; hover for their prompts.")
     diffused = sum(p.diffused for p in plans)
-    passes = sum(int(p.steps * p.strength) for p in plans[1:] if p.diffused)
+    passes = sum(p.passes for p in plans[1:])
     st.caption(
         f"{stage.total_frames} frames, {stage.total_frames / r.fps:.1f} s at {r.fps} fps; "
         f"loop-back over the last {r.loop_frames} frames ({r.loop_curve}); "
