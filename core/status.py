@@ -7,10 +7,10 @@ from pathlib import Path
 
 from core import settings
 from core.classifiers import tasks
+from core.classifiers.tasks import GALLERY, Task
 from core.hub import is_hub_id
 from core.images import IMAGE_SUFFIXES
 from core.pages import DREAM, all_pages
-from core.classifiers.tasks import GALLERY, Task
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.status import all_status, dream_folders, dream_status, learner_status
 from core.classifiers.tasks import task
+from core.status import all_status, dream_folders, dream_status, learner_status
 from testkit.classify import save_tiny_clip
 
 

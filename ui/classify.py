@@ -9,16 +9,16 @@ from PIL import Image
 from core import settings
 from core.classifiers.classify import Prediction, Predictor
 from core.classifiers.datasets import flower_photo
-from core.errors import GiroError, ModelError
 from core.classifiers.faces import MAX_STAR_PHOTOS, SAME_PERSON, add_star, likeness
-from core.images import EXTENSIONS, header_pixels, load_image
-from core.lan import camera_needs_https
 from core.classifiers.model_card import ModelCard
-from core.status import learner_status
 from core.classifiers.subject import SubjectAnswer
 from core.classifiers.tasks import OXFORD_PHOTO, GALLERY, GRAD_CAM, Task, task
-from ui.cache import classifier, face_embedder, star_gallery, subject_check
+from core.errors import GiroError, ModelError
+from core.images import EXTENSIONS, header_pixels, load_image
+from core.lan import camera_needs_https
+from core.status import learner_status
 from ui import common
+from ui.cache import classifier, face_embedder, star_gallery, subject_check
 from ui.common import as_text, page_header_ui, plot_text
 from ui.setup import model_missing_ui
 

@@ -25,8 +25,8 @@ from PIL import Image
 
 from core import settings
 from core.classifiers import tasks
-from core.errors import GiroError, ModelError, first_line
 from core.classifiers.model_card import CalibrationBin, ModelCard
+from core.errors import GiroError, ModelError, first_line
 
 Prediction = list[tuple[str, float]]
 BATCH = 32  # images per forward pass: bounded memory for long lists

@@ -14,8 +14,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from core.classifiers import tasks
 from core.atomic import atomic_path
+from core.classifiers import tasks
 from core.errors import GiroError, ModelError
 from core.hub import offline
 

@@ -25,10 +25,10 @@ import torch
 
 from core.classifiers import tasks
 from core.classifiers.classify import calibration_table
-from core.device import pick_device
 from core.classifiers.datasets import Dataset, download_flowers, flowers, image_folders, read_image, read_label
-from core.errors import GiroError, ModelError
 from core.classifiers.model_card import ModelCard
+from core.device import pick_device
+from core.errors import GiroError, ModelError
 
 ARCHS = ("resnet18", "resnet34", "resnet50")
 STEPS_PER_EPOCH = 10  # at least: a small data set in big batches barely trains

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from core.errors import FaceError, GiroError
 from core.classifiers.faces import SAME_PERSON, FaceEmbedder, StarGallery, add_star, likeness, star_name
+from core.errors import FaceError, GiroError
 
 
 @pytest.fixture(scope="module")

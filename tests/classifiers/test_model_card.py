@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ModelError
 from core.classifiers.model_card import CalibrationBin, ModelCard
+from core.errors import ModelError
 
 CARD_V1 = Path(__file__).parent / "fixtures" / "card_v1.json"  # as core.classifiers.train wrote them
 

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from core.classifiers.datasets import flowers
-from core.errors import GiroError
 from core.classifiers.train import main
+from core.errors import GiroError
 
 
 def test_training_from_scratch_reaches_90_percent_held_out(trained):

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image
 
+from core.classifiers.zeroshot import load_zero_shot
 from core.errors import ModelError
 from testkit.classify import save_tiny_clip
-from core.classifiers.zeroshot import load_zero_shot
 
 
 @pytest.fixture(scope="module")
