@@ -101,8 +101,8 @@ def test_negative_prompts_from_the_table_the_stage_and_live(page):
     goes to the stage with Promote."""
     from ui.dream.state import segment_from_row
 
-    assert segment_from_row({"prompt": "a", "frames": 3, "negative_prompt": "fog"})["negative_prompt"] == "fog"
-    assert "negative_prompt" not in segment_from_row({"prompt": "a", "frames": 3, "negative_prompt": " "})
+    assert segment_from_row({"prompt": "a", "frames": 3, "negative_prompt": "fog"}, {})["negative_prompt"] == "fog"
+    assert "negative_prompt" not in segment_from_row({"prompt": "a", "frames": 3, "negative_prompt": " "}, {})
     page.text_input(key="negative_prompt").set_value("red blobs").run()
     assert not page.exception and page.text_input(key="live_negative_prompt").value == ""  # Live has its own
     page.text_input(key="live_negative_prompt").set_value("text, watermark").run()
@@ -162,12 +162,13 @@ def test_a_stage_at_every_ranges_edge_opens_on_the_page(page, edge):
     values = {name: bounds[1] if edge == "high" else bounds[0] for name, bounds in RANGES.items()}
     if edge == "low":
         values["steps"] = 100  # int(steps * strength) must be at least 1
-    toml = "[render]\n" + "".join(f"{k} = {v!r}\n" for k, v in values.items()) + (
+    toml = "[render]\n" + "".join(f"{k} = {[v, v] if k == 'pan' else v!r}\n" for k, v in values.items()) + (
         'loop_frames = 3\n[[segment]]\nprompt = "a road"\nframes = 200\n')
     page.file_uploader(key="stage_file").set_value(("edge.toml", toml.encode(), "text/plain")).run()
     assert not page.exception and not page.error, [e.value for e in page.error]
-    for name in ("zoom_px", "strength", "guidance", "steps", "fps", "transition_frames"):
+    for name in ("zoom_px", "strength", "guidance", "steps", "fps", "transition_frames", "rotate"):
         assert page.slider(key=name).value == values[name], name
+    assert page.slider(key="pan_x").value == page.slider(key="pan_y").value == values["pan"]
     assert page.number_input(key="seed").value == values["seed"]
     assert len(schedule(page)["frame 0's share"]) == 200
 
@@ -285,3 +286,22 @@ def test_live_ab_with_equal_values_keeps_each_place():
 
     at = AppTest.from_function(view).run()
     assert not at.exception and [b.label for b in at.button] == ["Keep 0.5", "Keep 0.5"]
+
+
+def test_the_camera_controls_plot_its_path_and_a_segments_columns_reach_the_stage(page):
+    """The stage's turn and pan sliders, and a segment's camera cells (a pair with one cell set
+    takes the other from the stage), make the stage the render gets; its path is plotted."""
+    from ui.dream.state import segment_from_row
+
+    charts = lambda: [json.loads(c.proto.spec) for c in page.get("plotly_chart")]  # noqa: E731
+    assert len(charts()) == 1  # a camera that only zooms about one point: no path to plot
+    page.slider(key="rotate").set_value(1.5).run()
+    page.slider(key="pan_x").set_value(2.0).run()
+    assert not page.exception and len(charts()) == 2
+    path = {trace["name"]: trace["y"] for trace in charts()[1]["data"]}
+    assert set(path["turn °"][:-24]) == {1.5} and set(path["pan x px"][:-24]) == {2.0}
+    render = {"vanishing_point": [0.5, 0.55], "pan": [2.0, 0.0]}
+    row = {"prompt": "a bend", "frames": 4, "rotate": -2.0, "vp_x": 0.3, "vp_y": float("nan"), "pan_y": 1.0}
+    assert segment_from_row(row, render) == {"prompt": "a bend", "frames": 4, "rotate": -2.0,
+                                             "vanishing_point": [0.3, 0.55], "pan": [2.0, 1.0]}
+    assert "pan" not in segment_from_row({"prompt": "a", "frames": 2, "pan_x": None}, render)

@@ -10,11 +10,12 @@ import time
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.errors import GiroError
 
 if TYPE_CHECKING:
+    from core.dream.camera import Camera
     from core.dream.plan import FramePlan
     from core.dream.render import Progress, Rendered
 
@@ -113,15 +114,34 @@ def _plan(args: argparse.Namespace) -> int:
                "loop_weight": round(p.loop_weight, 6), "frame0_share": round(p.frame0_share, 6),
                "strength": p.strength, "guidance": p.guidance, "steps": p.steps,
                "passes": _passes(p, bool(stage.render.first_image)),
-               "zoom_px": round(p.zoom_px, 6), "seed": p.seed}
+               **_camera(p.camera), "seed": p.seed}
         if args.json:
             print(json.dumps(row, ensure_ascii=False))
         else:
             print(f"{p.index:5d}  seg {p.segment + 1:<3d} {'key' if p.diffused else '   '}  "
                   f"share {p.frame0_share:.3f}  weight {p.loop_weight:.3f}  strength {p.strength:.2f}  "
-                  f"guidance {p.guidance:g}  passes {row['passes']} of {p.steps} steps  zoom {p.zoom_px:g}  seed {p.seed}  "
+                  f"guidance {p.guidance:g}  passes {row['passes']} of {p.steps} steps  zoom {p.camera.zoom_px:g}"
+                  f"{_turn(p.camera)}  seed {p.seed}  "
                   f"{_printable(p.prompt)}")
     return 0
+
+
+def _camera(camera: Camera) -> dict[str, Any]:
+    """The frame's camera as `plan --json` gives it (its step into the frame)."""
+    return {"zoom_px": round(camera.zoom_px, 6), "rotate": round(camera.rotate, 6),
+            "pan": [round(v, 6) for v in camera.pan],
+            "vanishing_point": [round(v, 6) for v in camera.vanishing_point]}
+
+
+def _turn(camera: Camera) -> str:
+    """The camera beyond its zoom, for a terminal: only what moves."""
+    parts = []
+    if camera.rotate:
+        parts.append(f"turn {camera.rotate:g} deg")
+    if any(camera.pan):
+        parts.append(f"pan {camera.pan[0]:g},{camera.pan[1]:g} px")
+    parts.append(f"about {camera.vanishing_point[0]:.2f},{camera.vanishing_point[1]:.2f}")
+    return "".join(f"  {part}" for part in parts)
 
 
 def _passes(p: FramePlan, start_image: bool) -> int:

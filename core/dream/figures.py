@@ -20,7 +20,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from core.dream.zoom import move, zoom_scale
+from core.dream.camera import Warp
+from core.dream.zoom import move
 
 BAND = 1 / 16  # the outer band's width, as a share of the shorter side (32 px at 512)
 UNRELATED = 0.5  # steps this large against unlike pictures: the frames do not follow one another
@@ -34,9 +35,8 @@ class LoopFigures:
     until the figures are asked for: measuring a frame never makes the loop wait for the GPU.
     """
 
-    def __init__(self, zoom_px: Sequence[float], vanishing_point: tuple[float, float]):
-        self.zoom_px = list(zoom_px)  # zoom_px[i]: the step into frame i (the plan's)
-        self.vanishing_point = vanishing_point
+    def __init__(self, moves: Sequence[Warp]):
+        self.moves = list(moves)  # moves[i]: the camera's step into frame i (the plan's)
         self._distances: dict[str, list[torch.Tensor]] = {region: [] for region in REGIONS}
         self._unexplained: list[torch.Tensor] = []
         self._unlike: list[torch.Tensor] = []  # each frame against itself shifted by half its size
@@ -97,10 +97,8 @@ class LoopFigures:
         self._distances["centre"].append(centre.mean())
 
     def _zoomed(self, frame: torch.Tensor, into: int) -> torch.Tensor:
-        """`frame` moved by the camera's step into frame `into`, as the plan zooms it."""
-        height, width = frame.shape[-2:]
-        scale = zoom_scale((width, height), self.zoom_px[into])
-        return move(frame.unsqueeze(0) / 255, scale, self.vanishing_point)[0] * 255
+        """`frame` moved by the camera's step into frame `into`, as the plan moves it."""
+        return move(frame.unsqueeze(0) / 255, self.moves[into])[0] * 255
 
 
 def _floats(values: list[torch.Tensor]) -> list[float]:

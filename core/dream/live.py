@@ -33,7 +33,8 @@ from core.dream.colour import Palette, palette
 from core.dream.pipelines import DreamPipelines, Variant
 from core.dream.stage import MAX_PROMPT_CHARS, RANGES
 from core.dream.step import Hold, HostFrame, advance, start_frame
-from core.dream.zoom import to_float, zoom_scale
+from core.dream.camera import Camera, step_warp
+from core.dream.zoom import to_float
 from core.errors import GiroError, first_line
 
 HISTORY = 24  # frames kept for the page's strip: the last two seconds or so on a GPU
@@ -312,8 +313,8 @@ class LiveStream:
             settings = [Variant(v.strength, v.steps, v.guidance) for v in variants]
             redraw = lambda images: self.pipelines.redraw(  # noqa: E731
                 images, embeds, settings, first.seed, lambda: self._stop.is_set() or changed())
-        step = advance(frames, [zoom_scale((size, size), v.zoom_px) for v in variants], first.vanishing_point,
-                       hold=hold, redraw=redraw)
+        moves = [step_warp((size, size), Camera(v.zoom_px, vanishing_point=first.vanishing_point)) for v in variants]
+        step = advance(frames, moves, hold=hold, redraw=redraw)
         return None if step is None else step.frames
 
     def _should_stop(self) -> bool:

@@ -20,8 +20,8 @@ import math
 from typing import TypeVar
 from dataclasses import dataclass, replace
 
+from core.dream.camera import IDENTITY, Camera, Warp, compose, invert, path, step_warp
 from core.dream.stage import Segment, Stage
-from core.dream.zoom import zoom_scale
 
 MAX_STEPS = 1000  # the schedulers' training steps: no finer schedule exists
 T = TypeVar("T")
@@ -36,18 +36,19 @@ class FramePlan:
     prompt_mix: float  # 0: `prompt` alone; towards 1: `next_prompt`
     loop_weight: float  # how much of the first frame this step mixes in before redrawing
     frame0_share: float  # frame 0's share of this frame after all the steps so far: the loop curve
-    loop_scale: tuple[float, float]  # how far ahead (smaller) the first frame lies, per axis
+    loop_placement: Warp  # where frame 0 lies ahead: each pixel of this frame's place in frame 0
     strength: float
     guidance: float
     steps: int
-    zoom_px: float  # the zoom that leads from frame index - 1 to this one
-    travelled: tuple[float, float]  # the zoom from frame 0 to this frame, per axis
+    camera: Camera  # the camera's step into this frame from the one before (frame 0: its segment's)
+    move: Warp  # that step as a warp (frame 0: none)
+    travelled: Warp  # the camera's path from frame 0: each pixel of this frame's place in frame 0's view
     seed: int
     diffused: bool = True  # False: drawn from the diffused frames around it (cadence)
-    source: int = -1  # the diffused frame this one is zoomed from (-1 for frame 0)
-    source_scale: tuple[float, float] = (1.0, 1.0)  # the zoom from `source` to this frame
+    source: int = -1  # the diffused frame this one is moved from (-1 for frame 0)
+    source_move: Warp = IDENTITY  # the camera's path from `source` to this frame
     target: int = -1  # an in-between frame's next diffused frame (0 past the last); -1: none
-    target_scale: tuple[float, float] = (1.0, 1.0)  # how far ahead (smaller) `target` lies
+    target_placement: Warp = IDENTITY  # where `target` lies ahead
     fade: float = 0.0  # how much of `target` an in-between frame shows
     colour_reference: int = -1  # the frame whose colours this one's input is held to; -1: none
     colour_hold: float = 0.0  # how firmly: 1 matched, 0 left as drawn (let go in a transition)
@@ -78,25 +79,6 @@ def make_plan(stage: Stage) -> list[FramePlan]:
         per_frame += [(number, segment)] * segment.frames
     total = len(per_frame)
 
-    # Zoom of each step; the step after the last frame wraps to frame 0 at segment 0's zoom.
-    zooms = [_pick(s.zoom_px, r.zoom_px) for _, s in per_frame]
-    scales = [zoom_scale(size, z) for z in zooms[1:] + [zooms[0]]]  # scales[i]: step out of frame i
-    ahead = [(1.0, 1.0)] * total
-    sx, sy = 1.0, 1.0
-    for i in range(total - 1, -1, -1):  # the first frame seen from frame i is shrunk by all steps left
-        sx, sy = sx * scales[i][0], sy * scales[i][1]
-        ahead[i] = (sx, sy)
-
-    travelled = [(1.0, 1.0)]  # the zoom from frame 0 to frame i: the steps out of frames 0..i-1
-    for step in scales[:-1]:
-        travelled.append((travelled[-1][0] * step[0], travelled[-1][1] * step[1]))
-
-    def between(a: int, b: int) -> tuple[float, float]:  # the zoom from frame a to frame b > a
-        x, y = 1.0, 1.0
-        for step in scales[a:b]:
-            x, y = x * step[0], y * step[1]
-        return x, y
-
     loop_start = total - r.loop_frames
 
     def share(i: int) -> float:
@@ -104,6 +86,21 @@ def make_plan(stage: Stage) -> list[FramePlan]:
         if not r.loop_frames or i < loop_start:
             return 0.0
         return loop_curve((i - loop_start + 1) / (r.loop_frames + 1), r.loop_curve)
+
+    cameras = _cameras(stage, per_frame, share)
+    moves = [step_warp(size, c) for c in cameras]  # moves[i]: the step into frame i
+    outs = moves[1:] + [moves[0]]  # outs[i]: the step out of frame i; the last wraps to frame 0
+    remaining = [IDENTITY] * total  # the path from frame i to frame 0 again, past the last
+    rest = IDENTITY
+    for i in range(total - 1, -1, -1):
+        rest = compose(outs[i], rest)
+        remaining[i] = rest
+    travelled = [IDENTITY]
+    for step in outs[:-1]:
+        travelled.append(compose(travelled[-1], step))
+
+    def between(a: int, b: int) -> Warp:  # the camera's path from frame a to frame b > a
+        return path(outs[a:b])
 
     k = r.cadence
     references = _colour_references(stage, per_frame)
@@ -134,18 +131,19 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             prompt_mix=mix,
             loop_weight=step,
             frame0_share=shown,
-            loop_scale=ahead[i],
+            loop_placement=invert(remaining[i]),
             strength=strength,
             guidance=_pick(segment.guidance, r.guidance),
             steps=steps,
-            zoom_px=zooms[i] if i else 0.0,
+            camera=cameras[i],
+            move=moves[i] if i else IDENTITY,
             travelled=travelled[i],
             seed=r.seed + (i if r.noise == "per-frame" else 0),
             diffused=i % k == 0,
             source=source,
-            source_scale=between(source, i) if i else (1.0, 1.0),
+            source_move=between(source, i) if i else IDENTITY,
             target=target % total if target >= 0 else -1,
-            target_scale=between(i, target) if target >= 0 else (1.0, 1.0),
+            target_placement=invert(between(i, target)) if target >= 0 else IDENTITY,
             fade=fade,
             colour_reference=reference,
             colour_hold=0.0 if reference < 0 else 1.0 if r.colour_coherence == "frame0" else 1 - mix,
@@ -187,6 +185,21 @@ def _tapered(strength: float, steps: int, share: float) -> tuple[float, int]:
     return tapered, finer
 
 
+def _cameras(stage: Stage, per_frame: list, share) -> list[Camera]:
+    """Each frame's camera: its segment's, eased into the next segment's over the prompt
+    transition, and back to the first segment's over the loop window (by the loop curve), so the
+    step from the last frame into frame 0 moves as the first frames do."""
+    r = stage.render
+    own = [Camera(_pick(s.zoom_px, r.zoom_px), _pick(s.rotate, r.rotate), _pick(s.pan, r.pan),
+                  _pick(s.vanishing_point, r.vanishing_point)) for s in stage.segments]
+    cameras = []
+    for i, (number, _) in enumerate(per_frame):
+        following, mix = _transition_to(stage, number, i, per_frame)
+        camera = own[number] if following is None else own[number].eased(own[following], mix)
+        cameras.append(camera.eased(own[0], share(i)))
+    return cameras
+
+
 def _colour_references(stage: Stage, per_frame: list) -> list[int]:
     """Per frame, the diffused frame whose colours its input is held to; -1 for none.
 
@@ -220,15 +233,25 @@ def _transition(stage: Stage, number: int, index: int, per_frame: list) -> tuple
 
     The last segment blends towards the first when the video loops, so the story wraps too.
     """
-    k, r = stage.render.transition_frames, stage.render
+    r = stage.render
+    following, mix = _transition_to(stage, number, index, per_frame)
+    if following is None:
+        return None, 0.0
+    current, following = stage.segments[number], stage.segments[following]
+    texts = [(s.prompt, _pick(s.negative_prompt, r.negative_prompt)) for s in (current, following)]
+    if texts[0] == texts[1]:
+        return None, 0.0
+    return following, mix
+
+
+def _transition_to(stage: Stage, number: int, index: int, per_frame: list) -> tuple[int | None, float]:
+    """Over the last `transition_frames` frames of a segment, the segment it blends towards (its
+    number) and how far, or None: the next one, or the first past the last when the video loops."""
+    k = stage.render.transition_frames
     if not k:
         return None, 0.0
     is_last = number == len(stage.segments) - 1
     if is_last and not stage.render.loop_frames:
-        return None, 0.0
-    current, following = stage.segments[number], stage.segments[0 if is_last else number + 1]
-    texts = [(s.prompt, _pick(s.negative_prompt, r.negative_prompt)) for s in (current, following)]
-    if texts[0] == texts[1]:
         return None, 0.0
     end = index
     while end + 1 < len(per_frame) and per_frame[end + 1][0] == number:
@@ -236,4 +259,4 @@ def _transition(stage: Stage, number: int, index: int, per_frame: list) -> tuple
     left = end - index  # frames of this segment still to come after this one
     if left >= k:
         return None, 0.0
-    return following, (k - left) / (k + 1)
+    return 0 if is_last else number + 1, (k - left) / (k + 1)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
+from core.dream.camera import IDENTITY, Warp, in_pixels
 from core.dream.zoom import to_image, to_uint8
 
 PINK, WHITE, LINE = (228, 0, 124), (255, 255, 255), (40, 40, 40)  # maglia rosa, road paint, frames
@@ -32,15 +33,15 @@ SPACING = 0.7  # each nested frame's size over the one outside it
 KINDS_CYCLE = 64  # nested frames before their kinds of land repeat (a power of two)
 
 
-def test_card(width: int, height: int, vanishing_point: tuple[float, float],
-              travelled: tuple[float, float] = (1.0, 1.0)) -> Image.Image:
-    """The card, or with `travelled` (x, y) the card magnified that much about the vanishing point."""
-    return to_image(to_uint8(card_tensor(width, height, vanishing_point, travelled)))
+def test_card(width: int, height: int, vanishing_point: tuple[float, float]) -> Image.Image:
+    """The card about `vanishing_point`, as frame 0 of a preview shows it."""
+    return to_image(to_uint8(card_tensor(width, height, vanishing_point)))
 
 
 def card_tensor(width: int, height: int, vanishing_point: tuple[float, float],
-                travelled: tuple[float, float] = (1.0, 1.0), device: str | torch.device = "cpu") -> torch.Tensor:
-    """The card as a (1, 3, H, W) float tensor in [0, 1] on `device`, as frames are drawn.
+                travelled: Warp = IDENTITY, device: str | torch.device = "cpu") -> torch.Tensor:
+    """The card as a (1, 3, H, W) float tensor in [0, 1] on `device`, as frames are drawn; with
+    `travelled` (the camera's path from frame 0: see `core.dream.camera`), as the camera sees it there.
 
     Each pixel is worked out from where it lies on the card before travelling: its direction
     from the vanishing point (which ray, above or below it: its kind) and its depth, its distance
@@ -49,16 +50,23 @@ def card_tensor(width: int, height: int, vanishing_point: tuple[float, float],
     looks alike at every depth, and the dashes move everywhere. Along the depth, each kind of
     pixel shows one pattern that repeats every KINDS_CYCLE frames: it is tabulated once (`_looks`),
     and a frame is a look-up in it (a preview draws the card every frame: 0.4 ms a frame at 256 px,
-    against 1.3-2.1 ms when each pixel's colour was worked out there).
+    against 1.3-2.1 ms when each pixel's colour was worked out there). A camera that turns, drifts
+    or zooms about another point moves every pixel's place on the card: worked out per frame.
     """
-    tx, ty = travelled
+    a, b, c, d, e, f = travelled
+    cx, cy = 2 * vanishing_point[0] - 1, 2 * vanishing_point[1] - 1
     places = _places(width, height, vanishing_point, str(device))
-    if tx == ty:  # the usual zoom, the same on both axes: the depth moves by one number
-        steps = places.steps - math.log(tx) * STEPS_PER_LOG
+    zoom_alone = b == 0 and d == 0 and abs(c - cx * (1 - a)) < 1e-9 and abs(f - cy * (1 - e)) < 1e-9
+    if zoom_alone and a == e:  # the usual zoom, the same on both axes: the depth moves by one number
+        steps = places.steps + math.log(a) * STEPS_PER_LOG
         kind = places.kind
+    elif zoom_alone:
+        steps = torch.maximum(places.log_x + math.log(a), places.log_y + math.log(e)) * STEPS_PER_LOG
+        kind = _kind(places.x / (1 / a), places.y / (1 / e))
     else:
-        steps = torch.maximum(places.log_x - math.log(tx), places.log_y - math.log(ty)) * STEPS_PER_LOG
-        kind = _kind(places.x / tx, places.y / ty)
+        moved = _places_at(*_on_card(travelled, width, height, vanishing_point, str(device)), width, height,
+                           vanishing_point)
+        steps, kind = moved.steps, moved.kind
     step = torch.floor(steps).to(torch.int32)
     # & on int32 is the pattern's modulo, negative depths included (a power of two, at a quarter
     # of % on int64's cost); beyond FAR frames in, the outlines would be specks: a pattern without them.
@@ -93,11 +101,29 @@ class _Places:
 
 @functools.lru_cache(maxsize=4)
 def _places(width: int, height: int, vanishing_point: tuple[float, float], device: str) -> _Places:
-    """What every frame of a preview shares: worked out once, not per frame."""
+    """What every frame of a preview whose camera only zooms shares: worked out once, not per frame."""
     vx, vy = vanishing_point[0] * width, vanishing_point[1] * height
     ys = torch.arange(height, dtype=torch.float32, device=device) + 0.5 - vy
     xs = torch.arange(width, dtype=torch.float32, device=device) + 0.5 - vx
     y, x = torch.meshgrid(ys, xs, indexing="ij")
+    return _places_at(x, y, width, height, vanishing_point)
+
+
+def _on_card(travelled: Warp, width: int, height: int, vanishing_point: tuple[float, float],
+             device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each pixel's place on the card (frame 0's view), as offsets from its vanishing point in pixels."""
+    a, b, c, d, e, f = in_pixels(travelled, (width, height))
+    ys = torch.arange(height, dtype=torch.float32, device=device)[:, None] + 0.5
+    xs = torch.arange(width, dtype=torch.float32, device=device)[None, :] + 0.5
+    x = a * xs + b * ys + (c - vanishing_point[0] * width)
+    y = d * xs + e * ys + (f - vanishing_point[1] * height)
+    return x, y
+
+
+def _places_at(x: torch.Tensor, y: torch.Tensor, width: int, height: int,
+               vanishing_point: tuple[float, float]) -> _Places:
+    """The card's places of pixels at offsets (x, y) from its vanishing point, in frame 0's pixels."""
+    vx, vy = vanishing_point[0] * width, vanishing_point[1] * height
     reach_x = torch.where(x < 0, max(vx, 1.0), max(width - vx, 1.0))
     reach_y = torch.where(y < 0, max(vy, 1.0), max(height - vy, 1.0))
     log_x, log_y = (torch.log((v.abs() / reach).clamp_min(1e-6)) for v, reach in ((x, reach_x), (y, reach_y)))
@@ -142,7 +168,9 @@ def preview_stage(stage: "Stage", max_side: int = 256) -> "Stage":  # noqa: F821
     width, height = (max(64, round(v * scale / 8) * 8) for v in (r.width, r.height))
     factor = width / r.width
     segments = tuple(
-        replace(s, zoom_px=None if s.zoom_px is None else s.zoom_px * factor) for s in stage.segments
+        replace(s, zoom_px=None if s.zoom_px is None else s.zoom_px * factor,
+                pan=None if s.pan is None else (s.pan[0] * factor, s.pan[1] * factor)) for s in stage.segments
     )
-    render = replace(r, width=width, height=height, zoom_px=r.zoom_px * factor, first_image=r.first_image)
+    render = replace(r, width=width, height=height, zoom_px=r.zoom_px * factor,
+                     pan=(r.pan[0] * factor, r.pan[1] * factor), first_image=r.first_image)
     return replace(stage, render=render, segments=segments)

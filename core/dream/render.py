@@ -91,7 +91,7 @@ def render(
         start = max(p.index for p in plans[: manifest.frames_done] if p.diffused) + 1
         draw.begin(run, start)
     draw.encode({text for plan in plans[start:] for text in _texts(plan)})
-    figures = LoopFigures([p.zoom_px for p in plans], stage.render.vanishing_point)
+    figures = LoopFigures([p.move for p in plans])
     writer = FrameWriter(run, manifest, stage.render.fps, figures if start == 0 else None,
                          keep_frames=pipelines is not None)
     clock = _Clock(total)
@@ -149,6 +149,7 @@ class _Drawing:
         self.match_colour = pipelines is not None
         self.palettes: dict[int, Palette] = {}  # by frame index: the colour references drawn so far
         self.references = {p.colour_reference for p in plans if p.colour_reference >= 0}
+        self.card_centre = plans[0].camera.vanishing_point  # a preview's card converges where frame 0 looks
 
     def begin(self, run: RunFolder, start: int) -> None:
         """Go on from diffused frame `start - 1` on disk, with the colour references before it."""
@@ -175,9 +176,9 @@ class _Drawing:
             hold = None
             if self.match_colour and plan.colour_reference >= 0:
                 hold = Hold(self.palettes[plan.colour_reference], plan.colour_hold)
-            ahead = Ahead(self.first, plan.loop_scale, plan.loop_weight, ramp_outside=True)
+            ahead = Ahead(self.first, plan.loop_placement, plan.loop_weight, ramp_outside=True)
             detail = Detail(plan.sharpen, plan.add_noise, plan.seed) if plan.sharpen or plan.add_noise else None
-            step = advance([self.latest], [plan.source_scale], r.vanishing_point, ahead, hold, self._redraw(plan), detail)
+            step = advance([self.latest], [plan.source_move], ahead, hold, self._redraw(plan), detail)
             frame, moved = (None, None) if step is None else (step.frames[0], step.moved[0])
         if frame is None:
             return None
@@ -201,12 +202,12 @@ class _Drawing:
         if r.first_image:
             return None
         return lambda images: torch.lerp(
-            images, card_tensor(r.width, r.height, r.vanishing_point, plan.travelled, self.device), plan.strength)
+            images, card_tensor(r.width, r.height, self.card_centre, plan.travelled, self.device), plan.strength)
 
     def _text_to_image(self, plan: FramePlan) -> torch.Tensor | None:
         r = self.stage.render
         if self.pipelines is None:
-            return card_tensor(r.width, r.height, r.vanishing_point, device=self.device)
+            return card_tensor(r.width, r.height, self.card_centre, device=self.device)
         return self.pipelines.first_frame(
             _embeds(plan, self.embeddings), r.width, r.height, plan.steps, plan.guidance,
             plan.seed, self.cancel.is_set,
@@ -225,8 +226,8 @@ class _Drawing:
             source, target = self.previous, self.latest
         else:
             source, target = self.latest, self.first if plan.target == 0 else None
-        ahead = None if target is None else Ahead(target, plan.target_scale, plan.fade, plan.target == 0)
-        return advance([source], [plan.source_scale], self.stage.render.vanishing_point, ahead).frames[0]
+        ahead = None if target is None else Ahead(target, plan.target_placement, plan.fade, plan.target == 0)
+        return advance([source], [plan.source_move], ahead).frames[0]
 
 
 def _texts(plan: FramePlan) -> list[tuple[str, str]]:

@@ -27,7 +27,9 @@ MAX_PROMPT_CHARS = 1000
 # and the page's sliders and table offer exactly this, so no valid stage can break a widget.
 RANGES: dict[str, tuple[float, float, float]] = {
     "seed": (0, 2**32 - 1, 1),
-    "zoom_px": (0.0, 16.0, 0.25),  # always under half the smallest frame (64 px)
+    "zoom_px": (-16.0, 16.0, 0.25),  # below 0 zooms out; always under half the smallest frame (64 px)
+    "rotate": (-10.0, 10.0, 0.1),  # degrees a frame
+    "pan": (-16.0, 16.0, 0.25),  # pixels a frame, each of x and y
     "strength": (0.01, 1.0, 0.01),
     "guidance": (0.0, 30.0, 0.5),
     "steps": (1, 150, 1),
@@ -62,7 +64,13 @@ class RenderSettings:
     seed: int = field(default=42, metadata=_help(
         "base seed, 0 to 2**32 - 1; frame i uses seed + i (noise per-frame) or seed (noise fixed)"))
     zoom_px: float = field(default=1.5, metadata=_help(
-        f"pixels trimmed from each edge per frame, fractions allowed, {_span('zoom_px')}"))
+        f"pixels trimmed from each edge per frame, fractions allowed, {_span('zoom_px')}; below 0 zooms out"))
+    rotate: float = field(default=0.0, metadata=_help(
+        f"the camera's turn about the vanishing point, degrees a frame, {_span('rotate')}; above 0 the "
+        "picture turns anticlockwise"))
+    pan: tuple[float, float] = field(default=(0.0, 0.0), metadata=_help(
+        f"the camera's drift [x, y] in pixels a frame, each {_span('pan')}; x above 0 looks right, y above "
+        "0 looks down"))
     strength: float = field(default=0.45, metadata=_help(
         f"img2img strength, {_span('strength')}: how much of each frame is redrawn"))
     guidance: float = field(default=7.5, metadata=_help(f"classifier-free guidance scale, {_span('guidance')}"))
@@ -78,7 +86,7 @@ class RenderSettings:
         "passes with it, so the last frames are barely redrawn, cost less and land on frame 0 (below "
         "one pass of the stage's steps, one pass on a finer schedule of up to 1000 steps)"))
     vanishing_point: tuple[float, float] = field(default=(0.5, 0.5), metadata=_help(
-        "the zoom centre [x, y] as fractions of the frame, each in [0, 1]"))
+        "the zoom and turn centre [x, y] as fractions of the frame, each in [0, 1]"))
     first_image: str = field(default="", metadata=_help(
         "optional start image (path relative to the stage file) instead of text-to-image"))
     colour_coherence: str = field(default="segment", metadata=_help(
@@ -115,6 +123,11 @@ class Segment:
     strength: float | None = field(default=None, metadata=_help("overrides render.strength"))
     guidance: float | None = field(default=None, metadata=_help("overrides render.guidance"))
     zoom_px: float | None = field(default=None, metadata=_help("overrides render.zoom_px"))
+    rotate: float | None = field(default=None, metadata=_help("overrides render.rotate"))
+    pan: tuple[float, float] | None = field(default=None, metadata=_help("overrides render.pan"))
+    vanishing_point: tuple[float, float] | None = field(default=None, metadata=_help(
+        "overrides render.vanishing_point; the camera eases from one segment's to the next over the "
+        "prompt transition, and back to the first segment's over the loop window"))
     negative_prompt: str | None = field(default=None, metadata=_help("overrides render.negative_prompt"))
     sharpen: float | None = field(default=None, metadata=_help("overrides render.sharpen"))
     add_noise: float | None = field(default=None, metadata=_help("overrides render.add_noise"))
@@ -134,7 +147,8 @@ class Stage:
 
     def to_dict(self) -> dict[str, Any]:
         render = _render_dict(self.render)
-        segments = [{k: v for k, v in asdict(s).items() if v is not None} for s in self.segments]
+        segments = [{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(s).items() if v is not None}
+                    for s in self.segments]
         return {"render": render, "segment": segments}
 
 
@@ -145,7 +159,7 @@ class Stage:
 
 def _render_dict(render: RenderSettings) -> dict[str, Any]:
     data = asdict(render)
-    data["vanishing_point"] = list(data["vanishing_point"])
+    data["vanishing_point"], data["pan"] = list(data["vanishing_point"]), list(data["pan"])
     return data
 
 
@@ -258,7 +272,7 @@ def stage_from_dict(data: dict[str, Any], base_dir: Path | None = None, check: b
 
 
 _INTS = {"width", "height", "seed", "steps", "fps", "loop_frames", "frames", "transition_frames", "cadence"}
-_FLOATS = {"zoom_px", "strength", "guidance", "sharpen", "add_noise"}
+_FLOATS = {"zoom_px", "strength", "guidance", "sharpen", "add_noise", "rotate"}
 _STRINGS = {"model", "loop_curve", "first_image", "prompt", "vae", "noise", "negative_prompt"}
 
 
@@ -286,7 +300,7 @@ def _typed(where: str, key: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise StageError(f"{where} must be true or false, got {value!r}")
         return value
-    if key == "vanishing_point":
+    if key in ("vanishing_point", "pan"):
         if (
             not isinstance(value, list)
             or len(value) != 2
@@ -319,9 +333,7 @@ def check_stage(stage: Stage) -> None:
     for name, allowed in (("loop_curve", LOOP_CURVES), ("colour_coherence", COLOUR_MODES), ("noise", NOISE_MODES)):
         if getattr(r, name) not in allowed:
             raise StageError(f"render.{name} must be {', '.join(allowed)}, got {getattr(r, name)!r}")
-    x, y = r.vanishing_point
-    if not (0 <= x <= 1 and 0 <= y <= 1):
-        raise StageError(f"render.vanishing_point must lie in the frame (each in [0, 1]), got [{x}, {y}]")
+    _check_camera("render", r.rotate, r.pan, r.vanishing_point)
     if r.first_image and not Path(r.first_image).is_file():
         raise StageError(f"render.first_image: {Path(r.first_image).name} does not exist")
     _check_frame_params("render", r.zoom_px, r.strength, r.guidance, r, r.sharpen, r.add_noise)
@@ -337,6 +349,7 @@ def check_stage(stage: Stage) -> None:
         if s.frames < 1:
             raise StageError(f"{where}: frames must be at least 1, got {s.frames}")
         _check_frame_params(where, s.zoom_px, s.strength, s.guidance, r, s.sharpen, s.add_noise)
+        _check_camera(where, s.rotate, s.pan, s.vanishing_point)
     total, cap = stage.total_frames, settings.dream_max_frames()
     if total > cap:
         raise StageError(f"the stage has {total} frames, over the cap of {cap} (GIRO_DREAM_MAX_FRAMES)")
@@ -367,6 +380,22 @@ def _check_frame_params(
                 f"{prefix}strength {strength} with {render.steps} steps runs no denoising step "
                 f"(int(steps * strength) = 0): raise steps or strength"
             )
+
+
+def _check_camera(where: str, rotate: float | None, pan: tuple[float, float] | None,
+                  vanishing_point: tuple[float, float] | None) -> None:
+    prefix = f"{where}." if where == "render" else f"{where}: "
+    if rotate is not None:
+        _check_range(prefix + "rotate", "rotate", rotate)
+    if pan is not None:
+        low, high, _ = RANGES["pan"]
+        if not all(math.isfinite(v) and low <= v <= high for v in pan):
+            raise StageError(f"{prefix}pan must be [x, y], each from {_number(low)} to {_number(high)} pixels, "
+                             f"got [{pan[0]:g}, {pan[1]:g}]")
+    if vanishing_point is not None:
+        x, y = vanishing_point
+        if not (0 <= x <= 1 and 0 <= y <= 1):
+            raise StageError(f"{prefix}vanishing_point must lie in the frame (each in [0, 1]), got [{x}, {y}]")
 
 
 def _check_length(where: str, text: str) -> None:

@@ -1,7 +1,7 @@
 """One frame step, the same for the render loop and Live: the start frame, the advance from one
 frame to the next, and the frame's way to the host.
 
-The advance is the camera's move about the vanishing point, a frame placed ahead and mixed in
+The advance is the camera's move (zoom, turn and drift in one resampling), a frame placed ahead and mixed in
 (frame 0 over the loop window, or an in-between frame's target), the colours held to a reference,
 and the redraw: img2img of one picture, or of several side by side in one batch (Live's A/B).
 `core.dream.render` and `core.dream.live` keep only their bookkeeping: which frame is the source,
@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from core.dream.colour import Palette, match_colours
-from core.dream.zoom import Scale, mix_ahead, move, to_float, to_tensor, to_uint8
+from core.dream.camera import Warp
+from core.dream.zoom import mix_ahead, move, to_float, to_tensor, to_uint8
 
 # (B, 3, H, W) floats in [0, 1] -> the same redrawn, or None if it was stopped.
 Redraw = Callable[[torch.Tensor], "torch.Tensor | None"]
@@ -30,10 +31,11 @@ Redraw = Callable[[torch.Tensor], "torch.Tensor | None"]
 
 @dataclass(frozen=True)
 class Ahead:
-    """A frame further along the ride, shrunk by `scale` about the vanishing point and mixed in at
-    `weight` (see `core.dream.zoom.mix_ahead`)."""
+    """A frame further along the ride, placed where the camera will reach it (`placement`: where
+    each pixel of the step's frame lies in it) and mixed in at `weight` (see
+    `core.dream.zoom.mix_ahead`)."""
     frame: torch.Tensor  # (3, H, W) uint8
-    scale: Scale
+    placement: Warp
     weight: float
     ramp_outside: bool = False
 
@@ -73,18 +75,18 @@ def start_frame(size: tuple[int, int], device: str, image: Image.Image | np.ndar
     return None if drawn is None else to_uint8(drawn)
 
 
-def advance(sources: Sequence[torch.Tensor], zooms: Sequence[Scale], vanishing_point: tuple[float, float],
+def advance(sources: Sequence[torch.Tensor], moves: Sequence[Warp],
             ahead: Ahead | None = None, hold: Hold | None = None, redraw: Redraw | None = None,
             detail: Detail | None = None) -> Advanced | None:
-    """Each source frame moved by its zoom about the vanishing point, `ahead` mixed in, its colours
+    """Each source frame moved by the camera (its warp in `moves`), `ahead` mixed in, its colours
     held, its `detail` sharpened and noised, then all redrawn in one `redraw` call; without `redraw`,
     the move and the mix alone (sharpening or grain that nothing redraws would only show).
     None if the redraw was stopped."""
-    moved = [move(to_float(source), zoom, vanishing_point) for source, zoom in zip(sources, zooms)]
+    moved = [move(to_float(source), warp) for source, warp in zip(sources, moves)]
     images = moved
     if ahead is not None and ahead.weight > 0:
         placed = to_float(ahead.frame)
-        images = [mix_ahead(image, vanishing_point, placed, ahead.scale, ahead.weight, ahead.ramp_outside)
+        images = [mix_ahead(image, placed, ahead.placement, ahead.weight, ahead.ramp_outside)
                   for image in images]
     # Held on the input, as Deforum does: the redraw then starts from the reference's colours
     # instead of having its own redrawn colours forced afterwards.

@@ -1,9 +1,7 @@
-"""The camera's motion, on tensors on the pipeline's device: zoom in about a vanishing point, and
-place a frame from further along the ride ahead of us.
+"""The camera's motion, on tensors on the pipeline's device: a frame moved by the camera (its
+zoom, turn and drift in one resampling), and a frame from further along the ride placed ahead.
 
-A zoom of `zoom_px` trims that many pixels from every edge and scales the rest back to full size.
-The vanishing point `[x, y]` (fractions of the frame) is the one point that stays put on screen,
-as the end of the road does when you ride towards it.
+The motion itself, as warps worked out before any frame is drawn, is `core.dream.camera`'s.
 
 Frames are (3, H, W) uint8 tensors between steps and (1, 3, H, W) floats in [0, 1] inside one:
 every frame is rounded to what its PNG holds, so a resumed render continues from exactly the
@@ -13,21 +11,17 @@ pixels an uninterrupted one had.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
-Scale = tuple[float, float]
+from core.dream.camera import IDENTITY, Warp, in_pixels, invert
+
 # Bicubic sampling alone barely aliases below this shrink, and a low-pass first would only blur.
 ANTIALIAS_BEYOND = 1.5
-
-
-def zoom_scale(size: tuple[int, int], zoom_px: float) -> Scale:
-    """How much one zoom step magnifies each axis."""
-    width, height = size
-    return width / (width - 2 * zoom_px), height / (height - 2 * zoom_px)
 
 
 def to_tensor(image: Image.Image, device: str | torch.device = "cpu") -> torch.Tensor:
@@ -50,92 +44,120 @@ def to_uint8(image: torch.Tensor) -> torch.Tensor:
     return (image[0].float().clamp(0, 1) * 255 + 0.5).to(torch.uint8)
 
 
-def move(current: torch.Tensor, zoom: Scale, vanishing_point: tuple[float, float]) -> torch.Tensor:
-    """`current` ((1, 3, H, W) floats in [0, 1]) magnified by `zoom` about the vanishing point: the
-    camera's motion alone."""
-    return _resample(current, zoom, vanishing_point, tuple(current.shape[-2:]))
+def move(current: torch.Tensor, warp: Warp) -> torch.Tensor:
+    """`current` ((1, 3, H, W) floats in [0, 1]) moved by the camera's `warp` (see
+    `core.dream.camera`): the camera's motion alone."""
+    return _resample(current, warp, tuple(current.shape[-2:]))
 
 
 def mix_ahead(
     moved: torch.Tensor,
-    vanishing_point: tuple[float, float],
     ahead: torch.Tensor | None,
-    ahead_scale: Scale = (1.0, 1.0),
+    placement: Warp = IDENTITY,
     weight: float = 0.0,
     ramp_outside: bool = False,
 ) -> torch.Tensor:
-    """`moved` with `ahead` mixed in at `weight`, shrunk by `ahead_scale` about the vanishing point:
-    the frame the camera will show when it has travelled that much further. Mixing it there (not
-    full-frame) keeps the motion going instead of stalling; its box's edges are feathered so no
-    frame line shows (`ramp_outside`: see `_feather`).
+    """`moved` with `ahead` mixed in at `weight`, placed by `placement` (where each pixel of
+    `moved` lies in `ahead`): the frame the camera will show when it has travelled that much
+    further, shrunk about the vanishing point and turned as the camera will turn. Mixing it
+    there (not full-frame) keeps the motion going instead of stalling; its box's edges are
+    feathered so no frame line shows (`ramp_outside`: see `_feather`).
     """
     if ahead is None or weight <= 0:
         return moved
     _, _, height, width = moved.shape
-    sx, sy = ahead_scale
+    pixels = in_pixels(placement, (width, height))
+    # ahead's pixels per pixel of `moved`, along each of ahead's axes: how much it is shrunk.
+    sx, sy = math.hypot(pixels[0], pixels[1]), math.hypot(pixels[3], pixels[4])
     if max(sx, sy) > ANTIALIAS_BEYOND:  # shrinking far: low-pass first, or detail aliases into moire
         small = (max(1, round(height / sy)), max(1, round(width / sx)))
         ahead = F.interpolate(ahead, size=small, mode="bilinear", antialias=True, align_corners=False)
     # Mirrored beyond its edges: the feather's ramp outside the box continues frame 0's picture
     # instead of smearing its edge pixels into streaks.
-    placed = _resample(ahead, (1 / sx, 1 / sy), vanishing_point, (height, width), padding="reflection")
-    box_w, box_h = width / sx, height / sy
-    left = vanishing_point[0] * (width - box_w)
-    top = vanishing_point[1] * (height - box_h)
-    mask = weight * _feather(width, height, (left, top, left + box_w, top + box_h), ramp_outside, moved.device)
+    placed = _resample(ahead, placement, (height, width), padding="reflection")
+    mask = weight * _feather((width, height), pixels, ramp_outside, moved.device)
     return torch.lerp(moved, placed, mask)
 
 
-def _resample(image: torch.Tensor, scale: Scale, vanishing_point: tuple[float, float],
-              size: tuple[int, int], padding: str = "border") -> torch.Tensor:
-    """`image` magnified by `scale` (below 1: shrunk) about the vanishing point, at `size` (H, W).
+def _resample(image: torch.Tensor, warp: Warp, size: tuple[int, int], padding: str = "border") -> torch.Tensor:
+    """`image` resampled at `size` (H, W) where `warp` says each pixel lies in it.
 
-    In grid_sample's [-1, 1] coordinates a zoom by m about c reads u / m + c (1 - 1 / m); those
-    coordinates do not depend on the input's resolution, so a pre-shrunk input maps the same.
-    """
-    if scale == (1.0, 1.0) and tuple(image.shape[-2:]) == size:
+    grid_sample's [-1, 1] coordinates do not depend on the input's resolution, so a pre-shrunk
+    input maps the same."""
+    if warp == IDENTITY and tuple(image.shape[-2:]) == size:
         return image
-    grid = _grid(scale, vanishing_point, size, str(image.device))
+    grid = _grid(warp, size, str(image.device))
     out = F.grid_sample(image.float(), grid, mode="bicubic", padding_mode=padding, align_corners=False)
     return out.clamp_(0, 1)  # bicubic overshoots at sharp edges
 
 
 @functools.lru_cache(maxsize=8)
-def _grid(scale: Scale, vanishing_point: tuple[float, float], size: tuple[int, int], device: str) -> torch.Tensor:
-    """The sampling grid of one zoom; a segment zooms by the same amount every frame, so most
-    frames reuse one (making it cost as much as the resampling itself)."""
-    cx, cy = 2 * vanishing_point[0] - 1, 2 * vanishing_point[1] - 1
-    mx, my = scale
-    theta = torch.tensor(
-        [[[1 / mx, 0.0, cx * (1 - 1 / mx)], [0.0, 1 / my, cy * (1 - 1 / my)]]],
-        dtype=torch.float32, device=device,
-    )
+def _grid(warp: Warp, size: tuple[int, int], device: str) -> torch.Tensor:
+    """The sampling grid of one warp; a segment's camera moves by the same step every frame, so
+    most frames reuse one (making it cost as much as the resampling itself)."""
+    theta = torch.tensor([[warp[:3], warp[3:]]], dtype=torch.float32, device=device)
     return F.affine_grid(theta, [1, 3, *size], align_corners=False)
 
 
-def _feather(width: int, height: int, box: tuple[float, float, float, float], outside: bool,
-             device) -> torch.Tensor:
-    """1 inside `box`, falling to 0 over a ramp at its edges; shaped (1, 1, H, W).
+def _feather(size: tuple[int, int], placement: Warp, outside: bool, device) -> torch.Tensor:
+    """1 inside the box the placed frame fills, falling to 0 over a ramp at its edges; shaped
+    (1, 1, H, W). `placement` is in pixels: where each pixel here lies in the placed frame.
 
     The box is exactly what stays in the picture until the frame placed in it is reached, so
-    each edge's ramp is at most its gap to the frame's edge: it shrinks as the box grows. Inside
-    the box (`outside` False), the ramp shows only the two frames' own pictures. Outside it, every
-    pixel of the box gets the full weight, so frame 0's share follows the loop curve right up to
-    the box's edges, and the ramp (frame 0's edge mirrored) leaves the picture before the seam.
+    each edge's ramp is at most its gap to the frame's edge (outwards from it): it shrinks as
+    the box grows. Inside the box (`outside` False), the ramp shows only the two frames' own
+    pictures. Outside it, every pixel of the box gets the full weight, so frame 0's share follows
+    the loop curve right up to the box's edges, and the ramp (frame 0's edge mirrored) leaves
+    the picture before the seam.
     """
-    left, top, right, bottom = box
-    ramp = max(1.0, 0.06 * min(right - left, bottom - top))
-    fx = _ramp(width, left, right, ramp, outside, device)
-    fy = _ramp(height, top, bottom, ramp, outside, device)
-    return (fy[:, None] * fx[None, :])[None, None]
+    width, height = size
+    a, b, c, d, e, f = placement
+    box = invert(placement)
+    top_left, top_right, bottom_right, bottom_left = (
+        _apply(box, x, y) for x, y in ((0, 0), (width, 0), (width, height), (0, height)))
+    per_x, per_y = math.hypot(a, b), math.hypot(d, e)  # the placed frame's pixels per pixel here
+    along_x, along_y = (a / per_x, b / per_x), (d / per_y, e / per_y)  # its axes, here
+    ramp = max(1.0, 0.06 * min(width / per_x, height / per_y))
+    xs = torch.arange(width, dtype=torch.float32, device=device)[None, :] + 0.5
+    ys = torch.arange(height, dtype=torch.float32, device=device)[:, None] + 0.5
+    fx = _ramp(xs * along_x[0] + ys * along_x[1], -c / per_x, (width - c) / per_x,
+               _gap([top_left, bottom_left], along_x, -1, size), _gap([top_right, bottom_right], along_x, 1, size),
+               ramp, outside)
+    fy = _ramp(xs * along_y[0] + ys * along_y[1], -f / per_y, (height - f) / per_y,
+               _gap([top_left, top_right], along_y, -1, size), _gap([bottom_left, bottom_right], along_y, 1, size),
+               ramp, outside)
+    return (fy * fx)[None, None]
 
 
-def _ramp(size: int, low: float, high: float, ramp: float, outside: bool, device) -> torch.Tensor:
-    coords = torch.arange(size, dtype=torch.float32, device=device) + 0.5
-    near_low = coords < (low + high) / 2
-    gap = torch.where(near_low, torch.tensor(low, device=device), torch.tensor(size - high, device=device))
-    # An edge at the frame's edge (a gap under half a pixel) needs no ramp: nothing lies beyond it.
+def _ramp(along: torch.Tensor, low: float, high: float, gap_low: float, gap_high: float, ramp: float,
+          outside: bool) -> torch.Tensor:
+    """Along one of the box's axes (`along`: each pixel's place on it, the box from `low` to
+    `high`), 1 inside and a ramp at each end as wide as its gap allows (none under half a pixel:
+    nothing lies beyond an edge at the frame's edge)."""
+    near_low = along < (low + high) / 2
+    gap = torch.where(near_low, gap_low, gap_high)
     width = torch.clamp(gap, max=ramp).clamp_min(1e-6)
-    inward = torch.where(near_low, coords - low, high - coords)  # distance into the box, < 0 beyond it
+    inward = torch.where(near_low, along - low, high - along)  # distance into the box, < 0 beyond it
     fall = (1 + inward / width) if outside else inward / width
     return torch.where(gap < 0.5, 1.0, fall.clamp(0, 1))
+
+
+def _gap(corners: list[tuple[float, float]], axis: tuple[float, float], sign: int, size: tuple[int, int]) -> float:
+    """How far a side of the box (its two `corners`) lies from the frame's edge, looking out from
+    it (along `axis` times `sign`); below 0 if it reaches beyond the frame."""
+    direction = (sign * axis[0], sign * axis[1])
+    reach = math.inf
+    for x, y in corners:
+        if not (0 <= x <= size[0] and 0 <= y <= size[1]):
+            return -1.0
+        for place, step, end in ((x, direction[0], size[0]), (y, direction[1], size[1])):
+            if step > 0:
+                reach = min(reach, (end - place) / step)
+            elif step < 0:
+                reach = min(reach, (0 - place) / step)
+    return reach
+
+
+def _apply(warp: Warp, x: float, y: float) -> tuple[float, float]:
+    a, b, c, d, e, f = warp
+    return a * x + b * y + c, d * x + e * y + f

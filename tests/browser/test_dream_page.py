@@ -79,9 +79,22 @@ def test_render_end_to_end_with_reload_and_downloads(desktop, app_url, tmp_path)
     assert "loop-back over the last 8 frames" in page.get_by_text(re.compile(r"^36 frames, ")).inner_text()
     screenshot(page, "dream_before")
 
+    # A segment's own vanishing point: a click on the picture in "Aim a segment's camera" sets it,
+    # and the camera's path is plotted.
+    page.get_by_text("Aim a segment's camera").click()
+    canvas = page.locator("canvas.upper-canvas:visible").first
+    canvas.wait_for(timeout=30_000)
+    wait_for_app(page)  # a click during a rerun lands on a canvas about to be replaced
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    page.mouse.click(box["x"] + 0.3 * box["width"], box["y"] + 0.6 * box["height"])
+    page.get_by_text(re.compile(r"Segment 1 zooms and turns about \(0\.30, 0\.60\): its own")).wait_for(timeout=30_000)
+    wait_for_app(page)
+    screenshot(page, "dream_aim_segment")
+
     # The vanishing point: a click on the start frame canvas.
     open_tab(page, "Start frame")
-    canvas = page.locator("canvas.upper-canvas").first
+    canvas = page.locator("canvas.upper-canvas:visible").first
     canvas.wait_for(timeout=30_000)
     box = canvas.bounding_box()
     page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.70 * box["height"])

@@ -63,7 +63,7 @@ def test_in_between_frames_are_the_zoom_chain_in_preview(tmp_path, cadence):
     assert between and all(p.source >= 0 for p in between)
     for plan in between:
         source = torch.from_numpy(drawn[plan.source]).permute(2, 0, 1)
-        chain = to_uint8(move(to_float(source), plan.source_scale, stage.render.vanishing_point))
+        chain = to_uint8(move(to_float(source), plan.source_move))
         difference = np.abs(drawn[plan.index].astype(np.float32) - chain.permute(1, 2, 0).numpy())
         assert difference.mean() <= 1.0, plan.index
 

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from core.dream.figures import LoopFigures, seam_figure
-from core.dream.zoom import move, to_float, to_uint8, zoom_scale
+from core.dream.camera import IDENTITY, Camera, step_warp
+from core.dream.zoom import move, to_float, to_uint8
 
 
 def test_seam_figure():
@@ -23,12 +24,12 @@ def _zoom_chain(count: int, zoom_px: float) -> list[np.ndarray]:
     frame = to_uint8(torch.nn.functional.interpolate(to_float(noise), size=(96, 96), mode="bicubic").clamp(0, 1))
     frames = [frame]
     for _ in range(count - 1):
-        frames.append(to_uint8(move(to_float(frames[-1]), zoom_scale((96, 96), zoom_px), (0.5, 0.5))))
+        frames.append(to_uint8(move(to_float(frames[-1]), step_warp((96, 96), Camera(zoom_px)))))
     return [f.permute(1, 2, 0).numpy() for f in frames]
 
 
 def _measured(frames: list[np.ndarray], zoom_px: float) -> LoopFigures:
-    figures = LoopFigures([0.0] + [zoom_px] * (len(frames) - 1), (0.5, 0.5))
+    figures = LoopFigures([IDENTITY] + [step_warp((96, 96), Camera(zoom_px))] * (len(frames) - 1))
     for frame in frames:
         figures.add(frame)
     figures.close()

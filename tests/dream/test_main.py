@@ -133,13 +133,29 @@ def test_plan_prints_every_frame_without_rendering(tmp_path, capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["index"] for r in rows] == list(range(12)) and not (tmp_path / "run").exists()
     assert set(rows[0]) == {"index", "segment", "prompt", "negative_prompt", "keyframe", "loop_weight", "frame0_share",
-                            "strength", "guidance", "steps", "passes", "zoom_px", "seed"}
+                            "strength", "guidance", "steps", "passes", "zoom_px", "rotate", "pan", "vanishing_point",
+                            "seed"}
     assert [r["keyframe"] for r in rows[:4]] == [True, False, False, True]
     assert rows[0]["passes"] == 50 and {r["passes"] for r in rows if not r["keyframe"]} == {0}
     assert rows[-3]["passes"] < rows[3]["passes"]  # the loop window's last frames cost less
     assert rows[-1]["frame0_share"] > 0.75 and rows[0]["frame0_share"] == 0  # fading into frame 0
     assert main(["plan", str(tmp_path / "s.toml")]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 12
+
+
+def test_plan_gives_each_frames_camera_eased_between_segments_and_back(tmp_path, capsys):
+    (tmp_path / "s.toml").write_text(EXAMPLE_PREVIEW.replace("loop_frames = 4", "loop_frames = 4\ntransition_frames = 3")
+                                     + '[[segment]]\nprompt = "a bend"\nframes = 12\nrotate = 2.0\npan = [1.0, -0.5]\n'
+                                     'vanishing_point = [0.3, 0.6]\nzoom_px = -1.0\n')
+    assert main(["plan", str(tmp_path / "s.toml"), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    turns = [r["rotate"] for r in rows]
+    assert turns[:9] == [0.0] * 9 and turns[9:12] == [0.5, 1.0, 1.5] and turns[12:20] == [2.0] * 8
+    assert turns[20:] == sorted(turns[20:], reverse=True) and 0 < turns[-1] < 0.5  # back towards frame 0's
+    assert rows[15]["pan"] == [1.0, -0.5] and rows[15]["vanishing_point"] == [0.3, 0.6]
+    assert rows[15]["zoom_px"] == -1.0 and rows[0]["vanishing_point"] == [0.5, 0.5]
+    assert main(["plan", str(tmp_path / "s.toml")]) == 0
+    assert "turn 2 deg  pan 1,-0.5 px  about 0.30,0.60" in capsys.readouterr().out
 
 
 def test_plan_of_a_bad_stage_is_one_line(tmp_path, capsys):

@@ -67,7 +67,7 @@ def test_no_loop():
 
 
 def test_segments_prompts_seeds_and_overrides():
-    stage = small_stage(frames=(3, 2), seed=100, strength_taper=False)
+    stage = small_stage(frames=(3, 2), seed=100, strength_taper=False, loop_frames=0)
     stage = stage.__class__(stage.render, (stage.segments[0], stage.segments[1].__class__(
         prompt="a road by the sea", frames=2, strength=0.8, guidance=3.0, zoom_px=1.0)))
     plans = make_plan(stage)
@@ -78,12 +78,12 @@ def test_segments_prompts_seeds_and_overrides():
     assert plans[0].prompt == "a road in tuscany" and plans[4].prompt == "a road by the sea"
     assert [p.strength for p in plans] == [0.5] * 3 + [0.8] * 2
     assert [p.guidance for p in plans] == [7.5] * 3 + [3.0] * 2
-    assert [p.zoom_px for p in plans] == [0.0, 2.0, 2.0, 1.0, 1.0]
+    assert [p.camera.zoom_px for p in plans] == [2.0, 2.0, 2.0, 1.0, 1.0]  # frame 0: its segment's
 
 
-def test_loop_scale_shrinks_to_one_step_at_the_end():
+def test_frame_0_ahead_shrinks_to_one_step_at_the_end():
     plans = make_plan(small_stage(frames=(10,), loop_frames=4))
-    (sx, _), (sx_before, _) = plans[-1].loop_scale, plans[-2].loop_scale
+    sx, sx_before = plans[-1].loop_placement[0], plans[-2].loop_placement[0]  # frame 0's pixels per pixel
     step = 64 / (64 - 4)
     assert sx == pytest.approx(step) and sx_before == pytest.approx(step**2)
 

@@ -1,5 +1,6 @@
 """core.dream.preview: the test card, drawn by looking its pattern up in a table, is the card its
-definition draws pixel by pixel, at any distance travelled; and the preview's stage size."""
+definition draws pixel by pixel, at any distance travelled and however the camera turned; and the
+preview's stage size."""
 
 from __future__ import annotations
 
@@ -10,25 +11,27 @@ import pytest
 import torch
 
 from core.dream import preview
+from core.dream.camera import Camera, in_pixels, path, step_warp, zoom_about
 from core.dream.preview import card_tensor, preview_stage
 from tests.dream.conftest import small_stage
 
 
-def defined_card(width: int, height: int, vanishing_point: tuple[float, float],
-                 travelled: tuple[float, float]) -> np.ndarray:
-    """The card from its definition, one formula per feature, in float64: (3, H, W) in [0, 1]."""
+def defined_card(width: int, height: int, vanishing_point: tuple[float, float], travelled) -> np.ndarray:
+    """The card from its definition, one formula per feature, in float64: (3, H, W) in [0, 1].
+    Each pixel shows the card where the camera's path (`travelled`) finds it in frame 0's view."""
     vx, vy = vanishing_point[0] * width, vanishing_point[1] * height
-    y, x = np.meshgrid(np.arange(height) + 0.5 - vy, np.arange(width) + 0.5 - vx, indexing="ij")
+    rows, columns = np.meshgrid(np.arange(height) + 0.5, np.arange(width) + 0.5, indexing="ij")
+    a, b, c, d, e, f = in_pixels(travelled, (width, height))
+    x, y = a * columns + b * rows + c - vx, d * columns + e * rows + f - vy
     reach_x = np.where(x < 0, vx, width - vx)
     reach_y = np.where(y < 0, vy, height - vy)
-    tx, ty = travelled
-    log_x = np.log(np.maximum(np.abs(x) / reach_x, 1e-6)) - math.log(tx)
-    log_y = np.log(np.maximum(np.abs(y) / reach_y, 1e-6)) - math.log(ty)
+    log_x = np.log(np.maximum(np.abs(x) / reach_x, 1e-6))
+    log_y = np.log(np.maximum(np.abs(y) / reach_y, 1e-6))
     depth = np.maximum(log_x, log_y) / -math.log(preview.SPACING)  # in nested frames, 0 on the edge
     step = np.floor(depth * preview.STEPS).astype(np.int64)
     level = np.floor(depth).astype(np.int64)
     sky = 2 * preview.LAND_ORDER.numpy()[(-level) % preview.KINDS_CYCLE] + (y >= 0)
-    turn = (np.arctan2(y / ty, x / tx) / (2 * math.pi) * preview.RAYS) % preview.RAYS
+    turn = (np.arctan2(y, x) / (2 * math.pi) * preview.RAYS) % preview.RAYS
     on_ray = (turn % 1) < 0.35
     dash = np.floor(8 * depth).astype(np.int64) % 2 == 0
     index = np.where(on_ray & dash, preview.RAY_PAINT + np.floor(turn).astype(np.int64) % 2, sky)
@@ -37,9 +40,17 @@ def defined_card(width: int, height: int, vanishing_point: tuple[float, float],
     return np.asarray(preview.PALETTE, dtype=np.float64)[index].transpose(2, 0, 1) / 255
 
 
-@pytest.mark.parametrize("travelled", [(1.0, 1.0), (1.3, 1.3), (4.7, 4.7), (1e4, 1e4), (1.2, 1.5)])
+TURNING = [step_warp((200, 120), Camera(zoom_px=1.0, rotate=3.0, pan=(1.0, -0.5), vanishing_point=(0.6, 0.4)))] * 40
+
+
+@pytest.mark.parametrize("travelled", [
+    zoom_about((1.0, 1.0), (0.3, 0.6)), zoom_about((1.3, 1.3), (0.3, 0.6)), zoom_about((4.7, 4.7), (0.3, 0.6)),
+    zoom_about((1e4, 1e4), (0.3, 0.6)), zoom_about((1.2, 1.5), (0.3, 0.6)),
+    zoom_about((2.0, 2.0), (0.7, 0.2)), path(TURNING),
+], ids=["still", "1.3", "4.7", "1e4", "stretched", "about another point", "turning"])
 def test_the_card_is_its_definition_at_any_distance(travelled):
-    """Far along (1e4: beyond the land kinds' cycle and deep in the picture), and stretched."""
+    """Far along (1e4: beyond the land kinds' cycle and deep in the picture), stretched, zoomed
+    about another point than the card's, and along a turning, drifting camera's path."""
     drawn = card_tensor(200, 120, (0.3, 0.6), travelled)[0].numpy()
     same = np.all(np.abs(drawn - defined_card(200, 120, (0.3, 0.6), travelled)) < 1e-6, axis=0)
     # float32 against float64: a pixel right on a boundary may fall either side of it.

@@ -128,7 +128,7 @@ def test_figures_measured_on_the_way_equal_figures_measured_afresh(tmp_path, cad
     again: the figures are those of the frames themselves, with and without in-between frames."""
     stage = small_stage(frames=(30,), loop_frames=8, zoom_px=1.5, width=96, height=64, cadence=cadence)
     images = [p.image for p in render(stage, tmp_path / "run", pipelines=None) if isinstance(p, Progress)]
-    afresh = LoopFigures([p.zoom_px for p in make_plan(stage)], stage.render.vanishing_point)
+    afresh = LoopFigures([p.move for p in make_plan(stage)])
     for image in images:
         afresh.add(image)
     afresh.close()
@@ -205,17 +205,23 @@ def test_full_disk_is_one_line_and_the_run_resumes(tiny_pipelines, tmp_path, mon
     assert frame_bytes(tmp_path / "run") == frame_bytes(tmp_path / "fresh")
 
 
+def resumed_as_whole(stage, pipelines, tmp_path: Path, cut_from: int) -> list[int]:
+    """Render `stage` whole, and again with the frames from `cut_from` on deleted: the resumed
+    render's frames must be the whole one's, byte for byte. The frames the resume drew."""
+    list(render(stage, tmp_path / "whole", pipelines))
+    shutil.copytree(tmp_path / "whole", tmp_path / "cut")
+    for late in range(cut_from, stage.total_frames):
+        (tmp_path / "cut" / "frames" / f"{late:05d}.png").unlink()
+    resumed = [p.frame for p in render(stage, tmp_path / "cut", pipelines) if isinstance(p, Progress)]
+    assert frame_bytes(tmp_path / "cut") == frame_bytes(tmp_path / "whole")
+    return resumed
+
+
 def test_fixed_noise_and_segment_colours_reproduce_across_resume(tiny_pipelines, tmp_path):
     """Killed after segment 2's first frame (its colour reference) is on disk: the resume reads
     the reference back and draws every frame as the uninterrupted render did, one noise pattern."""
     stage = small_stage(frames=(4, 4), loop_frames=3, noise="fixed", colour_coherence="segment")
-    list(render(stage, tmp_path / "whole", tiny_pipelines))
-    shutil.copytree(tmp_path / "whole", tmp_path / "cut")
-    for late in range(6, 8):
-        (tmp_path / "cut" / "frames" / f"{late:05d}.png").unlink()
-    resumed = [p.frame for p in render(stage, tmp_path / "cut", tiny_pipelines) if isinstance(p, Progress)]
-    assert resumed == [6, 7]
-    assert frame_bytes(tmp_path / "cut") == frame_bytes(tmp_path / "whole")
+    assert resumed_as_whole(stage, tiny_pipelines, tmp_path, cut_from=6) == [6, 7]
     assert json.loads((tmp_path / "whole" / "manifest.json").read_text())["seeds"] == [42] * 8
 
 
@@ -273,7 +279,7 @@ def test_frame_zeros_share_in_pixels_is_the_declared_curve(tmp_path, curve):
     draw.latest = torch.zeros((3, 96, 96), dtype=torch.uint8)
     for plan in plans[40 - 16:]:
         frame = draw.diffuse(plan).float() / 255
-        sx, sy = plan.loop_scale
+        sx, sy = plan.loop_placement[0], plan.loop_placement[4]  # frame 0's pixels per pixel here
         left, top = 0.4 * 96 * (1 - 1 / sx), 0.6 * 96 * (1 - 1 / sy)
         inside = 2  # pixels: the resampling kernel's reach across the box's edge
         box = frame[:, math.ceil(top) + inside: math.floor(top + 96 / sy) - inside,
@@ -336,12 +342,51 @@ def test_sharpen_and_noise_reproduce_across_resume_and_change_the_frames(tiny_pi
 
     stage = small_stage(frames=(3, 3), loop_frames=2, sharpen=0.3, add_noise=0.05)
     stage = replace(stage, segments=(stage.segments[0], replace(stage.segments[1], sharpen=1.0)))
-    list(render(stage, tmp_path / "whole", tiny_pipelines))
-    shutil.copytree(tmp_path / "whole", tmp_path / "cut")
-    for late in range(4, 6):
-        (tmp_path / "cut" / "frames" / f"{late:05d}.png").unlink()
-    list(render(stage, tmp_path / "cut", tiny_pipelines))
-    assert frame_bytes(tmp_path / "cut") == frame_bytes(tmp_path / "whole")
+    assert resumed_as_whole(stage, tiny_pipelines, tmp_path, cut_from=4) == [4, 5]
     list(render(small_stage(frames=(3, 3), loop_frames=2), tmp_path / "plain", tiny_pipelines))
     whole, plain = frame_bytes(tmp_path / "whole"), frame_bytes(tmp_path / "plain")
     assert whole[0] == plain[0] and all(a != b for a, b in zip(whole[1:], plain[1:]))
+
+
+def _with_camera(stage, *cameras):
+    """`stage` with each segment's camera keys set as given (dicts), in order."""
+    from dataclasses import replace
+
+    return replace(stage, segments=tuple(replace(s, **c) for s, c in zip(stage.segments, cameras)))
+
+
+def test_every_camera_key_reproduces_across_resume(tiny_pipelines, tmp_path):
+    """A turning, drifting camera that zooms out in one segment and aims elsewhere in another,
+    eased through transitions, with cadence: resumed, the same frames byte for byte."""
+    stage = small_stage(frames=(4, 4, 4), loop_frames=4, transition_frames=2, cadence=2, rotate=1.5, pan=(0.5, 0.0))
+    stage = _with_camera(stage, {}, {"rotate": -3.0, "pan": (1.0, -1.0), "vanishing_point": (0.3, 0.7)},
+                         {"zoom_px": -1.5})
+    assert resumed_as_whole(stage, tiny_pipelines, tmp_path, cut_from=6)[-1] == 11  # from 5: cadence 2
+
+
+def test_the_new_camera_keys_at_their_defaults_draw_the_frames_of_a_stage_without_them(tmp_path):
+    plain = small_stage(frames=(12, 12), loop_frames=6, width=96, height=64, vanishing_point=(0.4, 0.6))
+    spelled = _with_camera(small_stage(frames=(12, 12), loop_frames=6, width=96, height=64, vanishing_point=(0.4, 0.6),
+                                       rotate=0.0, pan=(0.0, 0.0)),
+                           {"vanishing_point": (0.4, 0.6), "rotate": 0.0}, {"pan": (0.0, 0.0), "zoom_px": 2.0})
+    frames = [[p.image for p in render(s, tmp_path / name, pipelines=None) if isinstance(p, Progress)]
+              for name, s in (("plain", plain), ("spelled", spelled))]
+    assert all(np.array_equal(a, b) for a, b in zip(*frames)) and len(frames[0]) == 24
+
+
+def test_a_preview_closes_its_loop_with_a_turning_camera(tmp_path):
+    """A ride that turns and drifts in its middle segment, aims elsewhere and zooms out in the last:
+    the camera eases back over the loop window and the seam is within 1.2 of the median step, at
+    the borders and the centre too; without the loop, the same ride jumps."""
+    def ride(loop_frames):
+        stage = small_stage(frames=(30, 30, 30), loop_frames=loop_frames, transition_frames=6, zoom_px=1.0,
+                            width=192, height=128)
+        return _with_camera(stage, {}, {"rotate": 2.0, "pan": (1.0, 0.0), "vanishing_point": (0.35, 0.6)},
+                            {"zoom_px": -1.0})
+
+    list(render(ride(16), tmp_path / "loop", pipelines=None))
+    figures = json.loads((tmp_path / "loop" / "manifest.json").read_text())["figures"]
+    assert all(0.3 < figures[name] <= 1.2 for name in ("seam", "seam_border", "seam_centre")), figures
+    list(render(ride(0), tmp_path / "jump", pipelines=None))
+    jump = json.loads((tmp_path / "jump" / "manifest.json").read_text())["figures"]
+    assert jump["seam"] > 1.5 * figures["seam"], (jump, figures)

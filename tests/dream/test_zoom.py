@@ -1,5 +1,6 @@
 """core.dream.zoom: the vanishing point stays put, everything else rushes outwards; the tensor
-path draws what the PIL path drew."""
+path draws what the PIL path drew; a turning, drifting camera moves every pixel where a reference
+written pixel by pixel puts it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import torch
 from PIL import Image
 from skimage import data
 
-from core.dream.zoom import mix_ahead, move, to_float, to_image, to_tensor, to_uint8, zoom_scale
+from core.dream.camera import Camera, step_warp, zoom_about
+from core.dream.zoom import mix_ahead, move, to_float, to_image, to_tensor, to_uint8
 from tests.dream import pil_reference
 
 
@@ -30,7 +32,14 @@ def drawn(image: Image.Image, zoom=(1.0, 1.0), ahead: Image.Image | None = None,
           weight=0.0) -> Image.Image:
     """The camera's move and the mix ahead on PIL images in and out."""
     first = None if ahead is None else to_float(to_tensor(ahead))
-    return to_image(to_uint8(mix_ahead(move(to_float(to_tensor(image)), zoom, VP), VP, first, scale, weight)))
+    placement = zoom_about((1 / scale[0], 1 / scale[1]), VP)  # shrunk by `scale`
+    moved = move(to_float(to_tensor(image)), zoom_about(zoom, VP))
+    return to_image(to_uint8(mix_ahead(moved, first, placement, weight)))
+
+
+def zoom_scale(size, zoom_px):
+    """How much one zoom step of `zoom_px` magnifies each axis."""
+    return size[0] / (size[0] - 2 * zoom_px), size[1] / (size[1] - 2 * zoom_px)
 
 
 SIZE = (160, 120)
@@ -51,8 +60,10 @@ def test_other_points_move_away_by_the_zoom_scale():
     assert y == pytest.approx(VP_PX[1] - 30 * sy, abs=0.4)
 
 
-def test_zoom_scale_trims_each_edge():
-    assert zoom_scale((512, 256), 2) == (512 / 508, 256 / 252)
+def test_a_zoom_step_trims_each_edge():
+    a, b, _, d, e, _ = step_warp((512, 256), Camera(zoom_px=2.0))
+    assert (a, b, d, e) == (508 / 512, 0.0, 0.0, 252 / 256)
+    assert step_warp((512, 256), Camera(zoom_px=-2.0))[0] == 516 / 512  # below 0: zooms out
 
 
 def test_zero_zoom_is_identity():

@@ -120,3 +120,36 @@ def figures_line(figures: dict[str, float | None]) -> str:
     if figures.get("flicker") is not None:
         line += f" · flicker {figures['flicker']:.1f} grey levels"
     return line
+
+
+def camera_moves(plans: list[FramePlan]) -> bool:
+    """Whether the camera does more than zoom steadily about one point: then its path is worth a plot."""
+    first = plans[0].camera
+    return any(p.camera != first or p.camera.rotate or any(p.camera.pan) for p in plans)
+
+
+def camera_figure(plans: list[FramePlan]) -> go.Figure:
+    """The camera's path frame by frame, as the segments set it and the transitions and the loop
+    window ease it: its zoom, turn and drift a frame, and the point it zooms and turns about."""
+    figure = make_subplots(rows=2, cols=1, vertical_spacing=0.16, row_heights=[0.6, 0.4],
+                           subplot_titles=["The camera's step a frame", "The point it zooms and turns about"])
+    frames = [p.index for p in plans]
+    traces = [
+        ("zoom px", [p.camera.zoom_px for p in plans], PINK, 1, "zoom %{y:.2f} px"),
+        ("turn °", [p.camera.rotate for p in plans], BLUE, 1, "turn %{y:.2f}°"),
+        ("pan x px", [p.camera.pan[0] for p in plans], GREEN, 1, "pan x %{y:.2f} px"),
+        ("pan y px", [p.camera.pan[1] for p in plans], "#8a5a00", 1, "pan y %{y:.2f} px"),
+        ("point x", [p.camera.vanishing_point[0] for p in plans], PINK, 2, "point x %{y:.2f}"),
+        ("point y", [p.camera.vanishing_point[1] for p in plans], BLUE, 2, "point y %{y:.2f}"),
+    ]
+    for name, values, colour, row, hover in traces:
+        figure.add_scatter(x=frames, y=values, name=name, line={"color": colour, "dash": "dot" if row == 2 else None},
+                           hovertemplate=f"frame %{{x}}: {hover}<extra></extra>", row=row, col=1)
+    figure.update_layout(height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                         legend={"orientation": "h", "y": -0.18}, hovermode="x unified")
+    figure.update_yaxes(title_text="a frame", row=1, col=1)
+    figure.update_yaxes(range=[0, 1], title_text="of the frame", row=2, col=1)
+    figure.update_xaxes(matches="x", row=2, col=1)
+    figure.update_xaxes(title_text="frame", row=2, col=1)
+    figure.update_xaxes(showticklabels=False, row=1, col=1)  # they sat on the lower panel's title
+    return figure

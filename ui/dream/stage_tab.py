@@ -14,7 +14,9 @@ from core.errors import GiroError
 from core.status import dream_folders
 from ui.cache import device_info
 from ui.common import as_text
-from ui.dream.plots import schedule_figure
+from ui.dream.plots import camera_figure, camera_moves, schedule_figure
+from ui.dream.point_picker import point_picker_ui
+from ui.dream.start_tab import start_picture
 from ui.dream.state import (MODELS, SEGMENT_COLUMNS, STAGE_PRESETS, load_into_state, model_label, model_name,
                             on_model_choice, preset_stage, render_table, segment_from_row)
 
@@ -80,13 +82,45 @@ def stage_editor_ui() -> list[dict]:
                                                            help="overrides the stage's negative prompt"),
             "sharpen": _column("sharpen", "sharpen"),
             "add_noise": _column("add noise", "add_noise"),
+            "rotate": _column("turn °", "rotate", "degrees a frame, above 0 anticlockwise"),
+            "pan_x": _column("pan x", "pan", "pixels a frame, above 0 looks right"),
+            "pan_y": _column("pan y", "pan", "pixels a frame, above 0 looks down"),
+            "vp_x": _point_column("point x", "where the camera zooms and turns, across the frame (0-1)"),
+            "vp_y": _point_column("point y", "where the camera zooms and turns, down the frame (0-1)"),
         },
     )
     state = st.session_state
     st.caption(f"A segment's empty cell takes the stage's value below: "
-               f"strength {state.strength:g}, guidance {state.guidance:g}, zoom {state.zoom_px:g} px.")
+               f"strength {state.strength:g}, guidance {state.guidance:g}, zoom {state.zoom_px:g} px. "
+               "The camera eases from one segment's to the next over the prompt transition.")
     rows = table.sort_values("order", kind="stable", na_position="last").to_dict("records")
-    return [segment_from_row(row) for row in rows if isinstance(row.get("prompt"), str) and row["prompt"].strip()]
+    rows = [row for row in rows if isinstance(row.get("prompt"), str) and row["prompt"].strip()]
+    aim_segment_ui(rows)
+    render = render_table()
+    return [segment_from_row(row, render) for row in rows]
+
+
+def aim_segment_ui(rows: list[dict]) -> None:
+    """A click on the start frame sets one segment's vanishing point: where the road's end lies
+    once the road has turned."""
+    if not rows:
+        return
+    state = st.session_state
+    with st.expander("Aim a segment's camera: click its vanishing point"):
+        names = [f"{n + 1}: {as_text(row['prompt'])[:40]}" for n, row in enumerate(rows)]
+        number = st.selectbox("Segment", range(len(rows)), format_func=names.__getitem__, key="aim_segment")
+        row = rows[number]
+        own = [row.get(c) for c in ("vp_x", "vp_y")]
+        point = tuple(float(v) if v is not None and v == v else float(s) for v, s in zip(own, (state.vp_x, state.vp_y)))
+        clicked = point_picker_ui(start_picture(point), point, f"aim_{number}")
+        if clicked is not None:
+            row["vp_x"], row["vp_y"] = clicked
+            state.dream_rows = [{**r, "order": n + 1} for n, r in enumerate(rows)]
+            state.editor_version += 1
+            st.rerun()
+        whose = "its own" if all(v is not None and v == v for v in own) else "the stage's, set on the Start frame tab"
+        st.caption(f"Segment {number + 1} zooms and turns about ({point[0]:.2f}, {point[1]:.2f}): {whose}. "
+                   "Click on the start frame (or the test card) where its road ends.")
 
 
 def controls_ui() -> None:
@@ -157,17 +191,29 @@ def controls_ui() -> None:
                       placeholder="red blobs, text, watermark",
                       help="steered away from as the prompt is steered towards (with guidance above 1); "
                            "a segment's own, in the table, overrides it")
+    with st.expander("The camera: turn and drift"):
+        a, b, c = st.columns(3)
+        _slider(a, "Turn (degrees a frame)", "rotate", "about the vanishing point; above 0 the picture turns anticlockwise")
+        _slider(b, "Pan x (pixels a frame)", "pan_x", "the camera drifts sideways: above 0 it looks right")
+        _slider(c, "Pan y (pixels a frame)", "pan_y", "the camera drifts up or down: above 0 it looks down")
+        st.caption("Zoom pixels below 0 zoom out. A segment's own turn, pan and point (table columns) override "
+                   "these; over the loop window the camera eases back to the first segment's.")
 
 
-def _slider(column, label: str, name: str, help: str | None = None) -> None:
-    """A slider over exactly the range check_stage accepts (core.dream.stage.RANGES)."""
+def _slider(column, label: str, key: str, help: str | None = None) -> None:
+    """A slider over exactly the range check_stage accepts (core.dream.stage.RANGES); a pair's two
+    sliders (pan_x, pan_y) share their field's."""
+    low, high, step = RANGES[key.removesuffix("_x").removesuffix("_y")]
+    column.slider(label, low, high, step=step, key=key, help=help)
+
+
+def _column(label: str, name: str, help: str | None = None) -> st.column_config.NumberColumn:
     low, high, step = RANGES[name]
-    column.slider(label, low, high, step=step, key=name, help=help)
+    return st.column_config.NumberColumn(label, min_value=low, max_value=high, step=step, help=help)
 
 
-def _column(label: str, name: str) -> st.column_config.NumberColumn:
-    low, high, step = RANGES[name]
-    return st.column_config.NumberColumn(label, min_value=low, max_value=high, step=step)
+def _point_column(label: str, help: str) -> st.column_config.NumberColumn:
+    return st.column_config.NumberColumn(label, min_value=0.0, max_value=1.0, step=0.01, help=help)
 
 
 def build_stage(render: dict, segments: list[dict]) -> Stage | None:
@@ -185,6 +231,8 @@ def schedule_ui(stage: Stage) -> None:
     # No toolbar: on a phone it covered the panel's title; hovering still reads every frame.
     st.plotly_chart(schedule_figure(plans, r.loop_frames), width="stretch", key="schedule",
                     config={"displayModeBar": False})
+    if camera_moves(plans):
+        st.plotly_chart(camera_figure(plans), width="stretch", key="camera", config={"displayModeBar": False})
     st.caption("The pink line is how much of what you see is frame 0, drawn ahead where the ride will "
                "be: it follows the loop curve, and the frame after the last is frame 0 itself. "
                "Segments are numbered as in the table; hover for their prompts.")

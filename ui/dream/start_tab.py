@@ -108,17 +108,22 @@ def _candidates_progress(job_id: str) -> None:
     st.info("Drawing four candidates..." if place == 0 else f"Waiting: {place} ahead in the queue.")
 
 
-def vanishing_point_ui() -> None:
-    """Click on the start frame to set the zoom centre; the marker shows where it is."""
+def start_picture(point: tuple[float, float]) -> Image.Image:
+    """The start frame at the picker's size, or without one the test card converging on `point`."""
     state = st.session_state
     width, height = (int(v) for v in state.size.split("x"))
     canvas_h = round(CANVAS_WIDTH * height / width)
     if state.start_image and Path(state.start_image).is_file():
-        background = Image.open(state.start_image).convert("RGB")
-    else:
-        background = test_card(CANVAS_WIDTH, canvas_h, (state.vp_x, state.vp_y))
+        return Image.open(state.start_image).convert("RGB").resize((CANVAS_WIDTH, canvas_h))
+    return test_card(CANVAS_WIDTH, canvas_h, point)
+
+
+def vanishing_point_ui() -> None:
+    """Click on the start frame to set the zoom centre; the marker shows where it is."""
+    state = st.session_state
+    point = (state.vp_x, state.vp_y)
     st.caption("Click where the road meets the horizon: that point stays put as you ride in.")
-    clicked = point_picker_ui(background.resize((CANVAS_WIDTH, canvas_h)), (state.vp_x, state.vp_y), "vp")
+    clicked = point_picker_ui(start_picture(point), point, "vp")
     if clicked is not None:
         state.vp_x, state.vp_y = clicked
         st.rerun()

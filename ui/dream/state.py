@@ -1,8 +1,9 @@
 """The page's state and the Stage it describes, mapped in one place from the dataclass fields.
 
 Every render setting with a widget of its own is kept under its field's name in
-`st.session_state`; the few that are drawn differently (the size box, the vanishing point's two
-sliders, the model choice, the start frame) are mapped by hand below. A new field of
+`st.session_state`; the few that are drawn differently (the size box, the two sliders each of the
+vanishing point and the pan, the model choice, the start frame) are mapped by hand below. A
+segment's [x, y] pairs are two columns of the table each. A new field of
 `RenderSettings` or `Segment` reaches the state, the table and the stage through here alone.
 """
 
@@ -33,11 +34,13 @@ MODELS = {
 }
 # Render fields drawn by a widget other than their own (see load_into_state and render_table).
 # The VAE is a toggle: the server's tiny VAE or the model's own, never a path typed in a browser.
-_MAPPED_BY_HAND = {"model", "width", "height", "vanishing_point", "first_image", "vae"}
+_MAPPED_BY_HAND = {"model", "width", "height", "vanishing_point", "pan", "first_image", "vae"}
 WIDGET_FIELDS = tuple(f.name for f in fields(RenderSettings) if f.name not in _MAPPED_BY_HAND)
 _RENDER_TYPES = get_type_hints(RenderSettings)
-SEGMENT_COLUMNS = ["order", *(f.name for f in fields(Segment))]
-_SEGMENT_OVERRIDES = [f.name for f in fields(Segment) if f.default is None]
+# A segment's [x, y] fields as two columns each, named as the stage's sliders' keys are.
+PAIRS = {"vanishing_point": ("vp_x", "vp_y"), "pan": ("pan_x", "pan_y")}
+SEGMENT_COLUMNS = ["order", *(c for f in fields(Segment) for c in PAIRS.get(f.name, (f.name,)))]
+_SEGMENT_OVERRIDES = [f.name for f in fields(Segment) if f.default is None and f.name not in PAIRS]
 OWNER = re.compile(r"[0-9a-f]{12}")
 
 
@@ -64,11 +67,12 @@ def preset_stage(name: str) -> Stage:
 def load_into_state(stage: Stage) -> None:
     """Put a stage into the widgets' state (only from callbacks, before widgets are drawn)."""
     r, state = stage.render, st.session_state
-    state.dream_rows = [{"order": n + 1, **asdict(s)} for n, s in enumerate(stage.segments)]
+    state.dream_rows = [{"order": n + 1, **_row(s)} for n, s in enumerate(stage.segments)]
     state.editor_version = state.get("editor_version", 0) + 1
     state.update({name: getattr(r, name) for name in WIDGET_FIELDS})
     state.size = f"{r.width}x{r.height}"
     state.vp_x, state.vp_y = r.vanishing_point
+    state.pan_x, state.pan_y = r.pan
     state.tiny_vae = r.vae != "auto"
     state.start_image = r.first_image if r.first_image and Path(r.first_image).is_file() else ""
 
@@ -80,22 +84,41 @@ def render_table() -> dict[str, Any]:
     width, height = (int(v) for v in state.size.split("x"))
     table.update(
         model=model_id(), width=width, height=height, vae=vae_id(),
-        vanishing_point=[float(state.vp_x), float(state.vp_y)], first_image=state.start_image,
+        vanishing_point=[float(state.vp_x), float(state.vp_y)], pan=[float(state.pan_x), float(state.pan_y)],
+        first_image=state.start_image,
     )
     return table
 
 
-def segment_from_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A table row as a [[segment]] table: empty override cells fall back to the render's value."""
+def _row(segment: Segment) -> dict[str, Any]:
+    """A segment as a table row: its [x, y] pairs in two columns each."""
+    row = asdict(segment)
+    for name, (x, y) in PAIRS.items():
+        pair = row.pop(name)
+        row[x], row[y] = pair if pair is not None else (None, None)
+    return row
+
+
+def segment_from_row(row: dict[str, Any], render: dict[str, Any]) -> dict[str, Any]:
+    """A table row as a [[segment]] table: empty override cells fall back to the render's value
+    (`render`: the [render] table); a pair with one cell set takes the other from it."""
     segment = {"prompt": row["prompt"], "frames": _int(row.get("frames"))}
     for name in _SEGMENT_OVERRIDES:
         value = row.get(name)
         if isinstance(value, str):  # a text override (the negative prompt); an empty cell is the stage's
             if value.strip():
                 segment[name] = value
-        elif value is not None and not (isinstance(value, float) and math.isnan(value)):
+        elif _set(value):
             segment[name] = float(value)
+    for name, columns in PAIRS.items():
+        cells = [row.get(column) for column in columns]
+        if any(_set(cell) for cell in cells):
+            segment[name] = [float(cell) if _set(cell) else float(own) for cell, own in zip(cells, render[name])]
     return segment
+
+
+def _set(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def _int(value: Any) -> int:
