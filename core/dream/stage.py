@@ -47,7 +47,7 @@ def _number(value: float) -> str:
 
 def _span(name: str) -> str:
     low, high, _ = RANGES[name]
-    return f"{_number(low)}-{_number(high)}"
+    return f"{_number(low)} to {_number(high)}" if low < 0 else f"{_number(low)}-{_number(high)}"
 
 
 def _help(text: str) -> dict[str, str]:

@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from core.dream import preview
 from core.dream.camera import Camera, in_pixels, path, step_warp, zoom_about
