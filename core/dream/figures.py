@@ -4,8 +4,13 @@
   frames. About 1: the seam looks like any other step.
 - `seam_border`, `seam_centre`: the same ratio over the frame's outer band and over its centre,
   so a seam left at the edges (where a loop is hardest to close) cannot hide in the whole.
-- `flicker`: the mean change that the camera's motion does not explain, |f(i+1) - zoom(f(i))|
+- `flicker`: the mean change that the camera's motion does not explain, |f(i+1) - move(f(i))|
   in grey levels (0-255): what the model redrew on top of the ride.
+- `seam_moved` (and `_border`, `_centre`, `_ring1` to `_ring4`): the seam with the camera's motion
+  taken out: the last frame moved by the step into frame 0 against frame 0, over the median of the
+  same between consecutive frames. The raw figures above compare jumps that the zoom itself
+  dominates; these compare what the camera does not explain. The rings lie around the vanishing
+  point, each a quarter of the way to the frame's edge, ring 4 the outermost.
 - `unrelated`: the median step between consecutive frames over the median difference between a
   frame and itself shifted by half its size (pictures as unlike as two of its own can be): about 0
   when each frame follows from the last, about 1 when consecutive frames are unrelated. Above
@@ -26,6 +31,7 @@ from core.dream.zoom import move
 BAND = 1 / 16  # the outer band's width, as a share of the shorter side (32 px at 512)
 UNRELATED = 0.5  # steps this large against unlike pictures: the frames do not follow one another
 REGIONS = ("whole", "border", "centre")
+RINGS = tuple(f"ring{n}" for n in range(1, 5))
 
 
 class LoopFigures:
@@ -35,10 +41,15 @@ class LoopFigures:
     until the figures are asked for: measuring a frame never makes the loop wait for the GPU.
     """
 
-    def __init__(self, moves: Sequence[Warp]):
-        self.moves = list(moves)  # moves[i]: the camera's step into frame i (the plan's)
+    def __init__(self, moves: Sequence[Warp], wrap: Warp | None = None,
+                 vanishing_point: tuple[float, float] = (0.5, 0.5)):
+        """`moves[i]`: the camera's step into frame i (the plan's); `wrap`: the step from the last
+        frame into frame 0 when the video loops; the rings lie around `vanishing_point`."""
+        self.moves, self.wrap, self.vanishing_point = list(moves), wrap, vanishing_point
         self._distances: dict[str, list[torch.Tensor]] = {region: [] for region in REGIONS}
-        self._unexplained: list[torch.Tensor] = []
+        # The same, of what the camera's motion does not explain: flicker, and the moved seam.
+        self._unexplained: dict[str, list[torch.Tensor]] = {region: [] for region in REGIONS + RINGS}
+        self._rings: torch.Tensor | None = None
         self._unlike: list[torch.Tensor] = []  # each frame against itself shifted by half its size
         self._first: torch.Tensor | None = None
         self._previous: torch.Tensor | None = None
@@ -57,14 +68,17 @@ class LoopFigures:
             self._first = current
         else:
             self._step(self._previous, current)
-            into = len(self._unexplained) + 1
+            into = len(self._unexplained["whole"]) + 1
             moved = self._zoomed(self._previous, into) if moved is None else moved[0].float() * 255
-            self._unexplained.append((moved - current).abs().mean())
+            self._measure(self._unexplained, (moved - current).abs().mean(0))
         self._previous = current
 
     def close(self) -> None:
-        """The seam: the step from the last frame back to frame 0."""
+        """The seam: the step from the last frame back to frame 0, as it is and moved by the camera."""
         self._step(self._previous, self._first)
+        if self.wrap is not None:
+            moved = move(self._previous.unsqueeze(0) / 255, self.wrap)[0] * 255
+            self._measure(self._unexplained, (moved - self._first).abs().mean(0))
 
     @property
     def distances(self) -> dict[str, list[float]]:
@@ -76,25 +90,51 @@ class LoopFigures:
         unrelated = unrelated_figure(distances["whole"], _floats(self._unlike))
         follows = unrelated is not None and unrelated <= UNRELATED
         seams = {region: seam_figure(distances[region]) if follows else None for region in REGIONS}
-        unexplained = _floats(self._unexplained)
+        unexplained = {region: _floats(values) for region, values in self._unexplained.items()}
+        closed = self.wrap is not None and len(unexplained["whole"]) == len(distances["whole"])
+        steps = unexplained["whole"][:-1] if closed else unexplained["whole"]
+        moved = {region: seam_figure(values) if follows and closed else None for region, values in unexplained.items()}
         return {
             "seam": _rounded(seams["whole"]),
             "seam_border": _rounded(seams["border"]),
             "seam_centre": _rounded(seams["centre"]),
-            "flicker": _rounded(float(np.mean(unexplained)) if unexplained else None),
+            "flicker": _rounded(float(np.mean(steps)) if steps else None),
             "unrelated": _rounded(unrelated),
+            "seam_moved": _rounded(moved["whole"]),
+            **{f"seam_moved_{region}": _rounded(moved[region]) for region in REGIONS[1:] + RINGS},
         }
 
     def _step(self, a: torch.Tensor, b: torch.Tensor) -> None:
-        difference = (a - b).abs().mean(0)
+        self._measure(self._distances, (a - b).abs().mean(0))
+
+    def _measure(self, into: dict[str, list[torch.Tensor]], difference: torch.Tensor) -> None:
+        """Each region's mean of `difference` ((H, W) grey levels), appended to its list in `into`."""
         height, width = difference.shape
         band = max(2, round(min(height, width) * BAND))
         whole = difference.sum()
         inside = difference[band:-band, band:-band].sum()
         centre = difference[height // 4: height - height // 4, width // 4: width - width // 4]
-        self._distances["whole"].append(whole / difference.numel())
-        self._distances["border"].append((whole - inside) / (difference.numel() - (height - 2 * band) * (width - 2 * band)))
-        self._distances["centre"].append(centre.mean())
+        into["whole"].append(whole / difference.numel())
+        into["border"].append((whole - inside) / (difference.numel() - (height - 2 * band) * (width - 2 * band)))
+        into["centre"].append(centre.mean())
+        if "ring1" in into:
+            rings = self._ring_masks(height, width, difference.device)
+            sums = (rings * difference).flatten(1).sum(1) / rings.flatten(1).sum(1).clamp_min(1)
+            for region, value in zip(RINGS, sums):
+                into[region].append(value)
+
+    def _ring_masks(self, height: int, width: int, device) -> torch.Tensor:
+        """(4, H, W): each pixel's ring, by its share of the way from the vanishing point to the
+        frame's edge in its direction (as the test card's depth)."""
+        if self._rings is None:
+            vx, vy = self.vanishing_point[0] * width, self.vanishing_point[1] * height
+            xs = torch.arange(width, dtype=torch.float32, device=device)[None, :] + 0.5 - vx
+            ys = torch.arange(height, dtype=torch.float32, device=device)[:, None] + 0.5 - vy
+            share = torch.maximum(xs.abs() / torch.where(xs < 0, max(vx, 1.0), max(width - vx, 1.0)),
+                                  ys.abs() / torch.where(ys < 0, max(vy, 1.0), max(height - vy, 1.0)))
+            ring = (share * len(RINGS)).clamp(max=len(RINGS) - 1).floor()
+            self._rings = torch.stack([(ring == n).float() for n in range(len(RINGS))])
+        return self._rings
 
     def _zoomed(self, frame: torch.Tensor, into: int) -> torch.Tensor:
         """`frame` moved by the camera's step into frame `into`, as the plan moves it."""

@@ -51,7 +51,9 @@ def test_a_seam_left_at_the_borders_shows_in_seam_border_not_in_the_centre():
     figures = _measured(frames, 1.5).figures()
     assert figures["seam_border"] > 2 * figures["seam_centre"]
     assert figures["seam_border"] > figures["seam"]
-    assert set(figures) == {"seam", "seam_border", "seam_centre", "flicker", "unrelated"}
+    assert set(figures) == {"seam", "seam_border", "seam_centre", "flicker", "unrelated", "seam_moved",
+                            "seam_moved_border", "seam_moved_centre", *(f"seam_moved_ring{n}" for n in range(1, 5))}
+    assert figures["seam_moved"] is None  # no step into frame 0 given: the video does not loop
 
 
 def test_distances_end_with_the_seam():
@@ -74,3 +76,28 @@ def test_a_loop_of_unrelated_frames_has_no_seam_figure_and_says_so():
     assert seam_in_words(figures) == "the frames do not follow one another, so there is no loop to judge"
     ride = _measured(_zoom_chain(12, 1.5), 1.5).figures()
     assert ride["unrelated"] < 0.2 and ride["seam"] is not None
+
+
+def test_the_moved_seam_takes_the_cameras_motion_out_and_finds_the_ring_where_it_jumps():
+    """A ride whose frame 0 is its last frame moved one step on: a seam like any other step with
+    the camera's motion out; frame 0 changed in its outer band: the outermost ring's figure jumps,
+    the innermost one's does not."""
+    step = step_warp((96, 96), Camera(1.5))
+    rng = np.random.default_rng(3)
+    ride = [np.clip(f.astype(int) + rng.integers(-6, 7, f.shape), 0, 255).astype(np.uint8) for f in _zoom_chain(9, 1.5)]
+    frames = [to_uint8(move(to_float(torch.from_numpy(ride[-1].transpose(2, 0, 1).copy())), step)).permute(1, 2, 0).numpy()]
+    frames += ride[1:]
+
+    def measured(frames):
+        figures = LoopFigures([IDENTITY] + [step] * (len(frames) - 1), wrap=step)
+        for frame in frames:
+            figures.add(frame)
+        figures.close()
+        return figures.figures()
+
+    closing = measured(frames)
+    assert closing["seam_moved"] < 1.2 and all(closing[f"seam_moved_ring{n}"] < 1.2 for n in range(1, 5))
+    frames[0] = frames[0].copy()
+    frames[0][:6] = 255 - frames[0][:6]  # the top band: the outermost ring
+    jumping = measured(frames)
+    assert jumping["seam_moved_ring4"] > 3 and jumping["seam_moved_ring1"] < 1.2

@@ -20,6 +20,7 @@ import pytest
 import torch
 from PIL import Image
 
+from core.dream.camera import step_warp
 from core.dream.figures import LoopFigures
 from core.dream.plan import loop_curve, make_plan
 from core.dream.render import Progress, Rendered, render
@@ -120,6 +121,8 @@ def test_preview_needs_no_model_and_closes_its_loop_at_the_borders_too(tmp_path)
     list(render(no_loop, tmp_path / "jump", pipelines=None))
     jump = json.loads((tmp_path / "jump" / "manifest.json").read_text())["figures"]
     assert jump["seam"] > 1.5 * figures["seam"] and jump["seam_centre"] > 2 * figures["seam_centre"]
+    # With the camera's motion taken out, measured where there is a step into frame 0 at all.
+    assert figures["seam_moved"] > 0.3 and jump["seam_moved"] is None
 
 
 @pytest.mark.parametrize("cadence", [1, 3])
@@ -128,7 +131,8 @@ def test_figures_measured_on_the_way_equal_figures_measured_afresh(tmp_path, cad
     again: the figures are those of the frames themselves, with and without in-between frames."""
     stage = small_stage(frames=(30,), loop_frames=8, zoom_px=1.5, width=96, height=64, cadence=cadence)
     images = [p.image for p in render(stage, tmp_path / "run", pipelines=None) if isinstance(p, Progress)]
-    afresh = LoopFigures([p.move for p in make_plan(stage)])
+    plans = make_plan(stage)
+    afresh = LoopFigures([p.move for p in plans], step_warp((96, 64), plans[0].camera), plans[0].camera.vanishing_point)
     for image in images:
         afresh.add(image)
     afresh.close()

@@ -117,6 +117,11 @@ def figures_line(figures: dict[str, float | None]) -> str:
     if figures.get("seam_border") is not None and figures.get("seam_centre") is not None:
         line += f" (edges {figures['seam_border']:.2f}, middle {figures['seam_centre']:.2f})"
     line += ", about 1 is seamless"
+    if figures.get("seam_moved") is not None:
+        rings = [figures.get(f"seam_moved_ring{n}") for n in range(1, 5)]
+        line += f"; with the camera's motion taken out {figures['seam_moved']:.2f}"
+        if None not in rings:
+            line += f" (rings from the vanishing point out: {', '.join(f'{r:.2f}' for r in rings)})"
     if figures.get("flicker") is not None:
         line += f" · flicker {figures['flicker']:.1f} grey levels"
     return line
