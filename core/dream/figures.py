@@ -46,10 +46,11 @@ class LoopFigures:
         """`moves[i]`: the camera's step into frame i (the plan's); `wrap`: the step from the last
         frame into frame 0 when the video loops; the rings lie around `vanishing_point`."""
         self.moves, self.wrap, self.vanishing_point = list(moves), wrap, vanishing_point
-        self._distances: dict[str, list[torch.Tensor]] = {region: [] for region in REGIONS}
-        # The same, of what the camera's motion does not explain: flicker, and the moved seam.
-        self._unexplained: dict[str, list[torch.Tensor]] = {region: [] for region in REGIONS + RINGS}
-        self._rings: torch.Tensor | None = None
+        # Per step, each region's mean difference, as it is and (flicker, the moved seam) of what
+        # the camera's motion does not explain: one (regions,) tensor a step.
+        self._distances: list[torch.Tensor] = []
+        self._unexplained: list[torch.Tensor] = []
+        self._weights: torch.Tensor | None = None
         self._unlike: list[torch.Tensor] = []  # each frame against itself shifted by half its size
         self._first: torch.Tensor | None = None
         self._previous: torch.Tensor | None = None
@@ -68,9 +69,9 @@ class LoopFigures:
             self._first = current
         else:
             self._step(self._previous, current)
-            into = len(self._unexplained["whole"]) + 1
+            into = len(self._unexplained) + 1
             moved = self._zoomed(self._previous, into) if moved is None else moved[0].float() * 255
-            self._measure(self._unexplained, (moved - current).abs().mean(0))
+            self._unexplained.append(self._means((moved - current).abs().mean(0)))
         self._previous = current
 
     def close(self) -> None:
@@ -78,19 +79,19 @@ class LoopFigures:
         self._step(self._previous, self._first)
         if self.wrap is not None:
             moved = move(self._previous.unsqueeze(0) / 255, self.wrap)[0] * 255
-            self._measure(self._unexplained, (moved - self._first).abs().mean(0))
+            self._unexplained.append(self._means((moved - self._first).abs().mean(0)))
 
     @property
     def distances(self) -> dict[str, list[float]]:
         """Each region's distance of every step, the seam last."""
-        return {region: _floats(values) for region, values in self._distances.items()}
+        return _by_region(self._distances, REGIONS)
 
     def figures(self) -> dict[str, float | None]:
         distances = self.distances
         unrelated = unrelated_figure(distances["whole"], _floats(self._unlike))
         follows = unrelated is not None and unrelated <= UNRELATED
         seams = {region: seam_figure(distances[region]) if follows else None for region in REGIONS}
-        unexplained = {region: _floats(values) for region, values in self._unexplained.items()}
+        unexplained = _by_region(self._unexplained, REGIONS + RINGS)
         closed = self.wrap is not None and len(unexplained["whole"]) == len(distances["whole"])
         steps = unexplained["whole"][:-1] if closed else unexplained["whole"]
         moved = {region: seam_figure(values) if follows and closed else None for region, values in unexplained.items()}
@@ -105,40 +106,44 @@ class LoopFigures:
         }
 
     def _step(self, a: torch.Tensor, b: torch.Tensor) -> None:
-        self._measure(self._distances, (a - b).abs().mean(0))
+        self._distances.append(self._means((a - b).abs().mean(0)))
 
-    def _measure(self, into: dict[str, list[torch.Tensor]], difference: torch.Tensor) -> None:
-        """Each region's mean of `difference` ((H, W) grey levels), appended to its list in `into`."""
-        height, width = difference.shape
-        band = max(2, round(min(height, width) * BAND))
-        whole = difference.sum()
-        inside = difference[band:-band, band:-band].sum()
-        centre = difference[height // 4: height - height // 4, width // 4: width - width // 4]
-        into["whole"].append(whole / difference.numel())
-        into["border"].append((whole - inside) / (difference.numel() - (height - 2 * band) * (width - 2 * band)))
-        into["centre"].append(centre.mean())
-        if "ring1" in into:
-            rings = self._ring_masks(height, width, difference.device)
-            sums = (rings * difference).flatten(1).sum(1) / rings.flatten(1).sum(1).clamp_min(1)
-            for region, value in zip(RINGS, sums):
-                into[region].append(value)
+    def _means(self, difference: torch.Tensor) -> torch.Tensor:
+        """Each region's mean of `difference` ((H, W) grey levels), REGIONS then RINGS: one
+        product with the regions' weights, not a dozen small reductions a frame."""
+        return self._region_weights(*difference.shape, difference.device) @ difference.flatten()
 
-    def _ring_masks(self, height: int, width: int, device) -> torch.Tensor:
-        """(4, H, W): each pixel's ring, by its share of the way from the vanishing point to the
-        frame's edge in its direction (as the test card's depth)."""
-        if self._rings is None:
+    def _region_weights(self, height: int, width: int, device) -> torch.Tensor:
+        """(regions, H x W): each region's pixels, weighted to sum to 1. The border is the outer
+        band; the centre the middle half on each axis; a ring the pixels at its share of the way
+        from the vanishing point to the frame's edge in their direction (as the test card's depth)."""
+        if self._weights is None:
+            band = max(2, round(min(height, width) * BAND))
+            border = torch.ones(height, width, device=device)
+            border[band:-band, band:-band] = 0
+            centre = torch.zeros(height, width, device=device)
+            centre[height // 4: height - height // 4, width // 4: width - width // 4] = 1
             vx, vy = self.vanishing_point[0] * width, self.vanishing_point[1] * height
             xs = torch.arange(width, dtype=torch.float32, device=device)[None, :] + 0.5 - vx
             ys = torch.arange(height, dtype=torch.float32, device=device)[:, None] + 0.5 - vy
             share = torch.maximum(xs.abs() / torch.where(xs < 0, max(vx, 1.0), max(width - vx, 1.0)),
                                   ys.abs() / torch.where(ys < 0, max(vy, 1.0), max(height - vy, 1.0)))
             ring = (share * len(RINGS)).clamp(max=len(RINGS) - 1).floor()
-            self._rings = torch.stack([(ring == n).float() for n in range(len(RINGS))])
-        return self._rings
+            masks = [torch.ones(height, width, device=device), border, centre,
+                     *((ring == n).float() for n in range(len(RINGS)))]
+            weights = torch.stack(masks).flatten(1)
+            self._weights = weights / weights.sum(1, keepdim=True).clamp_min(1)
+        return self._weights
 
     def _zoomed(self, frame: torch.Tensor, into: int) -> torch.Tensor:
         """`frame` moved by the camera's step into frame `into`, as the plan moves it."""
         return move(frame.unsqueeze(0) / 255, self.moves[into])[0] * 255
+
+
+def _by_region(steps: list[torch.Tensor], regions: Sequence[str]) -> dict[str, list[float]]:
+    """Each region's value of every step, from the steps' (regions,) tensors."""
+    values = torch.stack(steps).t().tolist() if steps else [[] for _ in REGIONS + RINGS]
+    return dict(zip(regions, values))
 
 
 def _floats(values: list[torch.Tensor]) -> list[float]:
