@@ -41,7 +41,7 @@ class FramePlan:
     guidance: float
     steps: int
     camera: Camera  # the camera's step into this frame from the one before (frame 0: its segment's)
-    move: Warp  # that step as a warp (frame 0: none)
+    move: Warp  # that step as a warp (frame 0: the step into it from the last frame when the video loops, else none)
     travelled: Warp  # the camera's path from frame 0: each pixel of this frame's place in frame 0's view
     seed: int
     diffused: bool = True  # False: drawn from the diffused frames around it (cadence)
@@ -87,7 +87,8 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             return 0.0
         return loop_curve((i - loop_start + 1) / (r.loop_frames + 1), r.loop_curve)
 
-    cameras = _cameras(stage, per_frame, share)
+    blends = _blends(stage)
+    cameras = _cameras(stage, per_frame, blends, share)
     moves = [step_warp(size, c) for c in cameras]  # moves[i]: the step into frame i
     outs = moves[1:] + [moves[0]]  # outs[i]: the step out of frame i; the last wraps to frame 0
     remaining = [IDENTITY] * total  # the path from frame i to frame 0 again, past the last
@@ -120,7 +121,7 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             target_share = share(i)
             step = (target_share - shown) / (1 - shown)
             shown = target_share
-        following, mix = _transition(stage, number, i, per_frame)
+        following, mix = _transition(stage, number, blends[i])
         strength, steps = _tapered(_pick(segment.strength, r.strength), r.steps, shown if r.strength_taper else 0.0)
         reference = references[i] if i % k == 0 else -1
         plans.append(FramePlan(
@@ -136,7 +137,7 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             guidance=_pick(segment.guidance, r.guidance),
             steps=steps,
             camera=cameras[i],
-            move=moves[i] if i else IDENTITY,
+            move=moves[i] if i or r.loop_frames else IDENTITY,
             travelled=travelled[i],
             seed=r.seed + (i if r.noise == "per-frame" else 0),
             diffused=i % k == 0,
@@ -185,7 +186,7 @@ def _tapered(strength: float, steps: int, share: float) -> tuple[float, int]:
     return tapered, finer
 
 
-def _cameras(stage: Stage, per_frame: list, share) -> list[Camera]:
+def _cameras(stage: Stage, per_frame: list, blends: list[tuple[int | None, float]], share) -> list[Camera]:
     """Each frame's camera: its segment's, eased into the next segment's over the prompt
     transition, and back to the first segment's over the loop window (by the loop curve), so the
     step from the last frame into frame 0 moves as the first frames do."""
@@ -194,7 +195,7 @@ def _cameras(stage: Stage, per_frame: list, share) -> list[Camera]:
                   _pick(s.vanishing_point, r.vanishing_point)) for s in stage.segments]
     cameras = []
     for i, (number, _) in enumerate(per_frame):
-        following, mix = _transition_to(stage, number, i, per_frame)
+        following, mix = blends[i]
         camera = own[number] if following is None else own[number].eased(own[following], mix)
         cameras.append(camera.eased(own[0], share(i)))
     return cameras
@@ -227,14 +228,15 @@ def _pick(override: T | None, default: T) -> T:
     return default if override is None else override
 
 
-def _transition(stage: Stage, number: int, index: int, per_frame: list) -> tuple[Segment | None, float]:
+def _transition(stage: Stage, number: int, blend: tuple[int | None, float]) -> tuple[Segment | None, float]:
     """Over the last `transition_frames` frames of a segment, blend towards the next segment's
-    prompt (and negative prompt): that segment and how far, or None.
+    prompt (and negative prompt): that segment and how far, or None (`blend`: the frame's, see
+    `_blends`; a segment whose texts are the next one's has nothing to blend).
 
     The last segment blends towards the first when the video loops, so the story wraps too.
     """
     r = stage.render
-    following, mix = _transition_to(stage, number, index, per_frame)
+    following, mix = blend
     if following is None:
         return None, 0.0
     current, following = stage.segments[number], stage.segments[following]
@@ -244,19 +246,16 @@ def _transition(stage: Stage, number: int, index: int, per_frame: list) -> tuple
     return following, mix
 
 
-def _transition_to(stage: Stage, number: int, index: int, per_frame: list) -> tuple[int | None, float]:
-    """Over the last `transition_frames` frames of a segment, the segment it blends towards (its
-    number) and how far, or None: the next one, or the first past the last when the video loops."""
-    k = stage.render.transition_frames
-    if not k:
-        return None, 0.0
-    is_last = number == len(stage.segments) - 1
-    if is_last and not stage.render.loop_frames:
-        return None, 0.0
-    end = index
-    while end + 1 < len(per_frame) and per_frame[end + 1][0] == number:
-        end += 1
-    left = end - index  # frames of this segment still to come after this one
-    if left >= k:
-        return None, 0.0
-    return 0 if is_last else number + 1, (k - left) / (k + 1)
+def _blends(stage: Stage) -> list[tuple[int | None, float]]:
+    """Per frame, over the last `transition_frames` frames of its segment, the segment it blends
+    towards (its number) and how far; (None, 0) elsewhere. The next segment, or the first past the
+    last when the video loops."""
+    r, count = stage.render, len(stage.segments)
+    k = r.transition_frames
+    blends = []
+    for number, segment in enumerate(stage.segments):
+        is_last = number == count - 1
+        following = None if not k or (is_last and not r.loop_frames) else 0 if is_last else number + 1
+        for left in range(segment.frames - 1, -1, -1):  # frames of this segment still to come after this one
+            blends.append((None, 0.0) if following is None or left >= k else (following, (k - left) / (k + 1)))
+    return blends

@@ -24,7 +24,6 @@ import torch
 from PIL import Image
 
 from core.dream.colour import Palette, palette
-from core.dream.camera import step_warp
 from core.dream.figures import LoopFigures
 from core.dream.pipelines import DreamPipelines, Variant
 from core.dream.plan import FramePlan, make_plan
@@ -92,9 +91,8 @@ def render(
         start = max(p.index for p in plans[: manifest.frames_done] if p.diffused) + 1
         draw.begin(run, start)
     draw.encode({text for plan in plans[start:] for text in _texts(plan)})
-    size, camera = (stage.render.width, stage.render.height), plans[0].camera
-    figures = LoopFigures([p.move for p in plans], step_warp(size, camera) if stage.render.loop_frames else None,
-                          camera.vanishing_point)
+    figures = LoopFigures([p.move for p in plans], plans[0].move if stage.render.loop_frames else None,
+                          plans[0].camera.vanishing_point)
     writer = FrameWriter(run, manifest, stage.render.fps, figures if start == 0 else None,
                          keep_frames=pipelines is not None)
     clock = _Clock(total)

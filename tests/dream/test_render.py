@@ -20,7 +20,6 @@ import pytest
 import torch
 from PIL import Image
 
-from core.dream.camera import step_warp
 from core.dream.figures import LoopFigures
 from core.dream.plan import loop_curve, make_plan
 from core.dream.render import Progress, Rendered, render
@@ -132,7 +131,7 @@ def test_figures_measured_on_the_way_equal_figures_measured_afresh(tmp_path, cad
     stage = small_stage(frames=(30,), loop_frames=8, zoom_px=1.5, width=96, height=64, cadence=cadence)
     images = [p.image for p in render(stage, tmp_path / "run", pipelines=None) if isinstance(p, Progress)]
     plans = make_plan(stage)
-    afresh = LoopFigures([p.move for p in plans], step_warp((96, 64), plans[0].camera), plans[0].camera.vanishing_point)
+    afresh = LoopFigures([p.move for p in plans], plans[0].move, plans[0].camera.vanishing_point)
     for image in images:
         afresh.add(image)
     afresh.close()
