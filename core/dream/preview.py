@@ -62,7 +62,7 @@ def card_tensor(width: int, height: int, vanishing_point: tuple[float, float],
         kind = places.kind
     elif zoom_alone:
         steps = torch.maximum(places.log_x + math.log(a), places.log_y + math.log(e)) * STEPS_PER_LOG
-        kind = _kind(places.x / (1 / a), places.y / (1 / e))
+        kind = _kind(places.x / (1 / a), places.y / (1 / e))  # divided, as before warps: the same bits
     else:
         moved = _places_at(*_on_card(travelled, width, height, vanishing_point, str(device)), width, height,
                            vanishing_point)

@@ -17,7 +17,7 @@ from ui.common import as_text
 from ui.dream.plots import camera_figure, camera_moves, schedule_figure
 from ui.dream.point_picker import point_picker_ui
 from ui.dream.start_tab import start_picture
-from ui.dream.state import (MODELS, SEGMENT_COLUMNS, STAGE_PRESETS, load_into_state, model_label, model_name,
+from ui.dream.state import (MODELS, SEGMENT_COLUMNS, STAGE_PRESETS, filled, load_into_state, model_label, model_name,
                             on_model_choice, preset_stage, render_table, segment_from_row)
 
 COLOUR_LABELS = {"off": "off", "frame0": "frame 0's", "segment": "each segment's"}
@@ -111,14 +111,14 @@ def aim_segment_ui(rows: list[dict]) -> None:
         number = st.selectbox("Segment", range(len(rows)), format_func=names.__getitem__, key="aim_segment")
         row = rows[number]
         own = [row.get(c) for c in ("vp_x", "vp_y")]
-        point = tuple(float(v) if v is not None and v == v else float(s) for v, s in zip(own, (state.vp_x, state.vp_y)))
+        point = tuple(float(v) if filled(v) else float(s) for v, s in zip(own, (state.vp_x, state.vp_y)))
         clicked = point_picker_ui(start_picture(point), point, f"aim_{number}")
         if clicked is not None:
             row["vp_x"], row["vp_y"] = clicked
             state.dream_rows = [{**r, "order": n + 1} for n, r in enumerate(rows)]
             state.editor_version += 1
             st.rerun()
-        whose = "its own" if all(v is not None and v == v for v in own) else "the stage's, set on the Start frame tab"
+        whose = "its own" if all(filled(v) for v in own) else "the stage's, set on the Start frame tab"
         st.caption(f"Segment {number + 1} zooms and turns about ({point[0]:.2f}, {point[1]:.2f}): {whose}. "
                    "Click on the start frame (or the test card) where its road ends.")
 

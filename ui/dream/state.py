@@ -108,16 +108,17 @@ def segment_from_row(row: dict[str, Any], render: dict[str, Any]) -> dict[str, A
         if isinstance(value, str):  # a text override (the negative prompt); an empty cell is the stage's
             if value.strip():
                 segment[name] = value
-        elif _set(value):
+        elif filled(value):
             segment[name] = float(value)
     for name, columns in PAIRS.items():
         cells = [row.get(column) for column in columns]
-        if any(_set(cell) for cell in cells):
-            segment[name] = [float(cell) if _set(cell) else float(own) for cell, own in zip(cells, render[name])]
+        if any(filled(cell) for cell in cells):
+            segment[name] = [float(cell) if filled(cell) else float(own) for cell, own in zip(cells, render[name])]
     return segment
 
 
-def _set(value: Any) -> bool:
+def filled(value: Any) -> bool:
+    """Whether a table cell holds a value (an empty number cell reads as None or NaN)."""
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
