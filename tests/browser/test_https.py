@@ -19,7 +19,9 @@ def test_https_serving_with_a_qr_code(browser, server_env, tmp_path):
         wait_for_app(page)
         page.get_by_text("Open on your phone").wait_for()
         assert page.get_by_text("https://").count() >= 1
-        assert page.locator('[data-testid="stImage"] img').count() >= 1  # the QR code
+        # The QR code: drawn a moment after the text above it, so waited for, not counted at once.
+        page.locator('[data-testid="stImage"] img').first.wait_for()
+        assert page.locator('[data-testid="stImage"] img').count() >= 1
         screenshot(page, "home_https")
         browser_context.close()
     finally:
