@@ -7,9 +7,9 @@ around it, like road markings and trees rushing past.
 
 The card is self-similar (each frame 0.7 times the one outside it, lines as thick as their
 frame is big), so it can be drawn sharp at any distance travelled. A preview's stand-in for the
-model redraws it there at the frame's strength, as img2img brings back the detail a zoom blurs:
-without it, a hundred zooms of a raster smear it, and the loop would close from a blur onto a
-sharp frame 0.
+model (`redraw_card`) redraws its detail there at the frame's strength, as img2img brings back the
+detail a zoom blurs: without it, a hundred zooms of a raster smear it, and the loop would close
+from a blur onto a sharp frame 0.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import torch
 from PIL import Image
 
 from core.dream.camera import IDENTITY, Warp, in_pixels
+from core.dream.step import gaussian_blur
 from core.dream.zoom import to_image, to_uint8
 
 PINK, WHITE, LINE = (228, 0, 124), (255, 255, 255), (40, 40, 40)  # maglia rosa, road paint, frames
@@ -72,6 +73,18 @@ def card_tensor(width: int, height: int, vanishing_point: tuple[float, float],
     # of % on int64's cost); beyond FAR frames in, the outlines would be specks: a pattern without them.
     look = torch.where(step < -FAR * STEPS, (step & (CYCLE - 1)) + CYCLE, step & (CYCLE - 1))
     return _looks(str(device)).index_select(1, (look + kind).view(-1)).view(1, 3, height, width)
+
+
+def redraw_card(images: torch.Tensor, card: torch.Tensor, strength: float) -> torch.Tensor:
+    """A preview's stand-in for img2img at `strength`: `images` ((B, 3, H, W) in [0, 1]) keep their
+    broad picture and take their detail from `card` (the card where the camera is), sharp.
+
+    img2img keeps a picture's composition and redraws its detail, the finer the weaker (its noise
+    drowns the fine detail first); so here the detail below a Gaussian of strength x width / 64
+    pixels (1.8 px at 256 px and 0.45) is the card's, the rest the input's. A frame is never part
+    blurred input and part card over each other, which shows as two pictures at once.
+    """
+    return (card + gaussian_blur(images - card, strength * images.shape[-1] / 64)).clamp(0, 1)
 
 
 # Colour indices: land kind k is 2k (sky) and 2k + 1 (land); then the rays' two paints, the outline.

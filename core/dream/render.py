@@ -27,7 +27,7 @@ from core.dream.colour import Palette, palette
 from core.dream.figures import LoopFigures
 from core.dream.pipelines import DreamPipelines, Variant
 from core.dream.plan import FramePlan, make_plan
-from core.dream.preview import card_tensor
+from core.dream.preview import card_tensor, redraw_card
 from core.dream.run import GIF, MP4, ZIP, Manifest, RunFolder
 from core.dream.stage import Stage
 from core.dream.step import Ahead, Detail, Hold, HostFrame, advance, start_frame
@@ -202,7 +202,7 @@ class _Drawing:
         r = self.stage.render
         if r.first_image:
             return None
-        return lambda images: torch.lerp(
+        return lambda images: redraw_card(
             images, card_tensor(r.width, r.height, self.card_centre, plan.travelled, self.device), plan.strength)
 
     def _text_to_image(self, plan: FramePlan) -> torch.Tensor | None:

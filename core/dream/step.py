@@ -13,6 +13,7 @@ render continues from exactly the pixels an uninterrupted one had.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -106,7 +107,7 @@ def with_detail(image: torch.Tensor, detail: Detail) -> torch.Tensor:
     """`image` ((1, 3, H, W) in [0, 1]) sharpened by an unsharp mask (a 5x5 Gaussian of sigma 1,
     as Deforum's), then with fresh noise added; each left out at amount 0."""
     if detail.sharpen > 0:
-        blurred = _gaussian(image)
+        blurred = gaussian_blur(image, 1.0, radius=2)
         image = (image + detail.sharpen * (image - blurred)).clamp(0, 1)
     if detail.noise > 0:
         # A CPU generator: the same grain on every device. Seeds past 2**32 are no frame's own, so
@@ -117,14 +118,18 @@ def with_detail(image: torch.Tensor, detail: Detail) -> torch.Tensor:
     return image
 
 
-def _gaussian(image: torch.Tensor) -> torch.Tensor:
-    """A 5x5 Gaussian blur of sigma 1, as two 1-D passes, the edges mirrored."""
-    x = torch.arange(5, dtype=image.dtype, device=image.device) - 2
-    kernel = torch.exp(-x * x / 2)
+def gaussian_blur(image: torch.Tensor, sigma: float, radius: int | None = None) -> torch.Tensor:
+    """`image` ((B, C, H, W)) blurred by a Gaussian of `sigma` pixels, as two 1-D passes over
+    `radius` pixels each side (3 sigma by default), the edges mirrored."""
+    if sigma <= 0:
+        return image
+    radius = math.ceil(3 * sigma) if radius is None else radius
+    x = torch.arange(2 * radius + 1, dtype=image.dtype, device=image.device) - radius
+    kernel = torch.exp(-x * x / (2 * sigma * sigma))
     kernel = (kernel / kernel.sum()).repeat(image.shape[1], 1, 1, 1)  # one per channel
-    padded = F.pad(image, (2, 2, 2, 2), mode="reflect")
-    across = F.conv2d(padded, kernel.view(-1, 1, 1, 5), groups=image.shape[1])
-    return F.conv2d(across, kernel.view(-1, 1, 5, 1), groups=image.shape[1])
+    padded = F.pad(image, (radius,) * 4, mode="reflect")
+    across = F.conv2d(padded, kernel.view(-1, 1, 1, 2 * radius + 1), groups=image.shape[1])
+    return F.conv2d(across, kernel.view(-1, 1, 2 * radius + 1, 1), groups=image.shape[1])
 
 
 class HostFrame:

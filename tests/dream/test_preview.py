@@ -1,6 +1,6 @@
 """core.dream.preview: the test card, drawn by looking its pattern up in a table, is the card its
 definition draws pixel by pixel, at any distance travelled and however the camera turned; and the
-preview's stage size."""
+preview's stage size; its stand-in redraw keeps the broad picture and takes the card's detail."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from core.dream import preview
 from core.dream.camera import Camera, in_pixels, path, step_warp, zoom_about
-from core.dream.preview import card_tensor, preview_stage
+from core.dream.preview import card_tensor, preview_stage, redraw_card
+from core.dream.step import gaussian_blur
 from tests.dream.conftest import small_stage
 
 
@@ -67,3 +69,27 @@ def test_a_preview_is_at_most_256_px_with_the_same_motion():
     stage = preview_stage(small_stage(frames=(4,), width=768, height=512, zoom_px=3.0))
     assert (stage.render.width, stage.render.height) == (256, 168)
     assert stage.render.zoom_px == pytest.approx(1.0)
+
+
+def test_the_stand_in_redraw_keeps_the_broad_picture_and_takes_the_cards_detail():
+    """As img2img keeps a picture's composition and redraws its detail: over a smooth input, the
+    redrawn frame's broad picture is the input's and its fine detail the card's (a cross-fade at
+    the same strength would halve it: two pictures at once); strength 0 leaves the input."""
+    card = card_tensor(128, 96, (0.5, 0.5))
+    smooth = torch.linspace(0.2, 0.8, 128).expand(1, 3, 96, 128).contiguous()
+    redrawn = redraw_card(smooth, card, 0.45)
+    assert torch.allclose(redraw_card(smooth, card, 0.0), smooth, atol=1e-6)
+
+    def broad(image):
+        return gaussian_blur(image, 8.0)
+
+    assert (broad(redrawn) - broad(smooth)).abs().mean() < (broad(card) - broad(smooth)).abs().mean() / 4
+
+    def detail(image):  # what is finer than the redraw's scale at this strength (0.9 px here)
+        return image - gaussian_blur(image, 0.45 * 128 / 64)
+
+    def unlike_the_cards(image):
+        return float((detail(image) - detail(card)).abs().mean() / detail(card).abs().mean())
+
+    assert unlike_the_cards(redrawn) < 0.3
+    assert unlike_the_cards(torch.lerp(smooth, card, 0.45)) > 0.5
