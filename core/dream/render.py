@@ -177,7 +177,7 @@ class _Drawing:
             hold = None
             if self.match_colour and plan.colour_reference >= 0:
                 hold = Hold(self.palettes[plan.colour_reference], plan.colour_hold)
-            ahead = Ahead(self.first, plan.loop_placement, plan.loop_weight, ramp_outside=True)
+            ahead = Ahead(self.first, plan.loop_placement, plan.loop_weight, closing=True)
             detail = Detail(plan.sharpen, plan.add_noise, plan.seed) if plan.sharpen or plan.add_noise else None
             step = advance([self.latest], [plan.source_move], ahead, hold, self._redraw(plan), detail)
             frame, moved = (None, None) if step is None else (step.frames[0], step.moved[0])

@@ -37,8 +37,9 @@ RESUMABLE_FIELDS = {"fps"}
 # Bumped when the same stage would draw different frames (2: the loop curve became frame 0's
 # share, strength tapers, colours are held on the input; 3: the colour hold's LAB conversion
 # takes its powers as exp(p log x), which moves a value by a rounding now and then; 4: the camera
-# eases back to the first segment's over the loop window): a run is resumed only by its own engine.
-ENGINE = 4
+# eases back to the first segment's over the loop window; 5: frame 0 is placed sharp in the loop
+# window): a run is resumed only by its own engine.
+ENGINE = 5
 
 
 def library_versions() -> dict[str, str]:

@@ -38,7 +38,7 @@ class Ahead:
     frame: torch.Tensor  # (3, H, W) uint8
     placement: Warp
     weight: float
-    ramp_outside: bool = False
+    closing: bool = False  # frame 0, closing the loop (see `core.dream.zoom.mix_ahead`)
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def advance(sources: Sequence[torch.Tensor], moves: Sequence[Warp],
     images = moved
     if ahead is not None and ahead.weight > 0:
         placed = to_float(ahead.frame)
-        images = [mix_ahead(image, placed, ahead.placement, ahead.weight, ahead.ramp_outside)
+        images = [mix_ahead(image, placed, ahead.placement, ahead.weight, ahead.closing)
                   for image in images]
     # Held on the input, as Deforum does: the redraw then starts from the reference's colours
     # instead of having its own redrawn colours forced afterwards.
