@@ -240,13 +240,13 @@ class _Report:
 
 
 def _closing_line(rendered: Rendered) -> str:
-    from core.dream.figures import seam_in_words
+    from core.dream.figures import headline, seam_in_words
     from core.dream.run import GIF, ZIP
 
     video = rendered.video
     written = [p for p in (video, video.with_name(GIF), video.with_name(ZIP)) if p.is_file()]
-    seam = rendered.figures.get("seam")
-    figure = "" if seam is None else f" (seam {seam:.2f}; about 1 is seamless)"
+    shown = headline(rendered.figures)
+    figure = "" if shown is None else f" ({shown[0]} {shown[1]:.2f}; about 1 is seamless)"
     return f"{seam_in_words(rendered.figures).capitalize()}{figure}. Wrote " + ", ".join(str(p) for p in written)
 
 

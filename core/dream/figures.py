@@ -1,7 +1,10 @@
 """How well a loop closes and how much it flickers, measured on its frames as they pass.
 
 - `seam`: the jump from the last frame to frame 0 over the median jump between consecutive
-  frames. About 1: the seam looks like any other step.
+  frames. About 1: the seam looks like any other step. With cadence, the seam (which lands on
+  frame 0, a drawn frame) is compared with the steps that land on drawn frames: each brings its
+  redraw at once, where the in-betweens cross-fade, so a video with cadence pulses every k frames
+  and the seam is one of those pulses. Every seam figure below does the same.
 - `seam_border`, `seam_centre`: the same ratio over the frame's outer band and over its centre,
   so a seam left at the edges (where a loop is hardest to close) cannot hide in the whole.
 - `flicker`: the mean change that the camera's motion does not explain, |f(i+1) - move(f(i))|
@@ -11,11 +14,12 @@
   same between consecutive frames. The raw figures above compare jumps that the zoom itself
   dominates; these compare what the camera does not explain. The rings lie around the vanishing
   point, each a quarter of the way to the frame's edge, ring 4 the outermost.
-- `unrelated`: the median step between consecutive frames over the median difference between a
-  frame and itself shifted by half its size (pictures as unlike as two of its own can be): about 0
-  when each frame follows from the last, about 1 when consecutive frames are unrelated. Above
-  UNRELATED there is no ride to close: the seam figures are None rather than "about 1", which a
-  loop of unrelated frames would read.
+- `unrelated`: the median change between consecutive frames that the camera's motion does not
+  explain, over the median difference between a frame and itself shifted by half its size
+  (pictures as unlike as two of its own can be): about 0 when each frame follows from the last,
+  about 1 when consecutive frames are unrelated. Above UNRELATED there is no ride to close: the
+  seam figures are None rather than "about 1", which a loop of unrelated frames would read. (The
+  raw step would call a fast zoom about a point near a corner a jumble.)
 """
 
 from __future__ import annotations
@@ -42,10 +46,13 @@ class LoopFigures:
     """
 
     def __init__(self, moves: Sequence[Warp], wrap: Warp | None = None,
-                 vanishing_point: tuple[float, float] = (0.5, 0.5)):
+                 vanishing_point: tuple[float, float] = (0.5, 0.5), drawn: Sequence[bool] | None = None):
         """`moves[i]`: the camera's step into frame i (the plan's); `wrap`: the step from the last
-        frame into frame 0 when the video loops; the rings lie around `vanishing_point`."""
+        frame into frame 0 when the video loops; the rings lie around `vanishing_point`; `drawn[i]`:
+        whether frame i is drawn by the model rather than cross-faded between drawn ones (cadence;
+        all drawn when None)."""
         self.moves, self.wrap, self.vanishing_point = list(moves), wrap, vanishing_point
+        self.drawn = None if drawn is None else list(drawn)
         # Per step, each region's mean difference, as it is and (flicker, the moved seam) of what
         # the camera's motion does not explain: one (regions,) tensor a step.
         self._distances: list[torch.Tensor] = []
@@ -88,13 +95,17 @@ class LoopFigures:
 
     def figures(self) -> dict[str, float | None]:
         distances = self.distances
-        unrelated = unrelated_figure(distances["whole"], _floats(self._unlike))
-        follows = unrelated is not None and unrelated <= UNRELATED
-        seams = {region: seam_figure(distances[region]) if follows else None for region in REGIONS}
         unexplained = _by_region(self._unexplained, REGIONS + RINGS)
         closed = self.wrap is not None and len(unexplained["whole"]) == len(distances["whole"])
         steps = unexplained["whole"][:-1] if closed else unexplained["whole"]
-        moved = {region: seam_figure(values) if follows and closed else None for region, values in unexplained.items()}
+        unrelated = unrelated_figure(steps, _floats(self._unlike))
+        follows = unrelated is not None and unrelated <= UNRELATED
+        # The seam lands on frame 0, a drawn frame: with cadence it is measured against the steps
+        # that land on drawn frames, each bringing a redraw at once (the in-betweens only cross-fade).
+        alike = None if self.drawn is None else self.drawn[1:len(distances["whole"])]
+        seams = {region: seam_figure(distances[region], alike) if follows else None for region in REGIONS}
+        moved = {region: seam_figure(values, alike) if follows and closed else None
+                 for region, values in unexplained.items()}
         return {
             "seam": _rounded(seams["whole"]),
             "seam_border": _rounded(seams["border"]),
@@ -150,28 +161,45 @@ def _floats(values: list[torch.Tensor]) -> list[float]:
     return torch.stack(values).tolist() if values else []
 
 
-def unrelated_figure(distances: Sequence[float], unlike: Sequence[float]) -> float | None:
+def unrelated_figure(steps: Sequence[float], unlike: Sequence[float]) -> float | None:
     """The median step (the seam left out) over the median difference of unlike pictures."""
-    steps = distances[:-1]
     scale = float(np.median(unlike)) if len(unlike) else 0.0
     return float(np.median(steps)) / scale if len(steps) and scale > 0 else None
 
 
-def seam_figure(distances: Sequence[float]) -> float | None:
-    """The jump at the seam (the last distance) over the median step: about 1 is seamless."""
+def seam_figure(distances: Sequence[float], alike: Sequence[bool] | None = None) -> float | None:
+    """The jump at the seam (the last distance) over the median step: about 1 is seamless.
+    `alike[j]`: whether step j is of the seam's kind (only those make the median; all when None)."""
     steps, seam = distances[:-1], distances[-1]
+    if alike is not None:
+        steps = [step for step, kind in zip(steps, alike) if kind]
     median = float(np.median(steps)) if steps else 0.0
     return seam / median if median > 0 else None
 
 
 SEAMLESS = 1.2  # a seam figure up to this: the seam looks like any other step
-REGION_WORDS = {"seam_border": "at the frame's edges", "seam_centre": "in the middle of the frame",
-                "seam": "over the whole frame"}
+# Where a seam shows, in a guest's words: the motion-compensated figures where a run has them (a
+# raw jump is mostly the zoom itself), else the raw ones.
+MOVED_WORDS = {
+    "seam_moved": "over the whole frame",
+    "seam_moved_border": "at the frame's edges",
+    "seam_moved_centre": "in the middle of the frame",
+    "seam_moved_ring1": "around the point the camera flies towards",
+    "seam_moved_ring2": "just out from the point the camera flies towards",
+    "seam_moved_ring3": "halfway out to the frame's edges",
+    "seam_moved_ring4": "out towards the frame's edges",
+}
+RAW_WORDS = {"seam": "over the whole frame", "seam_border": "at the frame's edges",
+             "seam_centre": "in the middle of the frame"}
 
 
 def seam_in_words(figures: dict[str, float | None]) -> str:
     """The loop's seam as a guest would say it: no jump, or a jump and where it is most."""
-    measured = {name: figures.get(name) for name in REGION_WORDS if figures.get(name) is not None}
+    measured = {}
+    for words in (MOVED_WORDS, RAW_WORDS):
+        measured = {name: figures[name] for name in words if figures.get(name) is not None}
+        if measured:
+            break
     if not measured and (figures.get("unrelated") or 0) > UNRELATED:
         return "the frames do not follow one another, so there is no loop to judge"
     if not measured:
@@ -179,7 +207,17 @@ def seam_in_words(figures: dict[str, float | None]) -> str:
     worst = max(measured, key=measured.get)
     if measured[worst] <= SEAMLESS:
         return "the loop's last step looks like any other"
-    return f"the loop jumps where it starts again, most {REGION_WORDS[worst]}"
+    return f"the loop jumps where it starts again, most {words[worst]}"
+
+
+def headline(figures: dict[str, float | None]) -> tuple[str, float] | None:
+    """The seam figure to show beside the words, and what it measures: the motion-compensated one
+    where a run has it, else the raw jump; None if neither was measured."""
+    if figures.get("seam_moved") is not None:
+        return "seam with the camera's motion taken out", figures["seam_moved"]
+    if figures.get("seam") is not None:
+        return "seam", figures["seam"]
+    return None
 
 
 def _rounded(value: float | None) -> float | None:

@@ -92,7 +92,7 @@ def render(
         draw.begin(run, start)
     draw.encode({text for plan in plans[start:] for text in _texts(plan)})
     figures = LoopFigures([p.move for p in plans], plans[0].move if stage.render.loop_frames else None,
-                          plans[0].camera.vanishing_point)
+                          plans[0].camera.vanishing_point, [p.diffused for p in plans])
     writer = FrameWriter(run, manifest, stage.render.fps, figures if start == 0 else None,
                          keep_frames=pipelines is not None)
     clock = _Clock(total)

@@ -158,7 +158,8 @@ def test_phone_views(browser, app_url, tmp_path):
     page.get_by_role("button", name="Preview motion").click()
     page.locator("video").first.wait_for(timeout=60_000)
     wait_for_app(page)
-    caption = re.compile(r"Preview: The loop's last step looks like any other: seam \d\.\d\d \(edges \d\.\d\d, middle")
+    caption = re.compile(r"Preview: The loop's last step looks like any other: seam with the camera's motion "
+                         r"taken out \d\.\d\d \(rings from the vanishing point out: ")
     assert page.get_by_text(caption).count() == 1
     assert_fits_the_width(page)
     screenshot(page, "dream_preview")

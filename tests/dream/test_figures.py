@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.dream.figures import LoopFigures, seam_figure
+from core.dream.figures import LoopFigures, headline, seam_figure, seam_in_words
 from core.dream.camera import IDENTITY, Camera, step_warp
 from core.dream.zoom import move, to_float, to_uint8
 
@@ -15,6 +15,28 @@ def test_seam_figure():
     assert seam_figure([1.0, 2.0, 3.0, 2.0]) == 1.0
     assert seam_figure([1.0, 1.0, 1.0, 10.0]) == 10.0
     assert seam_figure([0.0, 0.0, 5.0]) is None  # a still video has no scale to compare with
+
+
+def test_with_cadence_the_seam_is_measured_against_the_steps_onto_drawn_frames():
+    """The seam lands on frame 0, a drawn frame: with cadence 2 the steps onto drawn frames (5)
+    are its kind, the cross-fades between (1) are not."""
+    steps = [1.0, 5.0, 1.0, 5.0, 5.0]
+    assert seam_figure(steps, alike=[False, True, False, True]) == 1.0
+    assert seam_figure(steps) == 5.0 / 3.0
+
+
+def test_the_words_go_by_the_moved_figures_and_name_where_the_seam_shows():
+    """The words read the motion-compensated figures where there are any (a raw jump is mostly
+    the zoom), naming the region that jumps most; a run with raw figures only is read by those."""
+    raw = {"seam": 1.0, "seam_border": 1.1, "seam_centre": 0.9}
+    moved = {"seam_moved": 1.1, "seam_moved_border": 1.0, "seam_moved_centre": 0.8, "seam_moved_ring1": 0.7,
+             "seam_moved_ring2": 0.9, "seam_moved_ring3": 1.6, "seam_moved_ring4": 1.3}
+    assert seam_in_words({**raw, **moved}) == "the loop jumps where it starts again, most halfway out to the frame's edges"
+    assert headline({**raw, **moved}) == ("seam with the camera's motion taken out", 1.1)
+    assert seam_in_words(raw) == "the loop's last step looks like any other"
+    assert headline(raw) == ("seam", 1.0)
+    assert seam_in_words({**raw, "seam_border": 2.0}) == "the loop jumps where it starts again, most at the frame's edges"
+    assert headline({}) is None and seam_in_words({}) == "the loop's seam was not measured"
 
 
 def _zoom_chain(count: int, zoom_px: float) -> list[np.ndarray]:
@@ -67,8 +89,6 @@ def test_distances_end_with_the_seam():
 def test_a_loop_of_unrelated_frames_has_no_seam_figure_and_says_so():
     """A seam figure of about 1 for frames that do not follow one another would call a jumble
     seamless: there is none, and the words say why."""
-    from core.dream.figures import seam_in_words
-
     rng = np.random.default_rng(1)
     jumble = [rng.integers(0, 256, (64, 96, 3), dtype=np.uint8) for _ in range(12)]
     figures = _measured(jumble, 1.5).figures()

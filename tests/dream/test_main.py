@@ -35,7 +35,8 @@ def test_preview_renders_without_a_model(tmp_path, capsys):
     # Not a terminal: a line every few seconds and the last frame's, not a line a frame.
     assert err.splitlines()[-1].startswith("frame 12/12") and len(err.splitlines()) < 12, err
     # One closing line: the loop in words, and the MP4 alone (a preview is for watching: no GIF or zip).
-    assert re.fullmatch(r"The loop's last step looks like any other \(seam \d\.\d\d; about 1 is seamless\)\. "
+    assert re.fullmatch(r"The loop's last step looks like any other \(seam with the camera's motion taken out "
+                        r"\d\.\d\d; about 1 is seamless\)\. "
                         rf"Wrote {re.escape(str(tmp_path / 'run' / 'loop.mp4'))}\n", out), out
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["loop.mp4", "manifest.json", "stage.toml"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.dream.figures import seam_in_words
+from core.dream.figures import headline, seam_in_words
 from core.dream.plan import FramePlan
 from ui.common import plot_text
 
@@ -108,20 +108,20 @@ def motion_figure(distances: list[float], figures: dict[str, float | None]) -> g
 
 
 def figures_line(figures: dict[str, float | None]) -> str:
-    """The loop's figures in one line, in words first (see core.dream.figures); runs from before
-    some had fewer."""
-    seam = figures.get("seam")
-    if seam is None:
+    """The loop's figures in one line, in words first, then the seam figure the words go by and the
+    rest for the curious (see core.dream.figures); runs from before some had fewer."""
+    shown = headline(figures)
+    if shown is None:
         return seam_in_words(figures).capitalize()  # unrelated frames, or a run from before the figures
-    line = f"{seam_in_words(figures).capitalize()}: seam {seam:.2f}"
-    if figures.get("seam_border") is not None and figures.get("seam_centre") is not None:
-        line += f" (edges {figures['seam_border']:.2f}, middle {figures['seam_centre']:.2f})"
+    line = f"{seam_in_words(figures).capitalize()}: {shown[0]} {shown[1]:.2f}"
+    rings = [figures.get(f"seam_moved_ring{n}") for n in range(1, 5)]
+    if figures.get("seam_moved") is not None and None not in rings:
+        line += f" (rings from the vanishing point out: {', '.join(f'{r:.2f}' for r in rings)})"
     line += ", about 1 is seamless"
-    if figures.get("seam_moved") is not None:
-        rings = [figures.get(f"seam_moved_ring{n}") for n in range(1, 5)]
-        line += f"; with the camera's motion taken out {figures['seam_moved']:.2f}"
-        if None not in rings:
-            line += f" (rings from the vanishing point out: {', '.join(f'{r:.2f}' for r in rings)})"
+    if figures.get("seam_moved") is not None and figures.get("seam") is not None:
+        line += f"; raw jump {figures['seam']:.2f}"
+        if figures.get("seam_border") is not None and figures.get("seam_centre") is not None:
+            line += f" (edges {figures['seam_border']:.2f}, middle {figures['seam_centre']:.2f})"
     if figures.get("flicker") is not None:
         line += f" · flicker {figures['flicker']:.1f} grey levels"
     return line
