@@ -14,6 +14,10 @@
   same between consecutive frames. The raw figures above compare jumps that the zoom itself
   dominates; these compare what the camera does not explain. The rings lie around the vanishing
   point, each a quarter of the way to the frame's edge, ring 4 the outermost.
+- `ghosting` (and `ghosting_frame`): the most a frame's strongest edges fall below the median
+  frame's, as a share of theirs: a frame showing two pictures at once shows each one's edges at a
+  part of their height (a 50/50 double exposure: about 0.5). About 0: every frame is as crisp as
+  the ride.
 - `unrelated`: the median change between consecutive frames that the camera's motion does not
   explain, over the median difference between a frame and itself shifted by half its size
   (pictures as unlike as two of its own can be): about 0 when each frame follows from the last,
@@ -59,6 +63,7 @@ class LoopFigures:
         self._unexplained: list[torch.Tensor] = []
         self._weights: torch.Tensor | None = None
         self._unlike: list[torch.Tensor] = []  # each frame against itself shifted by half its size
+        self._edges: list[torch.Tensor] = []  # each frame's strongest edges' height
         self._first: torch.Tensor | None = None
         self._previous: torch.Tensor | None = None
 
@@ -72,6 +77,7 @@ class LoopFigures:
         current = frame.float()  # (3, H, W) in grey levels
         height, width = current.shape[-2:]
         self._unlike.append((current - current.roll((height // 2, width // 2), (1, 2))).abs().mean())
+        self._edges.append(edge_height(current))
         if self._previous is None:
             self._first = current
         else:
@@ -112,6 +118,7 @@ class LoopFigures:
             "seam_centre": _rounded(seams["centre"]),
             "flicker": _rounded(float(np.mean(steps)) if steps else None),
             "unrelated": _rounded(unrelated),
+            **ghosting_figures(_floats(self._edges)),
             "seam_moved": _rounded(moved["whole"]),
             **{f"seam_moved_{region}": _rounded(moved[region]) for region in REGIONS[1:] + RINGS},
         }
@@ -159,6 +166,27 @@ def _by_region(steps: list[torch.Tensor], regions: Sequence[str]) -> dict[str, l
 
 def _floats(values: list[torch.Tensor]) -> list[float]:
     return torch.stack(values).tolist() if values else []
+
+
+def edge_height(frame: torch.Tensor) -> torch.Tensor:
+    """How high a frame's strongest edges rise ((3, H, W) grey levels): the 99th percentile of the
+    step between neighbouring pixels (the largest over the channels), across and down."""
+    across = (frame[:, :, 1:] - frame[:, :, :-1]).abs().amax(0).flatten()
+    down = (frame[:, 1:] - frame[:, :-1]).abs().amax(0).flatten()
+    steps = torch.cat([across, down])
+    return steps.kthvalue(max(1, round(0.99 * steps.numel()))).values
+
+
+def ghosting_figures(heights: Sequence[float]) -> dict[str, float | int | None]:
+    """`ghosting`: the most any frame's strongest edges fall below the median frame's, as a share
+    of theirs, and `ghosting_frame`, where. Two pictures at once (a cross-fade of unlike frames)
+    show each one's edges at a part of their height: a 50/50 double exposure reads about 0.5, and a
+    blur lowers edges too. About 0 when every frame is as crisp as the ride's."""
+    median = float(np.median(heights)) if len(heights) else 0.0
+    if median <= 0:
+        return {"ghosting": None, "ghosting_frame": None}
+    frame = int(np.argmin(heights))
+    return {"ghosting": _rounded(max(0.0, 1 - heights[frame] / median)), "ghosting_frame": frame}
 
 
 def unrelated_figure(steps: Sequence[float], unlike: Sequence[float]) -> float | None:

@@ -9,7 +9,8 @@ diffused frame, the later one is frame 0 itself, so the loop closes with cadence
 
 The loop curve is frame 0's share of what the viewer sees. Each mix carries the ones before it
 forward (a frame keeps 1 - w of what it had), so the weight of each step is derived from the
-curve: w = (share - share before) / (1 - share before). Through the window the strength falls
+curve: w = (share - share before) / (1 - share before); frame 0's detail is not cross-faded but
+takes over at once halfway (DETAIL_SWAP). Through the window the strength falls
 with the share that is not yet frame 0, and the denoising passes with it (see `_tapered`), so the
 last frames are barely redrawn, cost little, and the frame after the last is frame 0.
 """
@@ -24,6 +25,10 @@ from core.dream.camera import IDENTITY, Camera, Warp, compose, invert, path, ste
 from core.dream.stage import Segment, Stage
 
 MAX_STEPS = 1000  # the schedulers' training steps: no finer schedule exists
+# Over the loop window frame 0's broad picture fades in by the loop curve, and its detail takes
+# over at once in the first drawn frame where its share reaches this: as a redraw replaces detail,
+# so no frame shows the detail of two pictures at once.
+DETAIL_SWAP = 0.5
 T = TypeVar("T")
 
 
@@ -56,6 +61,7 @@ class FramePlan:
     next_negative_prompt: str = ""  # the next segment's, blended in with `next_prompt`
     sharpen: float = 0.0  # the unsharp mask's amount on the input before the redraw
     add_noise: float = 0.0  # fresh noise on the input before the redraw (spread on the -1..1 scale)
+    frame0_detail: bool = False  # whether this frame's detail is frame 0's (see DETAIL_SWAP)
 
     @property
     def passes(self) -> int:
@@ -152,18 +158,23 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             next_negative_prompt=_pick(following.negative_prompt, r.negative_prompt) if following else "",
             sharpen=_pick(segment.sharpen, r.sharpen),
             add_noise=_pick(segment.add_noise, r.add_noise),
+            frame0_detail=i % k == 0 and bool(r.loop_frames) and shown >= DETAIL_SWAP,
         ))
     return [_in_between_share(p, plans) for p in plans]
 
 
 def _in_between_share(plan: FramePlan, plans: list[FramePlan]) -> FramePlan:
     """An in-between frame shows its source and its target cross-faded, and their shares with them
-    (the target past the last diffused frame is frame 0 itself: all frame 0)."""
+    (the target past the last diffused frame is frame 0 itself: all frame 0); its detail is the
+    nearer one's."""
     if plan.diffused:
         return plan
     before = plans[plan.source].frame0_share
     after = before if plan.target < 0 else 1.0 if plan.target == 0 else plans[plan.target].frame0_share
-    return replace(plan, frame0_share=(1 - plan.fade) * before + plan.fade * after)
+    detail = plans[plan.source].frame0_detail
+    if plan.target >= 0 and plan.fade >= 0.5:
+        detail = plan.target == 0 or plans[plan.target].frame0_detail
+    return replace(plan, frame0_share=(1 - plan.fade) * before + plan.fade * after, frame0_detail=detail)
 
 
 def _tapered(strength: float, steps: int, share: float) -> tuple[float, int]:

@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 
 from core.dream.camera import IDENTITY, Warp, in_pixels
-from core.dream.step import gaussian_blur
+from core.dream.bands import gaussian_blur
 from core.dream.zoom import to_image, to_uint8
 
 PINK, WHITE, LINE = (228, 0, 124), (255, 255, 255), (40, 40, 40)  # maglia rosa, road paint, frames

@@ -13,15 +13,14 @@ render continues from exactly the pixels an uninterrupted one had.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps
 
+from core.dream.bands import gaussian_blur
 from core.dream.colour import Palette, match_colours
 from core.dream.camera import Warp
 from core.dream.zoom import mix_ahead, move, to_float, to_tensor, to_uint8
@@ -39,6 +38,7 @@ class Ahead:
     placement: Warp
     weight: float
     closing: bool = False  # frame 0, closing the loop (see `core.dream.zoom.mix_ahead`)
+    detail_share: float | None = None  # None: mixed whole; else its detail's share (see mix_ahead)
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def advance(sources: Sequence[torch.Tensor], moves: Sequence[Warp],
     images = moved
     if ahead is not None and ahead.weight > 0:
         placed = to_float(ahead.frame)
-        images = [mix_ahead(image, placed, ahead.placement, ahead.weight, ahead.closing)
+        images = [mix_ahead(image, placed, ahead.placement, ahead.weight, ahead.closing, ahead.detail_share)
                   for image in images]
     # Held on the input, as Deforum does: the redraw then starts from the reference's colours
     # instead of having its own redrawn colours forced afterwards.
@@ -116,20 +116,6 @@ def with_detail(image: torch.Tensor, detail: Detail) -> torch.Tensor:
         grain = torch.randn(image.shape, generator=generator).to(image.device, image.dtype)
         image = (image + grain * detail.noise / 2).clamp(0, 1)  # / 2: from the -1..1 scale to 0..1
     return image
-
-
-def gaussian_blur(image: torch.Tensor, sigma: float, radius: int | None = None) -> torch.Tensor:
-    """`image` ((B, C, H, W)) blurred by a Gaussian of `sigma` pixels, as two 1-D passes over
-    `radius` pixels each side (3 sigma by default), the edges mirrored."""
-    if sigma <= 0:
-        return image
-    radius = math.ceil(3 * sigma) if radius is None else radius
-    x = torch.arange(2 * radius + 1, dtype=image.dtype, device=image.device) - radius
-    kernel = torch.exp(-x * x / (2 * sigma * sigma))
-    kernel = (kernel / kernel.sum()).repeat(image.shape[1], 1, 1, 1)  # one per channel
-    padded = F.pad(image, (radius,) * 4, mode="reflect")
-    across = F.conv2d(padded, kernel.view(-1, 1, 1, 2 * radius + 1), groups=image.shape[1])
-    return F.conv2d(across, kernel.view(-1, 1, 2 * radius + 1, 1), groups=image.shape[1])
 
 
 class HostFrame:

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from core.dream.bands import detail
 from core.dream.camera import IDENTITY, Warp, in_pixels, invert
 
 # Bicubic sampling alone barely aliases below this shrink, and a low-pass first would only blur.
@@ -57,6 +58,7 @@ def mix_ahead(
     placement: Warp = IDENTITY,
     weight: float = 0.0,
     closing: bool = False,
+    detail_share: float | None = None,
 ) -> torch.Tensor:
     """`moved` with `ahead` mixed in at `weight`, placed by `placement` (where each pixel of
     `moved` lies in `ahead`): the frame the camera will show when it has travelled that much
@@ -67,6 +69,10 @@ def mix_ahead(
     `closing`: `ahead` is frame 0, closing the loop. Its box's feather then ramps outside the box
     (see `_feather`), and it is placed sharp (see `_placed_sharp`): the seam lands on frame 0
     itself, where a step into any other drawn frame lands on a picture the same resamplings blurred.
+
+    `detail_share`: None cross-fades the two pictures whole. Else only their broad pictures are
+    mixed at `weight`, and their detail (`core.dream.bands`) at this share, 0 or 1 inside the box:
+    one picture's detail at a time, never two at part of their height (a double exposure).
     """
     if ahead is None or weight <= 0:
         return moved
@@ -84,8 +90,11 @@ def mix_ahead(
         placed = _placed_sharp(ahead, placement, (height, width))
     else:
         placed = _resample(ahead, placement, (height, width), padding="reflection")
-    mask = weight * _feather((width, height), pixels, closing, moved.device)
-    return torch.lerp(moved, placed, mask)
+    box = _feather((width, height), pixels, closing, moved.device)
+    mixed = torch.lerp(moved, placed, weight * box)
+    if detail_share is None:
+        return mixed
+    return (mixed + (detail_share - weight) * box * (detail(placed) - detail(moved))).clamp_(0, 1)
 
 
 def _placed_sharp(ahead: torch.Tensor, placement: Warp, size: tuple[int, int]) -> torch.Tensor:

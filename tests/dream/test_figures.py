@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from core.dream.figures import LoopFigures, headline, seam_figure, seam_in_words
-from core.dream.camera import IDENTITY, Camera, step_warp
+from core.dream.camera import IDENTITY, Camera, compose, step_warp
 from core.dream.zoom import move, to_float, to_uint8
 
 
@@ -73,7 +73,7 @@ def test_a_seam_left_at_the_borders_shows_in_seam_border_not_in_the_centre():
     figures = _measured(frames, 1.5).figures()
     assert figures["seam_border"] > 2 * figures["seam_centre"]
     assert figures["seam_border"] > figures["seam"]
-    assert set(figures) == {"seam", "seam_border", "seam_centre", "flicker", "unrelated", "seam_moved",
+    assert set(figures) == {"seam", "seam_border", "seam_centre", "flicker", "unrelated", "ghosting", "ghosting_frame", "seam_moved",
                             "seam_moved_border", "seam_moved_centre", *(f"seam_moved_ring{n}" for n in range(1, 5))}
     assert figures["seam_moved"] is None  # no step into frame 0 given: the video does not loop
 
@@ -121,3 +121,22 @@ def test_the_moved_seam_takes_the_cameras_motion_out_and_finds_the_ring_where_it
     frames[0][:6] = 255 - frames[0][:6]  # the top band: the outermost ring
     jumping = measured(frames)
     assert jumping["seam_moved_ring4"] > 3 and jumping["seam_moved_ring1"] < 1.2
+
+
+def test_a_double_exposure_shows_in_the_ghosting_figure_and_where():
+    """A ride of sharp frames (the preview's card along the camera's path) cross-faded through its
+    frame 6 with the card about another point shows two pictures at once there: each one's edges
+    at part of their height. The ride alone keeps its edges."""
+    from core.dream.preview import card_tensor
+
+    step = step_warp((96, 96), Camera(1.5))
+    ride, travelled = [], IDENTITY
+    for _ in range(12):
+        ride.append(to_uint8(card_tensor(96, 96, (0.5, 0.5), travelled)).permute(1, 2, 0).numpy())
+        travelled = compose(travelled, step)
+    other = to_uint8(card_tensor(96, 96, (0.3, 0.7))).permute(1, 2, 0).numpy()
+    crossed = [f.copy() for f in ride]
+    crossed[6] = ((ride[6].astype(np.float32) + other) / 2).round().astype(np.uint8)
+    alone, ghosted = _measured(ride, 1.5).figures(), _measured(crossed, 1.5).figures()
+    assert alone["ghosting"] <= 0.1
+    assert ghosted["ghosting"] > 0.3 and ghosted["ghosting_frame"] == 6

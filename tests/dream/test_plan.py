@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from core.dream.plan import loop_curve, make_plan
+from core.dream.plan import DETAIL_SWAP, loop_curve, make_plan
 from tests.dream.conftest import small_stage
 
 
@@ -116,3 +116,18 @@ def test_colour_references(cadence):
     eased = references("segment", transition_frames=3)
     assert [hold for ref, hold in eased[3:6] if ref == 0] == [h for i, h in zip(range(3, 6), (0.75, 0.5, 0.25))
                                                              if i % cadence == 0]
+
+
+def test_frame_0s_detail_takes_over_once_halfway_and_in_betweens_take_the_nearer_ones():
+    stage = small_stage(frames=(30,), loop_frames=12, cadence=3)
+    plans = make_plan(stage)
+    drawn = [p for p in plans if p.diffused]
+    assert [p.frame0_detail for p in drawn] == [p.frame0_share >= DETAIL_SWAP for p in drawn]
+    assert drawn[-1].frame0_detail and not drawn[-5].frame0_detail  # it flips once, within the window
+    for p in plans:
+        if not p.diffused:
+            if p.fade < 0.5:
+                assert p.frame0_detail == plans[p.source].frame0_detail
+            else:  # past the last drawn frame the target is frame 0 itself
+                assert p.frame0_detail == (p.target == 0 or plans[p.target].frame0_detail)
+    assert not any(p.frame0_detail for p in make_plan(small_stage(frames=(30,), loop_frames=0, cadence=3)))

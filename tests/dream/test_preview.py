@@ -13,7 +13,7 @@ import torch
 from core.dream import preview
 from core.dream.camera import Camera, in_pixels, path, step_warp, zoom_about
 from core.dream.preview import card_tensor, preview_stage, redraw_card
-from core.dream.step import gaussian_blur
+from core.dream.bands import gaussian_blur
 from tests.dream.conftest import small_stage
 
 

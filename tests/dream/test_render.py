@@ -20,8 +20,9 @@ import pytest
 import torch
 from PIL import Image
 
+from core.dream.bands import DETAIL_WIDTHS
 from core.dream.figures import LoopFigures
-from core.dream.plan import loop_curve, make_plan
+from core.dream.plan import DETAIL_SWAP, loop_curve, make_plan
 from core.dream.render import Progress, Rendered, render
 from core.dream.stage import stage_to_toml
 from core.errors import StageError
@@ -112,7 +113,8 @@ def test_resuming_a_different_stage_is_refused(tiny_pipelines, tmp_path):
 def test_preview_needs_no_model_and_closes_its_loop_at_the_borders_too(tmp_path, cadence, vanishing_point):
     """The seam of a preview, over the whole frame, its outer band and its centre, is within 1.2 of
     the median step between frames, raw and with the camera's motion taken out (then in every ring
-    around the vanishing point too); a ride that does not loop jumps clearly at the same place."""
+    around the vanishing point too), showing one picture at a time; a ride that does not loop jumps
+    clearly at the same place."""
     stage = small_stage(frames=(40,), loop_frames=16, zoom_px=1.5, width=128, height=96,
                         vanishing_point=vanishing_point, cadence=cadence)
     events = list(render(stage, tmp_path / "loop", pipelines=None))
@@ -126,6 +128,9 @@ def test_preview_needs_no_model_and_closes_its_loop_at_the_borders_too(tmp_path,
     list(render(no_loop, tmp_path / "jump", pipelines=None))
     jump = json.loads((tmp_path / "jump" / "manifest.json").read_text())["figures"]
     assert jump["seam"] > 1.5 * figures["seam"]
+    # One picture at a time: the frames of the window lose no more edge height than the ride's own
+    # frames do, within a tenth (a plain cross-fade of frame 0 over the ride lost 0.27-0.40 here).
+    assert figures["ghosting"] < jump["ghosting"] + 0.1
     if vanishing_point == (0.4, 0.6):  # the middle, near the point, shows a zoom's jump most
         assert jump["seam_centre"] > 2 * figures["seam_centre"]
     # With the camera's motion taken out, measured where there is a step into frame 0 at all.
@@ -279,7 +284,8 @@ def test_an_older_engines_render_is_not_continued(tiny_pipelines, tmp_path):
 @pytest.mark.parametrize("curve", ["linear", "ease-in-out"])
 def test_frame_zeros_share_in_pixels_is_the_declared_curve(tmp_path, curve):
     """Frame 0 all white, the ride before the window all black: inside the box where frame 0 lies
-    ahead, every pixel's grey level is frame 0's share, and it follows the declared curve."""
+    ahead, every pixel's grey level is frame 0's share, and it follows the declared curve; its
+    detail takes over halfway."""
     from core.dream.render import _Drawing
 
     Image.new("RGB", (96, 96), "white").save(tmp_path / "white.png")
@@ -294,10 +300,13 @@ def test_frame_zeros_share_in_pixels_is_the_declared_curve(tmp_path, curve):
         sx, sy = plan.loop_placement[0], plan.loop_placement[4]  # frame 0's pixels per pixel here
         left, top = 0.4 * 96 * (1 - 1 / sx), 0.6 * 96 * (1 - 1 / sy)
         inside = 2  # pixels: the resampling kernel's reach across the box's edge
+        if plan.frame0_detail:  # and the detail band's: its swap takes the ride's edge where the box was
+            inside += math.ceil(3 * 96 / DETAIL_WIDTHS)
         box = frame[:, math.ceil(top) + inside: math.floor(top + 96 / sy) - inside,
                     math.ceil(left) + inside: math.floor(left + 96 / sx) - inside]
         expected = loop_curve((plan.index - 23) / 17, curve)
         assert box.min() >= expected - 0.01 and box.max() <= expected + 0.01, plan.index
+        assert plan.frame0_detail == (expected >= DETAIL_SWAP)
 
 
 def test_negative_prompts_reach_the_unets_unconditional_batch(tiny_pipelines, tmp_path, monkeypatch):

@@ -124,6 +124,8 @@ def figures_line(figures: dict[str, float | None]) -> str:
             line += f" (edges {figures['seam_border']:.2f}, middle {figures['seam_centre']:.2f})"
     if figures.get("flicker") is not None:
         line += f" · flicker {figures['flicker']:.1f} grey levels"
+    if figures.get("ghosting") is not None:
+        line += f" · ghosting {figures['ghosting']:.2f} (frame {figures['ghosting_frame']})"
     return line
 
 

@@ -1,0 +1,35 @@
+"""A frame's broad picture and its detail: a Gaussian blur, and the split of a frame into what the
+blur keeps and what it takes away.
+
+img2img keeps a picture's broad picture and redraws its detail; mixing two pictures by those bands
+(the broad picture cross-faded, the detail taken from one of them) shows one picture at a time
+where a plain cross-fade shows two at once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+DETAIL_WIDTHS = 64  # the detail: what a Gaussian of the frame's width / this many pixels takes away
+
+
+def gaussian_blur(image: torch.Tensor, sigma: float, radius: int | None = None) -> torch.Tensor:
+    """`image` ((B, C, H, W)) blurred by a Gaussian of `sigma` pixels, as two 1-D passes over
+    `radius` pixels each side (3 sigma by default), the edges mirrored."""
+    if sigma <= 0:
+        return image
+    radius = math.ceil(3 * sigma) if radius is None else radius
+    x = torch.arange(2 * radius + 1, dtype=image.dtype, device=image.device) - radius
+    kernel = torch.exp(-x * x / (2 * sigma * sigma))
+    kernel = (kernel / kernel.sum()).repeat(image.shape[1], 1, 1, 1)  # one per channel
+    padded = F.pad(image, (radius,) * 4, mode="reflect")
+    across = F.conv2d(padded, kernel.view(-1, 1, 1, 2 * radius + 1), groups=image.shape[1])
+    return F.conv2d(across, kernel.view(-1, 1, 2 * radius + 1, 1), groups=image.shape[1])
+
+
+def detail(image: torch.Tensor) -> torch.Tensor:
+    """What the frame holds finer than a Gaussian of its width / DETAIL_WIDTHS pixels (4 px at 256)."""
+    return image - gaussian_blur(image, image.shape[-1] / DETAIL_WIDTHS)
