@@ -5,7 +5,9 @@ the camera is), so its figures measure the loop's geometry alone: the seam over 
 raw (whole frame, border band, centre) and motion-compensated (the last frame moved by the step
 into frame 0, against frame 0, over the median of the same between consecutive frames; whole
 frame and four rings around the vanishing point, ring 4 the outermost). About 1: the seam looks
-like any other step; `core.dream.figures` says how each is measured.
+like any other step; `core.dream.figures` says how each is measured. Beside them, the ghosting
+figure (two pictures at once), the same figures on each preview's MP4 decoded, and stages drawn
+at random that nobody tuned for, each beside its ride without a loop.
 
     python -m bench.loop
 """
@@ -13,17 +15,25 @@ like any other step; `core.dream.figures` says how each is measured.
 from __future__ import annotations
 
 import argparse
+import random
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+import imageio.v2 as imageio
+import numpy as np
+
 from bench.results import machine, write_section
+from core.dream.figures import LoopFigures
+from core.dream.plan import make_plan
 from core.dream.preview import preview_stage
 from core.dream.render import Rendered, render
 from core.dream.stage import Stage, load_stage
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-COLUMNS = ["seam", "seam_border", "seam_centre", "seam_moved", *(f"seam_moved_ring{n}" for n in range(1, 5)), "flicker"]
+COLUMNS = ["seam", "seam_border", "seam_centre", "seam_moved", *(f"seam_moved_ring{n}" for n in range(1, 5)), "flicker",
+           "ghosting"]
+MP4_COLUMNS = ["seam_moved", "worst_ring", "ghosting"]
 
 
 def stages() -> dict[str, Stage]:
@@ -38,6 +48,10 @@ def stages() -> dict[str, Stage]:
     return {
         "giro_stage.toml": giro,
         "giro_stage.toml, cadence 3": replace(giro, render=replace(r, cadence=3)),
+        "giro_stage.toml, cadence 8": replace(giro, render=replace(r, cadence=8)),
+        "giro_stage.toml, linear curve over 8 frames": replace(giro, render=replace(
+            r, loop_curve="linear", loop_frames=8)),
+        "giro_stage.toml about (0.1, 0.9)": replace(giro, render=replace(r, vanishing_point=(0.1, 0.9))),
         "giro_stage.toml, 256x160 about (0.3, 0.6)": replace(giro, render=replace(
             r, width=256, height=160, vanishing_point=(0.3, 0.6))),
         "giro_stage.toml, segment 2 turning and drifting, 3 zooming out": turning,
@@ -45,19 +59,34 @@ def stages() -> dict[str, Stage]:
     }
 
 
-def figures_of(stage: Stage) -> dict[str, float | None]:
+def figures_of(stage: Stage) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    """The preview's figures: measured on its frames as drawn, and on its MP4's frames decoded, as
+    a viewer gets them (x264 at the writer's quality)."""
+    plans = make_plan(stage)
     with tempfile.TemporaryDirectory() as scratch:
         events = list(render(stage, Path(scratch) / "run", pipelines=None))
-    return events[-1].figures if isinstance(events[-1], Rendered) else {}
+        if not isinstance(events[-1], Rendered):
+            return {}, {}
+        decoded = LoopFigures([p.move for p in plans], plans[0].move if stage.render.loop_frames else None,
+                              plans[0].camera.vanishing_point, [p.diffused for p in plans])
+        with imageio.get_reader(events[-1].video) as reader:
+            for frame in reader:
+                decoded.add(np.asarray(frame))
+        decoded.close()
+    on_video = decoded.figures()
+    rings = [on_video[f"seam_moved_ring{n}"] for n in range(1, 5)]
+    on_video["worst_ring"] = None if None in rings else max(rings)
+    return events[-1].figures, on_video
 
 
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     rows = []
     for name, stage in stages().items():
-        figures = figures_of(stage)
+        figures, decoded = figures_of(stage)
         cells = ["-" if figures.get(c) is None else f"{figures[c]:.2f}" for c in COLUMNS]
-        print(name, dict(zip(COLUMNS, cells)), flush=True)
+        cells += ["-" if decoded.get(c) is None else f"{decoded[c]:.2f}" for c in MP4_COLUMNS]
+        print(name, dict(zip(COLUMNS + [f"mp4 {c}" for c in MP4_COLUMNS], cells)), flush=True)
         rows.append(f"| {name} ({stage.total_frames} frames, {stage.render.width}x{stage.render.height}) | "
                     + " | ".join(cells) + " |")
     lines = [
@@ -70,13 +99,54 @@ def main(argv: list[str] | None = None) -> None:
         "step. moved: the same with the camera's motion taken out (the last frame moved by the step into "
         "frame 0), over the whole frame and in rings around the vanishing point (1 innermost, 4 outermost). "
         "About 1: the seam looks like any other step; above 1.2 it shows. flicker: grey levels a step "
-        "that the camera's motion does not explain.",
+        "that the camera's motion does not explain. ghosting: the most any frame's strongest edges fall "
+        "below the median frame's (two pictures at once: a 50/50 double exposure reads about 0.5; a blur "
+        "lowers edges too). MP4: the moved figures again, on the frames of the "
+        "preview's video decoded, as a viewer gets them. With cadence, the seam (which lands on frame 0, "
+        "a drawn frame) is measured against the steps onto drawn frames.",
         "",
-        "| stage | seam | border | centre | moved | ring 1 | ring 2 | ring 3 | ring 4 | flicker |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| stage | seam | border | centre | moved | ring 1 | ring 2 | ring 3 | ring 4 | flicker | ghosting "
+        "| MP4 moved | MP4 worst ring | MP4 ghosting |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         *rows,
     ]
+    lines += ["", "Stages nobody tuned for (drawn at random, seed 1: 128x96 or so, one to three segments, "
+              "every curve, window from 8 frames, cadence 1-8; the worst of the moved figures, whole, border, "
+              "centre and rings):", "",
+              "| stage | unrelated | moved | worst | where | ghosting (frame) | its ride without a loop |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for name, stage in random_stages(1, 12):
+        figures, _ = figures_of(stage)
+        moved = {k: v for k, v in figures.items() if k.startswith("seam_moved") and v is not None}
+        worst = max(moved, key=moved.get) if moved else None
+        ride, _ = figures_of(replace(stage, render=replace(stage.render, loop_frames=0)))
+        cells = [f"{figures['unrelated']:.2f}", f"{figures['seam_moved']:.2f}" if moved else "-",
+                 f"{moved[worst]:.2f}" if worst else "-", worst.removeprefix("seam_moved_") if worst else "-",
+                 f"{figures['ghosting']:.2f} ({figures['ghosting_frame']})", f"{ride['ghosting']:.2f}"]
+        print(name, cells, flush=True)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     write_section("dream-loop", "\n".join(lines))
+
+
+def random_stages(seed: int, count: int) -> list[tuple[str, Stage]]:
+    """Stages drawn at random within the ranges a user may pick, described in a line each."""
+    rng = random.Random(seed)
+    base = stages()["giro_stage.toml"]
+    drawn = []
+    for _ in range(count):
+        frames = [rng.randint(20, 60) for _ in range(rng.randint(1, 3))]
+        render_settings = replace(
+            base.render, width=rng.choice([96, 128, 160]), height=rng.choice([64, 96, 128]),
+            loop_frames=rng.randint(8, min(32, sum(frames) - 8)), loop_curve=rng.choice(["linear", "ease-in-out"]),
+            cadence=rng.randint(1, 8), zoom_px=round(rng.uniform(0.5, 3), 2), strength=round(rng.uniform(0.2, 0.7), 2),
+            vanishing_point=(round(rng.uniform(0.1, 0.9), 2), round(rng.uniform(0.1, 0.9), 2)),
+            seed=rng.randint(0, 999), transition_frames=0)
+        segments = tuple(replace(base.segments[n], frames=count) for n, count in enumerate(frames))
+        r = render_settings
+        name = (f"{r.width}x{r.height}, {'+'.join(map(str, frames))} frames, {r.loop_curve} over {r.loop_frames}, "
+                f"cadence {r.cadence}, zoom {r.zoom_px}, strength {r.strength}, about {r.vanishing_point}")
+        drawn.append((name, replace(base, render=render_settings, segments=segments)))
+    return drawn
 
 
 if __name__ == "__main__":
