@@ -18,8 +18,10 @@
   frame's, as a share of theirs: a frame showing two pictures at once shows each one's edges at a
   part of their height (a 50/50 double exposure: about 0.5). About 0: every frame is as crisp as
   the ride.
-- `unrelated`: the median change between consecutive frames that the camera's motion does not
-  explain, over the median difference between a frame and itself shifted by half its size
+- `unrelated`: the median change between consecutive drawn frames that the camera's motion does
+  not explain (with cadence, each drawn frame against the one before it moved along the camera's
+  path: the in-betweens cross-fade, so they always follow), over the median difference between a
+  frame and itself shifted by half its size
   (pictures as unlike as two of its own can be): about 0 when each frame follows from the last,
   about 1 when consecutive frames are unrelated. Above UNRELATED there is no ride to close: the
   seam figures are None rather than "about 1", which a loop of unrelated frames would read. (The
@@ -33,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from core.dream.camera import Warp
+from core.dream.camera import IDENTITY, Warp, compose
 from core.dream.zoom import move
 
 BAND = 1 / 16  # the outer band's width, as a share of the shorter side (32 px at 512)
@@ -66,6 +68,11 @@ class LoopFigures:
         self._edges: list[torch.Tensor] = []  # each frame's strongest edges' height
         self._first: torch.Tensor | None = None
         self._previous: torch.Tensor | None = None
+        # The latest drawn frame and the camera's path from it, and each drawn frame's change from
+        # the one before it that the camera's motion does not explain: whether the model's frames
+        # follow one another (with cadence, the in-betweens between them always do).
+        self._drawn_before: tuple[torch.Tensor, Warp] | None = None
+        self._redrawn: list[torch.Tensor] = []
 
     def add(self, frame: torch.Tensor | np.ndarray, moved: torch.Tensor | None = None) -> None:
         """The next frame: (3, H, W) uint8 on any device, or (H, W, 3) uint8 as read from a file.
@@ -80,12 +87,28 @@ class LoopFigures:
         self._edges.append(edge_height(current))
         if self._previous is None:
             self._first = current
+            self._drawn_before = (current, IDENTITY)
         else:
             self._step(self._previous, current)
             into = len(self._unexplained) + 1
             moved = self._zoomed(self._previous, into) if moved is None else moved[0].float() * 255
             self._unexplained.append(self._means((moved - current).abs().mean(0)))
+            self._follow_drawn(current, into)
         self._previous = current
+
+    def _follow_drawn(self, current: torch.Tensor, index: int) -> None:
+        """Frame `index`'s part in the drawn frames' chain: its step joins the path from the
+        latest drawn frame, and a drawn frame measures its change from that one, moved along it."""
+        before, travelled = self._drawn_before
+        travelled = compose(travelled, self.moves[index])
+        if self.drawn is not None and not self.drawn[index]:
+            self._drawn_before = (before, travelled)
+            return
+        if before is self._previous:  # the frame before was drawn: the step itself
+            self._redrawn.append(self._unexplained[-1][0])
+        else:
+            self._redrawn.append((move(before.unsqueeze(0) / 255, travelled)[0] * 255 - current).abs().mean())
+        self._drawn_before = (current, IDENTITY)
 
     def close(self) -> None:
         """The seam: the step from the last frame back to frame 0, as it is and moved by the camera."""
@@ -104,11 +127,11 @@ class LoopFigures:
         unexplained = _by_region(self._unexplained, REGIONS + RINGS)
         closed = self.wrap is not None and len(unexplained["whole"]) == len(distances["whole"])
         steps = unexplained["whole"][:-1] if closed else unexplained["whole"]
-        unrelated = unrelated_figure(steps, _floats(self._unlike))
-        follows = unrelated is not None and unrelated <= UNRELATED
         # The seam lands on frame 0, a drawn frame: with cadence it is measured against the steps
         # that land on drawn frames, each bringing a redraw at once (the in-betweens only cross-fade).
         alike = None if self.drawn is None else self.drawn[1:len(distances["whole"])]
+        unrelated = unrelated_figure(_floats(self._redrawn), _floats(self._unlike))
+        follows = unrelated is not None and unrelated <= UNRELATED
         seams = {region: seam_figure(distances[region], alike) if follows else None for region in REGIONS}
         moved = {region: seam_figure(values, alike) if follows and closed else None
                  for region, values in unexplained.items()}
@@ -190,7 +213,7 @@ def ghosting_figures(heights: Sequence[float]) -> dict[str, float | int | None]:
 
 
 def unrelated_figure(steps: Sequence[float], unlike: Sequence[float]) -> float | None:
-    """The median step (the seam left out) over the median difference of unlike pictures."""
+    """The median change between drawn frames over the median difference of unlike pictures."""
     scale = float(np.median(unlike)) if len(unlike) else 0.0
     return float(np.median(steps)) / scale if len(steps) and scale > 0 else None
 

@@ -98,6 +98,21 @@ def test_a_loop_of_unrelated_frames_has_no_seam_figure_and_says_so():
     assert ride["unrelated"] < 0.2 and ride["seam"] is not None
 
 
+def test_with_cadence_a_jumble_of_drawn_frames_is_a_jumble_though_in_betweens_follow():
+    """Drawn frames every third, unrelated (as a random model draws them), the frames between
+    cross-faded: each step is a third of a jumble's, yet the drawn frames do not follow."""
+    rng = np.random.default_rng(2)
+    drawn = [rng.integers(0, 256, (64, 96, 3)).astype(np.float32) for _ in range(5)]
+    frames = []
+    for a, b in zip(drawn, drawn[1:]):
+        frames += [((1 - t) * a + t * b).round().astype(np.uint8) for t in (0, 1 / 3, 2 / 3)]
+    figures = LoopFigures([IDENTITY] * len(frames), IDENTITY, drawn=[i % 3 == 0 for i in range(len(frames))])
+    for frame in frames:
+        figures.add(frame)
+    figures.close()
+    assert figures.figures()["unrelated"] > 0.9 and figures.figures()["seam_moved"] is None
+
+
 def test_the_moved_seam_takes_the_cameras_motion_out_and_finds_the_ring_where_it_jumps():
     """A ride whose frame 0 is its last frame moved one step on: a seam like any other step with
     the camera's motion out; frame 0 changed in its outer band: the outermost ring's figure jumps,
