@@ -52,11 +52,13 @@ def import_stage(page, tmp_path) -> None:
 
 
 def download(page, label: str, tmp_path) -> bytes:
+    """The file behind the visible download whose label starts with `label` (case and all: "Stage"
+    is not the Stage tab's "Export stage (.toml)")."""
     # A click on a download (read when clicked) reruns the page; one that lands mid-rerun was lost.
     wait_for_app(page)
     with page.expect_download() as info:
         page.locator('[data-testid="stDownloadButton"] button:visible, a.giro-download:visible',
-                     has_text=label).first.click()
+                     has_text=re.compile("^" + re.escape(label))).first.click()
     target = tmp_path / info.value.suggested_filename
     info.value.save_as(target)
     return target.read_bytes()

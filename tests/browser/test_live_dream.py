@@ -123,7 +123,9 @@ def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
 
     # Promote: the stage takes the live settings, and its TOML says so.
     page.get_by_role("button", name="Promote to the stage").click()
-    page.get_by_text("The stage now has these settings").wait_for(timeout=30_000)
+    # The run the promotion brings, with the live settings it took (not only the words' first).
+    page.get_by_text(re.compile(r"^The stage now has these settings \(strength 1, guidance 0, steps 2,")).wait_for(
+        timeout=30_000)
     wait_for_app(page)
     stage = tomllib.loads(download(page, "Stage (.toml)", tmp_path).decode())
     render = stage["render"]
