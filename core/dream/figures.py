@@ -261,6 +261,18 @@ def seam_in_words(figures: dict[str, float | None]) -> str:
     return f"the loop jumps where it starts again, most {words[worst]}"
 
 
+GHOSTED = 0.2  # a frame's strongest edges this far below the median frame's show: a double exposure or a blur
+
+
+def ghosting_in_words(figures: dict[str, float | None]) -> str:
+    """Where a frame shows two pictures at once (or a blur), as a clause to follow the seam's words;
+    "" where no frame does."""
+    ghosting = figures.get("ghosting")
+    if ghosting is None or ghosting <= GHOSTED:
+        return ""
+    return f"; around frame {figures['ghosting_frame']} the picture's edges fade (two pictures at once, or a blur)"
+
+
 def headline(figures: dict[str, float | None]) -> tuple[str, float] | None:
     """The seam figure to show beside the words, and what it measures: the motion-compensated one
     where a run has it, else the raw jump; None if neither was measured."""
