@@ -10,6 +10,7 @@ import zipfile
 
 import imageio.v2 as imageio
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from PIL import Image
 
 from tests.browser.conftest import (DESKTOP, PHONE, assert_no_exception, open_tab, screenshot, show_tab,
@@ -51,6 +52,26 @@ def import_stage(page, tmp_path) -> None:
     wait_for_app(page)
 
 
+def click_until(page, x: float, y: float, shows: re.Pattern) -> None:
+    """Click the visible picture canvas at (x, y) of its size until the page `shows` the point
+    taken. A click that lands while the canvas is being drawn again (a rerun, its picture still
+    loading) is lost, and clicking the same point again sets the same point."""
+    for _ in range(5):
+        canvas = page.locator("canvas.upper-canvas:visible").first
+        canvas.wait_for(timeout=30_000)
+        wait_for_app(page)
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        try:
+            page.get_by_text(shows).first.wait_for(timeout=15_000)
+        except PlaywrightTimeout:
+            continue
+        wait_for_app(page)
+        return
+    raise AssertionError(f"five clicks on the canvas and no {shows.pattern!r}")
+
+
 def download(page, label: str, tmp_path) -> bytes:
     """The file behind the visible download whose label starts with `label` (case and all: "Stage"
     is not the Stage tab's "Export stage (.toml)")."""
@@ -84,14 +105,7 @@ def test_render_end_to_end_with_reload_and_downloads(desktop, app_url, tmp_path)
     # A segment's own vanishing point: a click on the picture in "Aim a segment's camera" sets it,
     # and the camera's path is plotted.
     page.get_by_text("Aim a segment's camera").click()
-    canvas = page.locator("canvas.upper-canvas:visible").first
-    canvas.wait_for(timeout=30_000)
-    wait_for_app(page)  # a click during a rerun lands on a canvas about to be replaced
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    page.mouse.click(box["x"] + 0.3 * box["width"], box["y"] + 0.6 * box["height"])
-    page.get_by_text(re.compile(r"Segment 1 zooms and turns about \(0\.30, 0\.60\): its own")).wait_for(timeout=30_000)
-    wait_for_app(page)
+    click_until(page, 0.3, 0.6, re.compile(r"Segment 1 zooms and turns about \(0\.30, 0\.60\): its own"))
     screenshot(page, "dream_aim_segment")
 
     # The vanishing point: a click on the start frame canvas.
