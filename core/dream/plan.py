@@ -62,6 +62,7 @@ class FramePlan:
     sharpen: float = 0.0  # the unsharp mask's amount on the input before the redraw
     add_noise: float = 0.0  # fresh noise on the input before the redraw (spread on the -1..1 scale)
     frame0_detail: bool = False  # whether this frame's detail is frame 0's (see DETAIL_SWAP)
+    detail_crossing: bool = False  # an in-between frame whose source's and target's detail differ
 
     @property
     def passes(self) -> int:
@@ -169,12 +170,14 @@ def _in_between_share(plan: FramePlan, plans: list[FramePlan]) -> FramePlan:
     nearer one's."""
     if plan.diffused:
         return plan
-    before = plans[plan.source].frame0_share
-    after = before if plan.target < 0 else 1.0 if plan.target == 0 else plans[plan.target].frame0_share
-    detail = plans[plan.source].frame0_detail
-    if plan.target >= 0 and plan.fade >= 0.5:
-        detail = plan.target == 0 or plans[plan.target].frame0_detail
-    return replace(plan, frame0_share=(1 - plan.fade) * before + plan.fade * after, frame0_detail=detail)
+    before, source_detail = plans[plan.source].frame0_share, plans[plan.source].frame0_detail
+    if plan.target < 0:
+        return replace(plan, frame0_share=before, frame0_detail=source_detail)
+    after, target_detail = (1.0, True) if plan.target == 0 else (plans[plan.target].frame0_share,
+                                                                 plans[plan.target].frame0_detail)
+    return replace(plan, frame0_share=(1 - plan.fade) * before + plan.fade * after,
+                   frame0_detail=target_detail if plan.fade >= 0.5 else source_detail,
+                   detail_crossing=source_detail != target_detail)
 
 
 def _tapered(strength: float, steps: int, share: float) -> tuple[float, int]:

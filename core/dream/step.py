@@ -23,7 +23,7 @@ from PIL import Image, ImageOps
 from core.dream.bands import gaussian_blur
 from core.dream.colour import Palette, match_colours
 from core.dream.camera import Warp
-from core.dream.zoom import mix_ahead, move, to_float, to_tensor, to_uint8
+from core.dream.zoom import mix_ahead, move, place_ahead, to_float, to_tensor, to_uint8
 
 # (B, 3, H, W) floats in [0, 1] -> the same redrawn, or None if it was stopped.
 Redraw = Callable[[torch.Tensor], "torch.Tensor | None"]
@@ -39,6 +39,7 @@ class Ahead:
     weight: float
     closing: bool = False  # frame 0, closing the loop (see `core.dream.zoom.mix_ahead`)
     detail_share: float | None = None  # None: mixed whole; else its detail's share (see mix_ahead)
+    placed: torch.Tensor | None = None  # `frame` placed already (`place_ahead`), where the caller needs it too
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,10 @@ def advance(sources: Sequence[torch.Tensor], moves: Sequence[Warp],
     moved = [move(to_float(source), warp) for source, warp in zip(sources, moves)]
     images = moved
     if ahead is not None and ahead.weight > 0:
-        placed = to_float(ahead.frame)
-        images = [mix_ahead(image, placed, ahead.placement, ahead.weight, ahead.closing, ahead.detail_share)
+        placed = ahead.placed
+        if placed is None:
+            placed = place_ahead(to_float(ahead.frame), ahead.placement, tuple(moved[0].shape[-2:]), ahead.closing)
+        images = [mix_ahead(image, None, ahead.placement, ahead.weight, ahead.closing, ahead.detail_share, placed)
                   for image in images]
     # Held on the input, as Deforum does: the redraw then starts from the reference's colours
     # instead of having its own redrawn colours forced afterwards.

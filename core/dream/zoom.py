@@ -59,6 +59,7 @@ def mix_ahead(
     weight: float = 0.0,
     closing: bool = False,
     detail_share: float | None = None,
+    placed: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """`moved` with `ahead` mixed in at `weight`, placed by `placement` (where each pixel of
     `moved` lies in `ahead`): the frame the camera will show when it has travelled that much
@@ -73,28 +74,38 @@ def mix_ahead(
     `detail_share`: None cross-fades the two pictures whole. Else only their broad pictures are
     mixed at `weight`, and their detail (`core.dream.bands`) at this share, 0 or 1 inside the box:
     one picture's detail at a time, never two at part of their height (a double exposure).
+
+    `placed`: `ahead` placed already by `place_ahead` (then `ahead` may be None), for a caller
+    that mixes the same placed frame into several pictures.
     """
-    if ahead is None or weight <= 0:
+    if (ahead is None and placed is None) or weight <= 0:
         return moved
     _, _, height, width = moved.shape
+    if placed is None:
+        placed = place_ahead(ahead, placement, (height, width), closing)
+    box = _feather((width, height), in_pixels(placement, (width, height)), closing, moved.device)
+    mixed = torch.lerp(moved, placed, weight * box)
+    if detail_share is None:
+        return mixed
+    return (mixed + (detail_share - weight) * box * (detail(placed) - detail(moved))).clamp_(0, 1)
+
+
+def place_ahead(ahead: torch.Tensor, placement: Warp, size: tuple[int, int], closing: bool = False) -> torch.Tensor:
+    """`ahead` ((1, 3, h, w) floats) at `size` (H, W), where `placement` says each pixel lies in
+    it, as `mix_ahead` mixes it in (`closing`: placed sharp, see `_placed_sharp`)."""
+    height, width = size
     pixels = in_pixels(placement, (width, height))
-    # ahead's pixels per pixel of `moved`, along each of ahead's axes: how much it is shrunk.
+    # ahead's pixels per pixel here, along each of ahead's axes: how much it is shrunk.
     sx, sy = math.hypot(pixels[0], pixels[1]), math.hypot(pixels[3], pixels[4])
     # Placed mirrored beyond its edges: the feather's ramp outside the box continues frame 0's
     # picture instead of smearing its edge pixels into streaks.
     if max(sx, sy) > ANTIALIAS_BEYOND:  # shrinking far: low-pass first, or detail aliases into moire
         small = (max(1, round(height / sy)), max(1, round(width / sx)))
         shrunk = F.interpolate(ahead, size=small, mode="bilinear", antialias=True, align_corners=False)
-        placed = _resample(shrunk, placement, (height, width), padding="reflection")
-    elif closing:
-        placed = _placed_sharp(ahead, placement, (height, width))
-    else:
-        placed = _resample(ahead, placement, (height, width), padding="reflection")
-    box = _feather((width, height), pixels, closing, moved.device)
-    mixed = torch.lerp(moved, placed, weight * box)
-    if detail_share is None:
-        return mixed
-    return (mixed + (detail_share - weight) * box * (detail(placed) - detail(moved))).clamp_(0, 1)
+        return _resample(shrunk, placement, size, padding="reflection")
+    if closing:
+        return _placed_sharp(ahead, placement, size)
+    return _resample(ahead, placement, size, padding="reflection")
 
 
 def _placed_sharp(ahead: torch.Tensor, placement: Warp, size: tuple[int, int]) -> torch.Tensor:

@@ -130,4 +130,7 @@ def test_frame_0s_detail_takes_over_once_halfway_and_in_betweens_take_the_nearer
                 assert p.frame0_detail == plans[p.source].frame0_detail
             else:  # past the last drawn frame the target is frame 0 itself
                 assert p.frame0_detail == (p.target == 0 or plans[p.target].frame0_detail)
+            target_detail = p.target == 0 or p.target > 0 and plans[p.target].frame0_detail
+            assert p.detail_crossing == (p.target >= 0 and plans[p.source].frame0_detail != target_detail)
+    assert sum(p.detail_crossing for p in plans) == 2  # the in-betweens around the swap, once
     assert not any(p.frame0_detail for p in make_plan(small_stage(frames=(30,), loop_frames=0, cadence=3)))
