@@ -37,6 +37,14 @@ def wait_for_frames(page, count: int) -> None:
                            arg=count, timeout=120_000)
 
 
+def drawn_by_a_worker(page) -> bool:
+    """Whether the Live view's canvas was handed to a worker (then the page cannot draw on it)."""
+    return page.evaluate("""() => {
+        try { document.querySelector('.giro-live .giro-frame').getContext('2d'); return false; }
+        catch (error) { return error.name === 'InvalidStateError'; }
+    }""")
+
+
 def press(page, label: str, *keys: str) -> None:
     """Keys on the visible slider labelled `label`, each followed by the rerun it causes."""
     thumb = page.locator('[data-testid="stSlider"]:visible', has_text=label).first.get_by_role("slider")
@@ -80,6 +88,7 @@ def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
     first, strength = live_caption(page)
     assert strength == "0.5"
     live_caption(page)  # more frames come
+    assert drawn_by_a_worker(page)
     screenshot(page, "live_streaming")
 
     # Strength to its top: the frames that follow are made with it, and say so.
@@ -99,6 +108,8 @@ def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
 
     # Another session sees who holds the stream and watches its frames.
     watching = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    # Its browser has no OffscreenCanvas, as older phones: the view draws on the page itself.
+    watching.add_init_script("delete HTMLCanvasElement.prototype.transferControlToOffscreen;")
     guest = watching.new_page()
     guest.viewport_name = "phone"
     page_messages = []  # what Streamlit's own socket brings the guest: every rerun of its page sends some
@@ -118,6 +129,7 @@ def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
     before, drawn = len(page_messages), frames_drawn(guest)
     wait_for_frames(guest, drawn + 3)
     assert len(page_messages) == before
+    assert not drawn_by_a_worker(guest)
     assert_fits_the_width(guest)
     screenshot(guest, "live_watching")
 

@@ -1,42 +1,34 @@
 // The Live view: the stream's frames from the server's socket, each drawn as it comes, what it
 // was made with under it, and a strip of the last seconds. The page itself does not rerun.
 // A message is 4 bytes of a JSON caption's length, the caption, then the frame as a JPEG.
+//
+// The socket and the drawing run in a worker on an OffscreenCanvas where the browser has one:
+// a frame then reaches the screen without the page's main thread (no commit of the page a
+// frame, which cost a watcher's browser more than the drawing), and the page hears from the
+// worker only when its words or strip change. Elsewhere the same function runs on the page.
 const STRIP = 6;
-// A watcher's browser draws every frame of a stream of up to 60 a second; the words under it and
-// the strip change less often, each change costing the page a layout and a repaint: the caption
-// at most ten times a second (no one reads faster), a picture in the strip each quarter second.
-const TEXT_EVERY_MS = 100;
-const STRIP_EVERY_MS = 250;
 
-export default function (component) {
-  const { data, parentElement } = component;
-  const root = parentElement.querySelector(".giro-live");
-  if (root.dataset.socket === data.socket) return;  // a rerun of the page: already watching
-  root.dataset.socket = data.socket;
-  root.dataset.shown = "0";
-  const frame = root.querySelector(".giro-frame");
-  const strip = root.querySelector(".giro-strip");
-  const caption = root.querySelector(".giro-caption");
-  const compare = root.querySelector(".giro-compare");
-  const address = new URL(data.socket, window.location.href);
-  address.protocol = address.protocol === "https:" ? "wss:" : "ws:";
+// Runs in the worker (as source text: it must use nothing from outside itself) or on the page.
+// `report(update, transfer)` gets the words to show, at most every TEXT_EVERY_MS (no one reads
+// faster), and a picture for the strip each STRIP_EVERY_MS; a watcher's browser draws every
+// frame of a stream of up to 60 a second, and each change of the words costs the page a layout.
+function watch(canvas, address, report) {
+  const TEXT_EVERY_MS = 100;
+  const STRIP_EVERY_MS = 250;
   const socket = new WebSocket(address);
   socket.binaryType = "arraybuffer";
-  const thumbs = [];
-  let newest = null, drawing = false;
-  let text = null, textDue = 0, textTimer = null, thumbDue = 0;
+  let newest = null, drawing = false, shown = 0, pending = null, textDue = 0, textTimer = null, thumbDue = 0;
 
-  function showText() {  // the newest frame's words, at most every TEXT_EVERY_MS, never left behind
+  function send() {  // the newest frame's words, never left behind
     textTimer = null;
-    if (!text) return;
     const wait = textDue - performance.now();
     if (wait > 0) {
-      textTimer = setTimeout(showText, wait);
+      textTimer = setTimeout(send, wait);
       return;
     }
-    if (caption.textContent !== text.caption) caption.textContent = text.caption;
-    if (compare.textContent !== text.compare) compare.textContent = text.compare;
-    text = null;
+    if (!pending) return;
+    report(pending, pending.thumb ? [pending.thumb] : []);
+    pending = null;
     textDue = performance.now() + TEXT_EVERY_MS;
   }
 
@@ -49,25 +41,72 @@ export default function (component) {
       const length = new DataView(message).getUint32(0);
       const info = JSON.parse(new TextDecoder().decode(new Uint8Array(message, 4, length)));
       const bitmap = await createImageBitmap(new Blob([new Uint8Array(message, 4 + length)], { type: "image/jpeg" }));
-      if (frame.width !== bitmap.width || frame.height !== bitmap.height) {  // a new size clears it
-        frame.width = bitmap.width;
-        frame.height = bitmap.height;
+      if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {  // a new size clears it
+        canvas.width = bitmap.width;
+        canvas.height = bitmap.height;
       }
-      frame.getContext("2d").drawImage(bitmap, 0, 0);
-      text = info;
-      if (!textTimer) showText();
+      canvas.getContext("2d").drawImage(bitmap, 0, 0);
+      shown += 1;
+      const thumb = pending && pending.thumb;
+      pending = { caption: info.caption, compare: info.compare, index: info.index, shown, thumb };
       const now = performance.now();
-      if (now >= thumbDue && String(info.index) !== root.dataset.frame) {
+      if (!thumb && now >= thumbDue) {
         thumbDue = now + STRIP_EVERY_MS;
-        remember(bitmap);
+        pending.thumb = bitmap;
       } else bitmap.close();
-      root.dataset.frame = String(info.index);
-      root.dataset.shown = String(Number(root.dataset.shown) + 1);
+      if (!textTimer) send();
     }
     drawing = false;
   }
 
-  function remember(bitmap) {  // the last seconds, a picture each STRIP_EVERY_MS, oldest first
+  socket.onmessage = (event) => {
+    if (typeof event.data === "string") {
+      const note = JSON.parse(event.data);
+      if (note.stopped) {
+        if (pending && pending.thumb) pending.thumb.close();
+        pending = null;  // no frame's words after it
+        report({ stopped: note.stopped }, []);
+      }
+      return;
+    }
+    newest = event.data;
+    if (!drawing) draw();
+  };
+  return () => socket.close();
+}
+
+const WORKER = `${watch}
+onmessage = (event) => watch(event.data.canvas, event.data.address, (update, transfer) => postMessage(update, transfer));`;
+
+export default function (component) {
+  const { data, parentElement } = component;
+  const root = parentElement.querySelector(".giro-live");
+  if (root.dataset.socket === data.socket) return;  // a rerun of the page: already watching
+  root.dataset.socket = data.socket;
+  root.dataset.shown = "0";
+  // A canvas handed to a worker cannot be drawn on here again: each stream gets a fresh one.
+  const frame = root.querySelector(".giro-frame").cloneNode();
+  root.querySelector(".giro-frame").replaceWith(frame);
+  const strip = root.querySelector(".giro-strip");
+  const caption = root.querySelector(".giro-caption");
+  const compare = root.querySelector(".giro-compare");
+  const address = new URL(data.socket, window.location.href);
+  address.protocol = address.protocol === "https:" ? "wss:" : "ws:";
+  const thumbs = [];
+
+  function show(update) {
+    if (update.stopped) {
+      caption.textContent = update.stopped;
+      return;
+    }
+    if (caption.textContent !== update.caption) caption.textContent = update.caption;
+    if (compare.textContent !== update.compare) compare.textContent = update.compare;
+    if (update.thumb) remember(update.thumb);
+    root.dataset.frame = String(update.index);
+    root.dataset.shown = String(update.shown);
+  }
+
+  function remember(bitmap) {  // the last seconds, oldest first
     const last = thumbs[thumbs.length - 1];
     if (last && last.width * bitmap.height !== bitmap.width * last.height) {
       thumbs.splice(0).forEach((thumb) => thumb.close());  // A/B began or ended: a strip of one shape
@@ -81,17 +120,16 @@ export default function (component) {
     thumbs.forEach((thumb, n) => context.drawImage(thumb, n * (wide + gap), 0, wide, high));
   }
 
-  socket.onmessage = (event) => {
-    if (typeof event.data === "string") {
-      const note = JSON.parse(event.data);
-      if (note.stopped) {
-        text = null;  // no frame's words after it
-        caption.textContent = note.stopped;
-      }
-      return;
-    }
-    newest = event.data;
-    if (!drawing) draw();
-  };
-  return () => socket.close();
+  if (typeof frame.transferControlToOffscreen === "function" && typeof Worker === "function") {
+    const source = URL.createObjectURL(new Blob([WORKER], { type: "text/javascript" }));
+    const worker = new Worker(source);
+    worker.onmessage = (event) => show(event.data);
+    const canvas = frame.transferControlToOffscreen();
+    worker.postMessage({ canvas, address: address.href }, [canvas]);
+    return () => {
+      worker.terminate();  // its socket closes with it
+      URL.revokeObjectURL(source);
+    };
+  }
+  return watch(frame, address.href, show);
 }
