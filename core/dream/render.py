@@ -211,7 +211,7 @@ class _Drawing:
         def redraw(images: torch.Tensor) -> torch.Tensor:
             card = card_tensor(r.width, r.height, self.card_centre, plan.travelled, self.device)
             if frame0_placed is not None:  # as a model redraws what its input shows: frame 0's world by now
-                card = mix_ahead(card, None, plan.loop_placement, 1.0, closing=True, placed=frame0_placed)
+                card = mix_ahead(card, frame0_placed, plan.loop_placement, 1.0, closing=True)
             return redraw_card(images, card, plan.strength)
 
         return redraw

@@ -90,7 +90,7 @@ def advance(sources: Sequence[torch.Tensor], moves: Sequence[Warp],
         placed = ahead.placed
         if placed is None:
             placed = place_ahead(to_float(ahead.frame), ahead.placement, tuple(moved[0].shape[-2:]), ahead.closing)
-        images = [mix_ahead(image, None, ahead.placement, ahead.weight, ahead.closing, ahead.detail_share, placed)
+        images = [mix_ahead(image, placed, ahead.placement, ahead.weight, ahead.closing, ahead.detail_share)
                   for image in images]
     # Held on the input, as Deforum does: the redraw then starts from the reference's colours
     # instead of having its own redrawn colours forced afterwards.

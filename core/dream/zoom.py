@@ -54,35 +54,29 @@ def move(current: torch.Tensor, warp: Warp) -> torch.Tensor:
 
 def mix_ahead(
     moved: torch.Tensor,
-    ahead: torch.Tensor | None,
+    placed: torch.Tensor | None,
     placement: Warp = IDENTITY,
     weight: float = 0.0,
     closing: bool = False,
     detail_share: float | None = None,
-    placed: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """`moved` with `ahead` mixed in at `weight`, placed by `placement` (where each pixel of
-    `moved` lies in `ahead`): the frame the camera will show when it has travelled that much
-    further, shrunk about the vanishing point and turned as the camera will turn. Mixing it
-    there (not full-frame) keeps the motion going instead of stalling; its box's edges are
-    feathered so no frame line shows.
+    """`moved` with a frame further along the ride mixed in at `weight`: `placed`, that frame as
+    `place_ahead` placed it by `placement` (where each pixel of `moved` lies in it), the frame the
+    camera will show when it has travelled that much further, shrunk about the vanishing point and
+    turned as the camera will turn. Mixing it there (not full-frame) keeps the motion going instead
+    of stalling; its box's edges are feathered so no frame line shows. Placed once, it mixes into
+    several pictures alike.
 
-    `closing`: `ahead` is frame 0, closing the loop. Its box's feather then ramps outside the box
-    (see `_feather`), and it is placed sharp (see `_placed_sharp`): the seam lands on frame 0
-    itself, where a step into any other drawn frame lands on a picture the same resamplings blurred.
+    `closing`: the frame is frame 0, closing the loop (and was placed with `closing`). Its box's
+    feather then ramps outside the box (see `_feather`).
 
     `detail_share`: None cross-fades the two pictures whole. Else only their broad pictures are
     mixed at `weight`, and their detail (`core.dream.bands`) at this share, 0 or 1 inside the box:
     one picture's detail at a time, never two at part of their height (a double exposure).
-
-    `placed`: `ahead` placed already by `place_ahead` (then `ahead` may be None), for a caller
-    that mixes the same placed frame into several pictures.
     """
-    if (ahead is None and placed is None) or weight <= 0:
+    if placed is None or weight <= 0:
         return moved
     _, _, height, width = moved.shape
-    if placed is None:
-        placed = place_ahead(ahead, placement, (height, width), closing)
     box = _feather((width, height), in_pixels(placement, (width, height)), closing, moved.device)
     mixed = torch.lerp(moved, placed, weight * box)
     if detail_share is None:
@@ -92,7 +86,9 @@ def mix_ahead(
 
 def place_ahead(ahead: torch.Tensor, placement: Warp, size: tuple[int, int], closing: bool = False) -> torch.Tensor:
     """`ahead` ((1, 3, h, w) floats) at `size` (H, W), where `placement` says each pixel lies in
-    it, as `mix_ahead` mixes it in (`closing`: placed sharp, see `_placed_sharp`)."""
+    it, for `mix_ahead`. `closing`: it is frame 0, closing the loop, and is placed sharp (see
+    `_placed_sharp`): the seam lands on frame 0 itself, where a step into any other drawn frame
+    lands on a picture the same resamplings blurred."""
     height, width = size
     pixels = in_pixels(placement, (width, height))
     # ahead's pixels per pixel here, along each of ahead's axes: how much it is shrunk.

@@ -12,7 +12,7 @@ from skimage import data
 
 from core.dream.bands import detail, gaussian_blur
 from core.dream.camera import Camera, step_warp, zoom_about
-from core.dream.zoom import mix_ahead, move, to_float, to_image, to_tensor, to_uint8
+from core.dream.zoom import mix_ahead, move, place_ahead, to_float, to_image, to_tensor, to_uint8
 from tests.dream import pil_reference
 
 
@@ -32,10 +32,10 @@ def centroid(image: Image.Image) -> tuple[float, float]:
 def drawn(image: Image.Image, zoom=(1.0, 1.0), ahead: Image.Image | None = None, scale=(1.0, 1.0),
           weight=0.0) -> Image.Image:
     """The camera's move and the mix ahead on PIL images in and out."""
-    first = None if ahead is None else to_float(to_tensor(ahead))
     placement = zoom_about((1 / scale[0], 1 / scale[1]), VP)  # shrunk by `scale`
     moved = move(to_float(to_tensor(image)), zoom_about(zoom, VP))
-    return to_image(to_uint8(mix_ahead(moved, first, placement, weight)))
+    placed = None if ahead is None else place_ahead(to_float(to_tensor(ahead)), placement, tuple(moved.shape[-2:]))
+    return to_image(to_uint8(mix_ahead(moved, placed, placement, weight)))
 
 
 def zoom_scale(size, zoom_px):
@@ -125,7 +125,7 @@ def test_frame_0_closing_the_loop_is_placed_so_the_next_move_brings_it_back_shar
     blank = torch.zeros_like(first)
 
     def error(closing: bool) -> float:
-        placed = mix_ahead(blank, first, placement, 1.0, closing)
+        placed = mix_ahead(blank, place_ahead(first, placement, tuple(first.shape[-2:]), closing), placement, 1.0, closing)
         return float((move(placed, step) - first)[..., 8:-8, 8:-8].abs().mean() * 255)
 
     plain, sharp = error(False), error(True)
@@ -138,7 +138,7 @@ def test_mixed_by_bands_the_broad_picture_fades_and_the_detail_is_one_pictures()
     size = (192, 144)
     ride = to_float(to_tensor(Image.fromarray(data.astronaut()).resize(size)))
     first = to_float(to_tensor(Image.fromarray(data.coffee()).resize(size)))
-    whole = mix_ahead(ride, first, weight=0.3)
+    whole = mix_ahead(ride, first, weight=0.3)  # placed where it is (the placement's identity)
     own, theirs = mix_ahead(ride, first, weight=0.3, detail_share=0.0), mix_ahead(ride, first, weight=0.3, detail_share=1.0)
     for mixed in (own, theirs):  # the broad picture is the cross-fade's
         assert (gaussian_blur(mixed, 8.0) - gaussian_blur(whole, 8.0)).abs().mean() < 0.01
