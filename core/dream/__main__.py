@@ -242,15 +242,14 @@ class _Report:
 
 
 def _closing_line(rendered: Rendered) -> str:
-    from core.dream.figures import ghosting_in_words, headline, seam_in_words
+    from core.dream.figures import headline, loop_in_words
     from core.dream.run import GIF, ZIP
 
     video = rendered.video
     written = [p for p in (video, video.with_name(GIF), video.with_name(ZIP)) if p.is_file()]
     shown = headline(rendered.figures)
     figure = "" if shown is None else f" ({shown[0]} {shown[1]:.2f}; about 1 is seamless)"
-    words = seam_in_words(rendered.figures).capitalize() + ghosting_in_words(rendered.figures)
-    return f"{words}{figure}. Wrote " + ", ".join(str(p) for p in written)
+    return f"{loop_in_words(rendered.figures)}{figure}. Wrote " + ", ".join(str(p) for p in written)
 
 
 if __name__ == "__main__":

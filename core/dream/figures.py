@@ -273,6 +273,12 @@ def ghosting_in_words(figures: dict[str, float | None]) -> str:
     return f"; around frame {figures['ghosting_frame']} the picture's edges fade (two pictures at once, or a blur)"
 
 
+def loop_in_words(figures: dict[str, float | None]) -> str:
+    """The loop in a guest's words, as a sentence: where the seam shows (or that it does not), and
+    a frame whose edges fade."""
+    return seam_in_words(figures).capitalize() + ghosting_in_words(figures)
+
+
 def headline(figures: dict[str, float | None]) -> tuple[str, float] | None:
     """The seam figure to show beside the words, and what it measures: the motion-compensated one
     where a run has it, else the raw jump; None if neither was measured."""

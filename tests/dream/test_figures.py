@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.dream.figures import LoopFigures, ghosting_in_words, headline, seam_figure, seam_in_words
+from core.dream.figures import LoopFigures, ghosting_in_words, headline, loop_in_words, seam_figure, seam_in_words
 from core.dream.camera import IDENTITY, Camera, compose, step_warp
 from core.dream.zoom import move, to_float, to_uint8
 
@@ -40,6 +40,9 @@ def test_the_words_go_by_the_moved_figures_and_name_where_the_seam_shows():
     assert ghosting_in_words({"ghosting": 0.07, "ghosting_frame": 274}) == "" == ghosting_in_words({})
     assert ghosting_in_words({"ghosting": 0.36, "ghosting_frame": 269}) == (
         "; around frame 269 the picture's edges fade (two pictures at once, or a blur)")
+    assert loop_in_words({**raw, "seam_border": 2.0, "ghosting": 0.36, "ghosting_frame": 269}) == (
+        "The loop jumps where it starts again, most at the frame's edges; around frame 269 the picture's edges "
+        "fade (two pictures at once, or a blur)")
 
 
 def _zoom_chain(count: int, zoom_px: float) -> list[np.ndarray]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.dream.figures import ghosting_in_words, headline, seam_in_words
+from core.dream.figures import headline, loop_in_words
 from core.dream.plan import FramePlan
 from ui.common import plot_text
 
@@ -111,7 +111,7 @@ def figures_line(figures: dict[str, float | None]) -> str:
     """The loop's figures in one line, in words first, then the seam figure the words go by and the
     rest for the curious (see core.dream.figures); runs from before some had fewer."""
     shown = headline(figures)
-    words = seam_in_words(figures).capitalize() + ghosting_in_words(figures)
+    words = loop_in_words(figures)
     if shown is None:
         return words  # unrelated frames, or a run from before the figures
     line = f"{words}: {shown[0]} {shown[1]:.2f}"
