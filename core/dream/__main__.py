@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the plan of a stage, one line per frame, without rendering",
         description="Print what every frame of STAGE.toml will be, without any model: its segment, "
         "prompt, whether it is diffused (cadence), the loop weight of its step and frame 0's share "
-        "of it (with a * once its detail is frame 0's: frame0_detail in --json), strength, guidance, "
+        "of it, how much of frame 0's box has frame 0's detail (it spreads from the box's centre), strength, guidance, "
         "steps, zoom and seed.",
     )
     plan.add_argument("stage", type=Path, metavar="STAGE.toml")
@@ -113,14 +113,14 @@ def _plan(args: argparse.Namespace) -> int:
         row = {"index": p.index, "segment": p.segment, "prompt": p.prompt, "negative_prompt": p.negative_prompt,
                "keyframe": p.diffused,
                "loop_weight": round(p.loop_weight, 6), "frame0_share": round(p.frame0_share, 6),
-               "frame0_detail": p.frame0_detail, "strength": p.strength, "guidance": p.guidance, "steps": p.steps,
+               "detail_area": round(p.detail_area, 6), "strength": p.strength, "guidance": p.guidance, "steps": p.steps,
                "passes": _passes(p, bool(stage.render.first_image)),
                **_camera(p.camera), "seed": p.seed}
         if args.json:
             print(json.dumps(row, ensure_ascii=False))
         else:
             print(f"{p.index:5d}  seg {p.segment + 1:<3d} {'key' if p.diffused else '   '}  "
-                  f"share {p.frame0_share:.3f}{'*' if p.frame0_detail else ' '} weight {p.loop_weight:.3f}  "
+                  f"share {p.frame0_share:.3f} detail {p.detail_area:.2f}  weight {p.loop_weight:.3f}  "
                   f"strength {p.strength:.2f}  "
                   f"guidance {p.guidance:g}  passes {row['passes']} of {p.steps} steps  zoom {p.camera.zoom_px:g}"
                   f"{_turn(p.camera)}  seed {p.seed}  "

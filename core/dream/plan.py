@@ -9,8 +9,10 @@ diffused frame, the later one is frame 0 itself, so the loop closes with cadence
 
 The loop curve is frame 0's share of what the viewer sees. Each mix carries the ones before it
 forward (a frame keeps 1 - w of what it had), so the weight of each step is derived from the
-curve: w = (share - share before) / (1 - share before); frame 0's detail is not cross-faded but
-takes over at once halfway (DETAIL_SWAP). Through the window the strength falls
+curve: w = (share - share before) / (1 - share before). Frame 0's detail is not cross-faded but
+spreads out from its box's centre (`detail_area`, see `core.dream.zoom.mix_ahead`), as its share
+grows, to fill the box by the last diffused frame.
+Through the window the strength falls
 with the share that is not yet frame 0, and the denoising passes with it (see `_tapered`), so the
 last frames are barely redrawn, cost little, and the frame after the last is frame 0.
 """
@@ -25,10 +27,6 @@ from core.dream.camera import IDENTITY, Camera, Warp, compose, invert, path, ste
 from core.dream.stage import Segment, Stage
 
 MAX_STEPS = 1000  # the schedulers' training steps: no finer schedule exists
-# Over the loop window frame 0's broad picture fades in by the loop curve, and its detail takes
-# over at once in the first drawn frame where its share reaches this: as a redraw replaces detail,
-# so no frame shows the detail of two pictures at once.
-DETAIL_SWAP = 0.5
 T = TypeVar("T")
 
 
@@ -59,10 +57,9 @@ class FramePlan:
     colour_hold: float = 0.0  # how firmly: 1 matched, 0 left as drawn (let go in a transition)
     negative_prompt: str = ""  # what the frame is steered away from (the segment's, else the stage's)
     next_negative_prompt: str = ""  # the next segment's, blended in with `next_prompt`
+    detail_area: float = 0.0  # the share of frame 0's box where the detail is frame 0's (in-between: cross-faded)
     sharpen: float = 0.0  # the unsharp mask's amount on the input before the redraw
     add_noise: float = 0.0  # fresh noise on the input before the redraw (spread on the -1..1 scale)
-    frame0_detail: bool = False  # whether this frame's detail is frame 0's (see DETAIL_SWAP)
-    detail_crossing: bool = False  # an in-between frame whose source's and target's detail differ
 
     @property
     def passes(self) -> int:
@@ -111,6 +108,7 @@ def make_plan(stage: Stage) -> list[FramePlan]:
         return path(outs[a:b])
 
     k = r.cadence
+    last_share = share((total - 1) // k * k)  # frame 0's share of the last diffused frame
     references = _colour_references(stage, per_frame)
     plans = []
     shown = 0.0  # frame 0's share of the latest diffused frame
@@ -157,27 +155,24 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             colour_hold=0.0 if reference < 0 else 1.0 if r.colour_coherence == "frame0" else 1 - mix,
             negative_prompt=_pick(segment.negative_prompt, r.negative_prompt),
             next_negative_prompt=_pick(following.negative_prompt, r.negative_prompt) if following else "",
+            detail_area=min(1.0, shown / last_share) if shown else 0.0,
             sharpen=_pick(segment.sharpen, r.sharpen),
             add_noise=_pick(segment.add_noise, r.add_noise),
-            frame0_detail=i % k == 0 and bool(r.loop_frames) and shown >= DETAIL_SWAP,
         ))
     return [_in_between_share(p, plans) for p in plans]
 
 
 def _in_between_share(plan: FramePlan, plans: list[FramePlan]) -> FramePlan:
     """An in-between frame shows its source and its target cross-faded, and their shares with them
-    (the target past the last diffused frame is frame 0 itself: all frame 0); its detail is the
-    nearer one's."""
+    (the target past the last diffused frame is frame 0 itself: all frame 0)."""
     if plan.diffused:
         return plan
-    before, source_detail = plans[plan.source].frame0_share, plans[plan.source].frame0_detail
+    source = plans[plan.source]
     if plan.target < 0:
-        return replace(plan, frame0_share=before, frame0_detail=source_detail)
-    after, target_detail = (1.0, True) if plan.target == 0 else (plans[plan.target].frame0_share,
-                                                                 plans[plan.target].frame0_detail)
-    return replace(plan, frame0_share=(1 - plan.fade) * before + plan.fade * after,
-                   frame0_detail=target_detail if plan.fade >= 0.5 else source_detail,
-                   detail_crossing=source_detail != target_detail)
+        return replace(plan, frame0_share=source.frame0_share, detail_area=source.detail_area)
+    target = replace(plan, frame0_share=1.0, detail_area=1.0) if plan.target == 0 else plans[plan.target]
+    return replace(plan, frame0_share=(1 - plan.fade) * source.frame0_share + plan.fade * target.frame0_share,
+                   detail_area=(1 - plan.fade) * source.detail_area + plan.fade * target.detail_area)
 
 
 def _tapered(strength: float, steps: int, share: float) -> tuple[float, int]:

@@ -33,7 +33,7 @@ from core.dream.stage import Stage
 from core.dream.step import Ahead, Detail, Hold, HostFrame, advance, start_frame
 from core.dream.video import write_gif, write_mp4
 from core.dream.writer import FrameWriter
-from core.dream.zoom import mix_ahead, place_ahead, to_float, to_tensor
+from core.dream.zoom import frame0_detail_region, mix_ahead, place_ahead, to_float, to_tensor
 from core.images import load_image
 
 
@@ -177,13 +177,14 @@ class _Drawing:
             hold = None
             if self.match_colour and plan.colour_reference >= 0:
                 hold = Hold(self.palettes[plan.colour_reference], plan.colour_hold)
-            placed = None
-            if plan.frame0_detail:  # placed once, for the step's mix and a preview's card
+            placed = region = None
+            if plan.frame0_share > 0:  # placed once, for the step's mix and a preview's card
                 placed = place_ahead(to_float(self.first), plan.loop_placement, (r.height, r.width), closing=True)
-            ahead = Ahead(self.first, plan.loop_placement, plan.loop_weight, closing=True,
-                          detail_share=float(plan.frame0_detail), placed=placed)
+                region = frame0_detail_region(plan.loop_placement, plan.detail_area, (r.height, r.width), self.device)
+            ahead = Ahead(self.first, plan.loop_placement, plan.loop_weight, closing=True, detail_from=region,
+                          placed=placed)
             detail = Detail(plan.sharpen, plan.add_noise, plan.seed) if plan.sharpen or plan.add_noise else None
-            step = advance([self.latest], [plan.source_move], ahead, hold, self._redraw(plan, placed), detail)
+            step = advance([self.latest], [plan.source_move], ahead, hold, self._redraw(plan, placed, region), detail)
             frame, moved = (None, None) if step is None else (step.frames[0], step.moved[0])
         if frame is None:
             return None
@@ -196,10 +197,10 @@ class _Drawing:
         self._remember(plan.index, frame)
         return frame
 
-    def _redraw(self, plan: FramePlan, frame0_placed: torch.Tensor | None):
+    def _redraw(self, plan: FramePlan, frame0_placed: torch.Tensor | None, region: torch.Tensor | None):
         """The model's img2img at the frame's setting; in a preview, the test card redrawn where
         the camera is, as img2img brings back the detail a zoom blurs (none over a start image).
-        `frame0_placed`: frame 0 placed ahead, once its detail is the frame's."""
+        `frame0_placed`: frame 0 placed ahead over the loop window, and `region` where its detail is."""
         if self.pipelines is not None:
             embeds = _embeds(plan, self.embeddings)
             variant = Variant(plan.strength, plan.steps, plan.guidance)
@@ -210,8 +211,8 @@ class _Drawing:
 
         def redraw(images: torch.Tensor) -> torch.Tensor:
             card = card_tensor(r.width, r.height, self.card_centre, plan.travelled, self.device)
-            if frame0_placed is not None:  # as a model redraws what its input shows: frame 0's world by now
-                card = mix_ahead(card, frame0_placed, plan.loop_placement, 1.0, closing=True)
+            if frame0_placed is not None:  # as a model redraws what its input shows: frame 0's detail where it has come
+                card = mix_ahead(card, frame0_placed, plan.loop_placement, 1.0, closing=True, detail_from=region)
             return redraw_card(images, card, plan.strength)
 
         return redraw
@@ -238,9 +239,13 @@ class _Drawing:
             source, target = self.previous, self.latest
         else:
             source, target = self.latest, self.first if plan.target == 0 else None
-        # Between a frame with the ride's detail and one with frame 0's, the detail is the nearer one's.
+        # Over the loop window frame 0's detail goes on spreading through the in-betweens: the
+        # target's where it has come (cross-faded with the ride's, the two would show at once).
+        region = None
+        if plan.detail_area > 0:
+            region = frame0_detail_region(plan.loop_placement, plan.detail_area, tuple(source.shape[-2:]), self.device)
         ahead = None if target is None else Ahead(target, plan.target_placement, plan.fade, plan.target == 0,
-                                                  float(plan.frame0_detail) if plan.detail_crossing else None)
+                                                  detail_from=region, detail_elsewhere=plan.fade)
         return advance([source], [plan.source_move], ahead).frames[0]
 
 

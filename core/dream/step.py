@@ -38,7 +38,8 @@ class Ahead:
     placement: Warp
     weight: float
     closing: bool = False  # frame 0, closing the loop (see `core.dream.zoom.mix_ahead`)
-    detail_share: float | None = None  # None: mixed whole; else its detail's share (see mix_ahead)
+    detail_from: torch.Tensor | None = None  # None: mixed whole; else where the detail is its (see mix_ahead)
+    detail_elsewhere: float = 0.0  # its detail's share outside `detail_from`
     placed: torch.Tensor | None = None  # `frame` placed already (`place_ahead`), where the caller needs it too
 
 
@@ -90,8 +91,8 @@ def advance(sources: Sequence[torch.Tensor], moves: Sequence[Warp],
         placed = ahead.placed
         if placed is None:
             placed = place_ahead(to_float(ahead.frame), ahead.placement, tuple(moved[0].shape[-2:]), ahead.closing)
-        images = [mix_ahead(image, placed, ahead.placement, ahead.weight, ahead.closing, ahead.detail_share)
-                  for image in images]
+        images = [mix_ahead(image, placed, ahead.placement, ahead.weight, ahead.closing, ahead.detail_from,
+                            ahead.detail_elsewhere) for image in images]
     # Held on the input, as Deforum does: the redraw then starts from the reference's colours
     # instead of having its own redrawn colours forced afterwards.
     if hold is not None and hold.weight > 0:

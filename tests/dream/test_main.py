@@ -134,7 +134,7 @@ def test_plan_prints_every_frame_without_rendering(tmp_path, capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["index"] for r in rows] == list(range(12)) and not (tmp_path / "run").exists()
     assert set(rows[0]) == {"index", "segment", "prompt", "negative_prompt", "keyframe", "loop_weight", "frame0_share",
-                            "frame0_detail",
+                            "detail_area",
                             "strength", "guidance", "steps", "passes", "zoom_px", "rotate", "pan", "vanishing_point",
                             "seed"}
     assert [r["keyframe"] for r in rows[:4]] == [True, False, False, True]

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from core.dream.plan import DETAIL_SWAP, loop_curve, make_plan
+from core.dream.plan import loop_curve, make_plan
 from tests.dream.conftest import small_stage
 
 
@@ -118,19 +118,17 @@ def test_colour_references(cadence):
                                                              if i % cadence == 0]
 
 
-def test_frame_0s_detail_takes_over_once_halfway_and_in_betweens_take_the_nearer_ones():
-    stage = small_stage(frames=(30,), loop_frames=12, cadence=3)
-    plans = make_plan(stage)
-    drawn = [p for p in plans if p.diffused]
-    assert [p.frame0_detail for p in drawn] == [p.frame0_share >= DETAIL_SWAP for p in drawn]
-    assert drawn[-1].frame0_detail and not drawn[-5].frame0_detail  # it flips once, within the window
-    for p in plans:
-        if not p.diffused:
-            if p.fade < 0.5:
-                assert p.frame0_detail == plans[p.source].frame0_detail
-            else:  # past the last drawn frame the target is frame 0 itself
-                assert p.frame0_detail == (p.target == 0 or plans[p.target].frame0_detail)
-            target_detail = p.target == 0 or p.target > 0 and plans[p.target].frame0_detail
-            assert p.detail_crossing == (p.target >= 0 and plans[p.source].frame0_detail != target_detail)
-    assert sum(p.detail_crossing for p in plans) == 2  # the in-betweens around the swap, once
-    assert not any(p.frame0_detail for p in make_plan(small_stage(frames=(30,), loop_frames=0, cadence=3)))
+def test_frame_0s_detail_spreads_with_its_share_to_fill_its_box_by_the_last_drawn_frame():
+    for cadence in (1, 3, 8):
+        plans = make_plan(small_stage(frames=(30,), loop_frames=12, cadence=cadence))
+        drawn = [p for p in plans if p.diffused]
+        last_share = drawn[-1].frame0_share
+        assert [p.detail_area for p in drawn] == pytest.approx([p.frame0_share / last_share for p in drawn])
+        assert drawn[-1].detail_area == 1.0
+        areas = [p.detail_area for p in plans]
+        assert areas == sorted(areas)  # it never recedes
+        for p in plans:
+            if not p.diffused and p.target >= 0:  # an in-between, between its source's and its target's
+                after = 1.0 if p.target == 0 else plans[p.target].detail_area
+                assert p.detail_area == pytest.approx((1 - p.fade) * plans[p.source].detail_area + p.fade * after)
+    assert not any(p.detail_area for p in make_plan(small_stage(frames=(30,), loop_frames=0, cadence=3)))

@@ -12,7 +12,7 @@ from skimage import data
 
 from core.dream.bands import detail, gaussian_blur
 from core.dream.camera import Camera, step_warp, zoom_about
-from core.dream.zoom import mix_ahead, move, place_ahead, to_float, to_image, to_tensor, to_uint8
+from core.dream.zoom import frame0_detail_region, mix_ahead, move, place_ahead, to_float, to_image, to_tensor, to_uint8
 from tests.dream import pil_reference
 
 
@@ -133,13 +133,14 @@ def test_frame_0_closing_the_loop_is_placed_so_the_next_move_brings_it_back_shar
 
 
 def test_mixed_by_bands_the_broad_picture_fades_and_the_detail_is_one_pictures():
-    """With a detail share, the broad pictures mix at the weight and the detail is the placed
-    frame's (1) or the moved frame's (0): never both at part of their height."""
+    """With a detail region, the broad pictures mix at the weight and the detail is the placed
+    frame's (where it is 1) or the moved frame's (0): never both at part of their height."""
     size = (192, 144)
     ride = to_float(to_tensor(Image.fromarray(data.astronaut()).resize(size)))
     first = to_float(to_tensor(Image.fromarray(data.coffee()).resize(size)))
     whole = mix_ahead(ride, first, weight=0.3)  # placed where it is (the placement's identity)
-    own, theirs = mix_ahead(ride, first, weight=0.3, detail_share=0.0), mix_ahead(ride, first, weight=0.3, detail_share=1.0)
+    none, whole_box = (frame0_detail_region((1, 0, 0, 0, 1, 0), area, size[::-1], "cpu") for area in (0.0, 1.0))
+    own, theirs = mix_ahead(ride, first, weight=0.3, detail_from=none), mix_ahead(ride, first, weight=0.3, detail_from=whole_box)
     for mixed in (own, theirs):  # the broad picture is the cross-fade's
         assert (gaussian_blur(mixed, 8.0) - gaussian_blur(whole, 8.0)).abs().mean() < 0.01
     inner = (..., slice(12, -12), slice(12, -12))  # clear of the clamp at the frame's edge
@@ -150,3 +151,29 @@ def test_mixed_by_bands_the_broad_picture_fades_and_the_detail_is_one_pictures()
     # A Gaussian split leaks a little (the detail of a blurred picture is not quite none): a third
     # of the cross-fade's mixing of details at most.
     assert unlike(own, ride) < 0.4 * unlike(whole, ride) and unlike(theirs, first) < 0.4 * unlike(whole, first)
+
+
+@pytest.mark.parametrize("vanishing_point", [(0.5, 0.5), (0.2, 0.75)])
+def test_frame_0s_detail_region_is_its_share_of_frame_0s_box_about_frame_0s_centre(vanishing_point):
+    """Over the loop window frame 0's detail covers the given share of its box (the box shrunk
+    about frame 0's centre), grows with it and fills the box at 1; outside it the ride keeps its own."""
+    width, height = 160, 120
+    placement = step_warp((width, height), Camera(zoom_px=-30.0, vanishing_point=vanishing_point))  # frame 0 shrunk
+    box = frame0_detail_region(placement, 1.0, (height, width), "cpu")[0, 0]
+    regions = [frame0_detail_region(placement, a, (height, width), "cpu")[0, 0] for a in (0.25, 0.5, 0.75)]
+    for area, region in zip((0.25, 0.5, 0.75), regions):
+        assert float(region.sum() / box.sum()) == pytest.approx(area, rel=0.1)
+        assert bool((region <= box + 1e-6).all())
+        ys, xs = torch.nonzero(region > 0.5, as_tuple=True)  # centred where frame 0's centre lies here
+        centre = [float(v.float().mean()) + 0.5 for v in (xs, ys)]
+        bys, bxs = torch.nonzero(box > 0.5, as_tuple=True)
+        assert centre == pytest.approx([float(v.float().mean()) + 0.5 for v in (bxs, bys)], abs=1.0)
+    assert bool((regions[0] <= regions[1] + 1e-6).all() and (regions[1] <= regions[2] + 1e-6).all())
+    ride = to_float(to_tensor(Image.fromarray(data.astronaut()).resize((width, height))))
+    first = to_float(to_tensor(Image.fromarray(data.coffee()).resize((width, height))))
+    placed = place_ahead(first, placement, (height, width), closing=True)
+    mixed = mix_ahead(ride, placed, placement, 0.4, closing=True, detail_from=regions[1][None, None])
+    inside, outside = regions[1] > 0.99, box == 0
+    assert float((detail(mixed) - detail(placed))[0][:, inside].abs().mean()) < 0.3 * float(
+        (detail(ride) - detail(placed))[0][:, inside].abs().mean())
+    assert bool(outside.any()) and torch.allclose(mixed[0][:, outside], ride[0][:, outside], atol=1e-6)
