@@ -32,7 +32,7 @@ from core.dream.stage import Stage, load_stage
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 COLUMNS = ["seam", "seam_border", "seam_centre", "seam_moved", *(f"seam_moved_ring{n}" for n in range(1, 5)), "flicker",
-           "ghosting"]
+           "ghosting", "window_jolt"]
 MP4_COLUMNS = ["seam_moved", "worst_ring", "ghosting"]
 
 
@@ -67,8 +67,7 @@ def figures_of(stage: Stage) -> tuple[dict[str, float | None], dict[str, float |
         events = list(render(stage, Path(scratch) / "run", pipelines=None))
         if not isinstance(events[-1], Rendered):
             return {}, {}
-        decoded = LoopFigures([p.move for p in plans], plans[0].move if stage.render.loop_frames else None,
-                              plans[0].camera.vanishing_point, [p.diffused for p in plans])
+        decoded = LoopFigures.of_plan(plans, stage.render.loop_frames)
         with imageio.get_reader(events[-1].video) as reader:
             for frame in reader:
                 decoded.add(np.asarray(frame))
@@ -101,20 +100,24 @@ def main(argv: list[str] | None = None) -> None:
         "About 1: the seam looks like any other step; above 1.2 it shows. flicker: grey levels a step "
         "that the camera's motion does not explain. ghosting: the most any frame's strongest edges fall "
         "below the median frame's (two pictures at once: a 50/50 double exposure reads about 0.5; a blur "
-        "lowers edges too). MP4: the moved figures again, on the frames of the "
+        "lowers edges too). window jolt: the loop window's largest step (the seam's included) that the "
+        "camera's motion does not explain, over the ride's largest of its kind before the window (up to "
+        "about 1: the window steps like the ride; a frame taking over a picture at once reads 2 or more). "
+        "MP4: the moved figures again, on the frames of the "
         "preview's video decoded, as a viewer gets them. With cadence, the seam (which lands on frame 0, "
         "a drawn frame) is measured against the steps onto drawn frames.",
         "",
         "| stage | seam | border | centre | moved | ring 1 | ring 2 | ring 3 | ring 4 | flicker | ghosting "
-        "| MP4 moved | MP4 worst ring | MP4 ghosting |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| window jolt | MP4 moved | MP4 worst ring | MP4 ghosting |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         *rows,
     ]
     lines += ["", "Stages nobody tuned for (drawn at random, seed 1: 128x96 or so, one to three segments, "
               "every curve, window from 8 frames, cadence 1-8; the worst of the moved figures, whole, border, "
               "centre and rings):", "",
-              "| stage | unrelated | moved | worst | where | ghosting (frame) | its ride without a loop |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+              "| stage | unrelated | moved | worst | where | ghosting (frame) | its ride without a loop "
+              "| window jolt (frame) |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, stage in random_stages(1, 12):
         figures, _ = figures_of(stage)
         moved = {k: v for k, v in figures.items() if k.startswith("seam_moved") and v is not None}
@@ -122,7 +125,8 @@ def main(argv: list[str] | None = None) -> None:
         ride, _ = figures_of(replace(stage, render=replace(stage.render, loop_frames=0)))
         cells = [f"{figures['unrelated']:.2f}", f"{figures['seam_moved']:.2f}" if moved else "-",
                  f"{moved[worst]:.2f}" if worst else "-", worst.removeprefix("seam_moved_") if worst else "-",
-                 f"{figures['ghosting']:.2f} ({figures['ghosting_frame']})", f"{ride['ghosting']:.2f}"]
+                 f"{figures['ghosting']:.2f} ({figures['ghosting_frame']})", f"{ride['ghosting']:.2f}",
+                 "-" if figures["window_jolt"] is None else f"{figures['window_jolt']:.2f} ({figures['window_jolt_frame']})"]
         print(name, cells, flush=True)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     write_section("dream-loop", "\n".join(lines))

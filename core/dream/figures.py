@@ -18,6 +18,11 @@
   frame's, as a share of theirs: a frame showing two pictures at once shows each one's edges at a
   part of their height (a 50/50 double exposure: about 0.5). About 0: every frame is as crisp as
   the ride.
+- `window_jolt` (and `window_jolt_frame`, the frame it lands on): the largest step over the loop
+  window (the seam's included) of what the camera's motion does not explain, over the ride's
+  largest of its kind (onto drawn frames, or onto in-betweens) before the window: up to about 1 when
+  the window's steps are like the ride's; a flash in the window (one frame taking over a picture
+  at once) reads 2 or more.
 - `unrelated`: the median change between consecutive drawn frames that the camera's motion does
   not explain (with cadence, each drawn frame against the one before it moved along the camera's
   path: the in-betweens cross-fade, so they always follow), over the median difference between a
@@ -36,6 +41,7 @@ import numpy as np
 import torch
 
 from core.dream.camera import IDENTITY, Warp, compose
+from core.dream.plan import FramePlan
 from core.dream.zoom import move
 
 BAND = 1 / 16  # the outer band's width, as a share of the shorter side (32 px at 512)
@@ -52,13 +58,15 @@ class LoopFigures:
     """
 
     def __init__(self, moves: Sequence[Warp], wrap: Warp | None = None,
-                 vanishing_point: tuple[float, float] = (0.5, 0.5), drawn: Sequence[bool] | None = None):
+                 vanishing_point: tuple[float, float] = (0.5, 0.5), drawn: Sequence[bool] | None = None,
+                 window: int = 0):
         """`moves[i]`: the camera's step into frame i (the plan's); `wrap`: the step from the last
         frame into frame 0 when the video loops; the rings lie around `vanishing_point`; `drawn[i]`:
         whether frame i is drawn by the model rather than cross-faded between drawn ones (cadence;
-        all drawn when None)."""
+        all drawn when None); `window`: the loop window's frames, the last ones."""
         self.moves, self.wrap, self.vanishing_point = list(moves), wrap, vanishing_point
         self.drawn = None if drawn is None else list(drawn)
+        self.window = window
         # Per step, each region's mean difference, as it is and (flicker, the moved seam) of what
         # the camera's motion does not explain: one (regions,) tensor a step.
         self._distances: list[torch.Tensor] = []
@@ -73,6 +81,12 @@ class LoopFigures:
         # follow one another (with cadence, the in-betweens between them always do).
         self._drawn_before: tuple[torch.Tensor, Warp] | None = None
         self._redrawn: list[torch.Tensor] = []
+
+    @classmethod
+    def of_plan(cls, plans: Sequence[FramePlan], window: int) -> LoopFigures:
+        """For the frames of `plans`, whose last `window` frames close the loop (0: no loop)."""
+        return cls([p.move for p in plans], plans[0].move if window else None, plans[0].camera.vanishing_point,
+                   [p.diffused for p in plans], window)
 
     def add(self, frame: torch.Tensor | np.ndarray, moved: torch.Tensor | None = None) -> None:
         """The next frame: (3, H, W) uint8 on any device, or (H, W, 3) uint8 as read from a file.
@@ -142,6 +156,7 @@ class LoopFigures:
             "flicker": _rounded(float(np.mean(steps)) if steps else None),
             "unrelated": _rounded(unrelated),
             **ghosting_figures(_floats(self._edges)),
+            **window_jolt_figures(unexplained["whole"] if follows and closed else [], self.window, self.drawn),
             "seam_moved": _rounded(moved["whole"]),
             **{f"seam_moved_{region}": _rounded(moved[region]) for region in REGIONS[1:] + RINGS},
         }
@@ -212,6 +227,24 @@ def ghosting_figures(heights: Sequence[float]) -> dict[str, float | int | None]:
     return {"ghosting": _rounded(max(0.0, 1 - heights[frame] / median)), "ghosting_frame": frame}
 
 
+def window_jolt_figures(steps: Sequence[float], window: int,
+                        drawn: Sequence[bool] | None) -> dict[str, float | int | None]:
+    """`window_jolt`: the largest of the loop window's `steps` (step j lands on frame j + 1, the last
+    one, the seam, on frame 0) over the largest step of its kind before the window, onto drawn
+    frames (`drawn`; all when None) or onto in-betweens; `window_jolt_frame`, the frame it lands on."""
+    frames = len(steps)
+    kinds = [True if drawn is None else drawn[(j + 1) % frames] for j in range(frames)]
+    start = frames - window - 1  # the first step into the window
+    ride: dict[bool, float] = {}
+    for step, kind in zip(steps[:max(start, 0)], kinds):
+        ride[kind] = max(ride.get(kind, 0.0), step)
+    jolts = [(steps[j] / ride[kinds[j]], j) for j in range(max(start, 0), frames) if ride.get(kinds[j], 0) > 0]
+    if not window or not jolts:
+        return {"window_jolt": None, "window_jolt_frame": None}
+    jolt, j = max(jolts)
+    return {"window_jolt": _rounded(jolt), "window_jolt_frame": (j + 1) % frames}
+
+
 def unrelated_figure(steps: Sequence[float], unlike: Sequence[float]) -> float | None:
     """The median change between drawn frames over the median difference of unlike pictures."""
     scale = float(np.median(unlike)) if len(unlike) else 0.0
@@ -273,10 +306,22 @@ def ghosting_in_words(figures: dict[str, float | None]) -> str:
     return f"; around frame {figures['ghosting_frame']} the picture's edges fade (two pictures at once, or a blur)"
 
 
+JOLTED = 1.5  # a step in the loop window this much beyond the ride's largest of its kind shows
+
+
+def jolt_in_words(figures: dict[str, float | None]) -> str:
+    """Where the loop window jumps more than the ride ever does, as a clause to follow the seam's
+    words; "" where it does not."""
+    jolt = figures.get("window_jolt")
+    if jolt is None or jolt <= JOLTED:
+        return ""
+    return f"; at frame {figures['window_jolt_frame']} the picture jumps more than anywhere in the ride"
+
+
 def loop_in_words(figures: dict[str, float | None]) -> str:
-    """The loop in a guest's words, as a sentence: where the seam shows (or that it does not), and
-    a frame whose edges fade."""
-    return seam_in_words(figures).capitalize() + ghosting_in_words(figures)
+    """The loop in a guest's words, as a sentence: where the seam shows (or that it does not), a
+    frame whose edges fade, and a step of the loop window that jumps."""
+    return seam_in_words(figures).capitalize() + ghosting_in_words(figures) + jolt_in_words(figures)
 
 
 def headline(figures: dict[str, float | None]) -> tuple[str, float] | None:

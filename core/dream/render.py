@@ -91,8 +91,7 @@ def render(
         start = max(p.index for p in plans[: manifest.frames_done] if p.diffused) + 1
         draw.begin(run, start)
     draw.encode({text for plan in plans[start:] for text in _texts(plan)})
-    figures = LoopFigures([p.move for p in plans], plans[0].move if stage.render.loop_frames else None,
-                          plans[0].camera.vanishing_point, [p.diffused for p in plans])
+    figures = LoopFigures.of_plan(plans, stage.render.loop_frames)
     writer = FrameWriter(run, manifest, stage.render.fps, figures if start == 0 else None,
                          keep_frames=pipelines is not None)
     clock = _Clock(total)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.dream.figures import LoopFigures, ghosting_in_words, headline, loop_in_words, seam_figure, seam_in_words
+from core.dream.figures import (LoopFigures, ghosting_in_words, headline, jolt_in_words, loop_in_words, seam_figure,
+                                seam_in_words)
 from core.dream.camera import IDENTITY, Camera, compose, step_warp
 from core.dream.zoom import move, to_float, to_uint8
 
@@ -43,6 +44,9 @@ def test_the_words_go_by_the_moved_figures_and_name_where_the_seam_shows():
     assert loop_in_words({**raw, "seam_border": 2.0, "ghosting": 0.36, "ghosting_frame": 269}) == (
         "The loop jumps where it starts again, most at the frame's edges; around frame 269 the picture's edges "
         "fade (two pictures at once, or a blur)")
+    assert jolt_in_words({"window_jolt": 1.1, "window_jolt_frame": 260}) == "" == jolt_in_words({})
+    assert loop_in_words({**raw, "window_jolt": 2.2, "window_jolt_frame": 263}) == (
+        "The loop's last step looks like any other; at frame 263 the picture jumps more than anywhere in the ride")
 
 
 def _zoom_chain(count: int, zoom_px: float) -> list[np.ndarray]:
@@ -79,7 +83,8 @@ def test_a_seam_left_at_the_borders_shows_in_seam_border_not_in_the_centre():
     figures = _measured(frames, 1.5).figures()
     assert figures["seam_border"] > 2 * figures["seam_centre"]
     assert figures["seam_border"] > figures["seam"]
-    assert set(figures) == {"seam", "seam_border", "seam_centre", "flicker", "unrelated", "ghosting", "ghosting_frame", "seam_moved",
+    assert set(figures) == {"seam", "seam_border", "seam_centre", "flicker", "unrelated", "ghosting", "ghosting_frame",
+                            "window_jolt", "window_jolt_frame", "seam_moved",
                             "seam_moved_border", "seam_moved_centre", *(f"seam_moved_ring{n}" for n in range(1, 5))}
     assert figures["seam_moved"] is None  # no step into frame 0 given: the video does not loop
 
@@ -161,3 +166,28 @@ def test_a_double_exposure_shows_in_the_ghosting_figure_and_where():
     alone, ghosted = _measured(ride, 1.5).figures(), _measured(crossed, 1.5).figures()
     assert alone["ghosting"] <= 0.1
     assert ghosted["ghosting"] > 0.3 and ghosted["ghosting_frame"] == 6
+
+
+def test_a_flash_in_the_loop_window_shows_in_the_window_jolt_and_where():
+    """A still picture redrawn each frame with fresh grain, looping back to its start: the window
+    (the last 6 frames) steps like the ride and reads about 1. One frame of it showing another
+    picture at once reads far above, at that frame (or the step back from it)."""
+    rng = np.random.default_rng(0)
+    picture, other = rng.integers(40, 215, (2, 96, 96, 3))
+
+    def grain(base):
+        return np.clip(base + rng.normal(0, 8, base.shape), 0, 255).astype(np.uint8)
+
+    def measured(frames, window=6):
+        figures = LoopFigures([IDENTITY] * len(frames), IDENTITY if window else None, window=window)
+        for frame in frames:
+            figures.add(frame)
+        figures.close()
+        return figures.figures()
+
+    calm = [grain(picture) for _ in range(24)]
+    assert 0.8 < measured(calm)["window_jolt"] < 1.2
+    flashed = calm[:20] + [grain(other)] + calm[21:]
+    jolted = measured(flashed)
+    assert jolted["window_jolt"] > 3 and jolted["window_jolt_frame"] in (20, 21)
+    assert measured(flashed, window=0)["window_jolt"] is None  # no loop, no window

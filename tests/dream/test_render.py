@@ -149,8 +149,7 @@ def test_figures_measured_on_the_way_equal_figures_measured_afresh(tmp_path, cad
     stage = small_stage(frames=(30,), loop_frames=8, zoom_px=1.5, width=96, height=64, cadence=cadence)
     images = [p.image for p in render(stage, tmp_path / "run", pipelines=None) if isinstance(p, Progress)]
     plans = make_plan(stage)
-    afresh = LoopFigures([p.move for p in plans], plans[0].move, plans[0].camera.vanishing_point,
-                         [p.diffused for p in plans])
+    afresh = LoopFigures.of_plan(plans, 8)
     for image in images:
         afresh.add(image)
     afresh.close()

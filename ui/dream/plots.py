@@ -127,6 +127,8 @@ def figures_line(figures: dict[str, float | None]) -> str:
         line += f" · flicker {figures['flicker']:.1f} grey levels"
     if figures.get("ghosting") is not None:
         line += f" · ghosting {figures['ghosting']:.2f} (frame {figures['ghosting_frame']})"
+    if figures.get("window_jolt") is not None:
+        line += f" · window jolt {figures['window_jolt']:.2f} (frame {figures['window_jolt_frame']})"
     return line
 
 
