@@ -16,18 +16,20 @@ import torch.nn.functional as F
 DETAIL_WIDTHS = 64  # the detail: what a Gaussian of the frame's width / this many pixels takes away
 
 
-def gaussian_blur(image: torch.Tensor, sigma: float, radius: int | None = None) -> torch.Tensor:
-    """`image` ((B, C, H, W)) blurred by a Gaussian of `sigma` pixels, as two 1-D passes over
-    `radius` pixels each side (3 sigma by default), the edges mirrored."""
-    if sigma <= 0:
-        return image
-    radius = math.ceil(3 * sigma) if radius is None else radius
-    x = torch.arange(2 * radius + 1, dtype=image.dtype, device=image.device) - radius
-    kernel = torch.exp(-x * x / (2 * sigma * sigma))
-    kernel = (kernel / kernel.sum()).repeat(image.shape[1], 1, 1, 1)  # one per channel
-    padded = F.pad(image, (radius,) * 4, mode="reflect")
-    across = F.conv2d(padded, kernel.view(-1, 1, 1, 2 * radius + 1), groups=image.shape[1])
-    return F.conv2d(across, kernel.view(-1, 1, 2 * radius + 1, 1), groups=image.shape[1])
+def gaussian_blur(image: torch.Tensor, sigma: float | tuple[float, float], radius: int | None = None) -> torch.Tensor:
+    """`image` ((B, C, H, W)) blurred by a Gaussian of `sigma` pixels (or (across, down): one per
+    axis), as two 1-D passes over `radius` pixels each side (3 sigma by default), the edges mirrored."""
+    across, down = sigma if isinstance(sigma, tuple) else (sigma, sigma)
+    for sigma, shape in ((across, (1, -1)), (down, (-1, 1))):
+        if sigma <= 0:
+            continue
+        reach = math.ceil(3 * sigma) if radius is None else radius
+        x = torch.arange(2 * reach + 1, dtype=image.dtype, device=image.device) - reach
+        kernel = torch.exp(-x * x / (2 * sigma * sigma))
+        kernel = (kernel / kernel.sum()).repeat(image.shape[1], 1, 1, 1).view(image.shape[1], 1, *shape)
+        padding = (reach, reach, 0, 0) if shape == (1, -1) else (0, 0, reach, reach)
+        image = F.conv2d(F.pad(image, padding, mode="reflect"), kernel, groups=image.shape[1])
+    return image
 
 
 def detail(image: torch.Tensor) -> torch.Tensor:

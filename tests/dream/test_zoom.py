@@ -177,3 +177,23 @@ def test_frame_0s_detail_region_is_its_share_of_frame_0s_box_about_frame_0s_cent
     assert float((detail(mixed) - detail(placed))[0][:, inside].abs().mean()) < 0.3 * float(
         (detail(ride) - detail(placed))[0][:, inside].abs().mean())
     assert bool(outside.any()) and torch.allclose(mixed[0][:, outside], ride[0][:, outside], atol=1e-6)
+
+
+def test_a_frame_placed_shrunk_is_near_a_lanczos_reduction_at_every_shrink():
+    """Placed ahead shrunk by 1.16 to 3 about its centre, a photo lies within a few grey levels of
+    PIL's Lanczos reduction of it, and a zone plate (detail up to the pixel) does not alias into
+    moire: no shrink is left unfiltered, and none gets a coarser filter than the one below it."""
+    width = 256
+    ys, xs = np.mgrid[0:width, 0:width] - width // 2
+    plate = (127.5 + 127.5 * np.cos(np.pi * (xs**2 + ys**2) / width)).astype(np.uint8)
+    pictures = {"photo": (Image.fromarray(data.astronaut()).resize((width, width), Image.LANCZOS), 4.2),
+                "zone plate": (Image.fromarray(np.stack([plate] * 3, -1)), 15.0)}
+    for name, (picture, most) in pictures.items():
+        errors = []
+        for side in (220, 200, 180, 172, 168, 150, 128, 86):  # whole pixels, placed on whole pixels
+            shrink, edge = width / side, (width - side) // 2
+            placed = place_ahead(to_float(to_tensor(picture)), (shrink, 0, 0, 0, shrink, 0), (width, width))
+            reduced = np.asarray(picture.resize((side, side), Image.LANCZOS), np.float32)
+            got = placed[0].permute(1, 2, 0).numpy()[edge:edge + side, edge:edge + side] * 255
+            errors.append(float(np.abs(got - reduced)[4:-4, 4:-4].mean()))
+        assert max(errors) < most, (name, errors)
