@@ -53,10 +53,11 @@ class Mp4Writer:
     def __init__(self, path: Path, fps: int, quick: bool = False):
         self.path, self._temporary = Path(path), temporary_path(path)
         # A preview is watched once, on the server's cores while its frames are drawn, maybe on a
-        # phone: x264's "ultrafast" at crf 25 (quality 5) encodes the preview of giro_stage.toml
-        # (275 frames, 256 px) on 0.8 s of CPU into 2.6 MB, against 1.9 s and 4.2 MB for "veryfast"
-        # at crf 10; side by side, its frames look the same.
-        speed, quality = (["-preset", "ultrafast"], 5) if quick else ([], 8)
+        # phone: x264's "ultrafast" at crf 20 (quality 6) encodes the preview of giro_stage.toml
+        # (275 frames, 256 px) on 0.2 s of CPU into 3.9 MB. At crf 25 (2.6 MB) its coding noise
+        # hid the small steps near the vanishing point, and the seam showed there at cadence 8
+        # (1.38 on the decoded frames, 0.56 on the drawn ones; now: bench/RESULTS.md, dream-loop).
+        speed, quality = (["-preset", "ultrafast"], 6) if quick else ([], 8)
         self._writer = imageio.get_writer(
             self._temporary, format="FFMPEG", fps=fps, codec="libx264", pixelformat="yuv420p",
             quality=quality, macro_block_size=8, ffmpeg_params=["-movflags", "+faststart", *speed],
