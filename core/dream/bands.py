@@ -20,12 +20,12 @@ def gaussian_blur(image: torch.Tensor, sigma: float | tuple[float, float], radiu
     """`image` ((B, C, H, W)) blurred by a Gaussian of `sigma` pixels (or (across, down): one per
     axis), as two 1-D passes over `radius` pixels each side (3 sigma by default), the edges mirrored."""
     across, down = sigma if isinstance(sigma, tuple) else (sigma, sigma)
-    for sigma, shape in ((across, (1, -1)), (down, (-1, 1))):
-        if sigma <= 0:
+    for spread, shape in ((across, (1, -1)), (down, (-1, 1))):
+        if spread <= 0:
             continue
-        reach = math.ceil(3 * sigma) if radius is None else radius
+        reach = math.ceil(3 * spread) if radius is None else radius
         x = torch.arange(2 * reach + 1, dtype=image.dtype, device=image.device) - reach
-        kernel = torch.exp(-x * x / (2 * sigma * sigma))
+        kernel = torch.exp(-x * x / (2 * spread * spread))
         kernel = (kernel / kernel.sum()).repeat(image.shape[1], 1, 1, 1).view(image.shape[1], 1, *shape)
         padding = (reach, reach, 0, 0) if shape == (1, -1) else (0, 0, reach, reach)
         image = F.conv2d(F.pad(image, padding, mode="reflect"), kernel, groups=image.shape[1])

@@ -233,13 +233,15 @@ def window_jolt_figures(steps: Sequence[float], window: int,
     one, the seam, on frame 0) over the largest step of its kind before the window, onto drawn
     frames (`drawn`; all when None) or onto in-betweens; `window_jolt_frame`, the frame it lands on."""
     frames = len(steps)
-    kinds = [True if drawn is None else drawn[(j + 1) % frames] for j in range(frames)]
     start = frames - window - 1  # the first step into the window
+    if not window or start <= 0:
+        return {"window_jolt": None, "window_jolt_frame": None}
+    kinds = [True if drawn is None else drawn[(j + 1) % frames] for j in range(frames)]
     ride: dict[bool, float] = {}
-    for step, kind in zip(steps[:max(start, 0)], kinds):
+    for step, kind in zip(steps[:start], kinds):
         ride[kind] = max(ride.get(kind, 0.0), step)
-    jolts = [(steps[j] / ride[kinds[j]], j) for j in range(max(start, 0), frames) if ride.get(kinds[j], 0) > 0]
-    if not window or not jolts:
+    jolts = [(steps[j] / ride[kinds[j]], j) for j in range(start, frames) if ride.get(kinds[j], 0) > 0]
+    if not jolts:
         return {"window_jolt": None, "window_jolt_frame": None}
     jolt, j = max(jolts)
     return {"window_jolt": _rounded(jolt), "window_jolt_frame": (j + 1) % frames}
