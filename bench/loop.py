@@ -1,13 +1,14 @@
 """How the loop closes: the loop figures of previews, raw and with the camera's motion taken out.
 
-A preview renders a stage's motion and loop-mixing without a model (the test card redrawn where
-the camera is), so its figures measure the loop's geometry alone: the seam over the median step,
+A preview renders a stage's motion and loop-mixing without a model (the test card, or a start
+image nested in itself, redrawn where the camera is), so its figures measure the loop's geometry alone: the seam over the median step,
 raw (whole frame, border band, centre) and motion-compensated (the last frame moved by the step
 into frame 0, against frame 0, over the median of the same between consecutive frames; whole
 frame and four rings around the vanishing point, ring 4 the outermost). About 1: the seam looks
 like any other step; `core.dream.figures` says how each is measured. Beside them, the ghosting
 figure (two pictures at once), the same figures on each preview's MP4 decoded, and stages drawn
-at random that nobody tuned for, each beside its ride without a loop.
+at random that nobody tuned for, each beside its ride without a loop, from the test card and from
+a photograph.
 
     python -m bench.loop
 """
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import imageio.v2 as imageio
 import numpy as np
+from PIL import Image
+from skimage import data
 
 from bench.results import machine, write_section
 from core.dream.figures import LoopFigures
@@ -80,21 +83,34 @@ def figures_of(stage: Stage) -> tuple[dict[str, float | None], dict[str, float |
 
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
+    with tempfile.TemporaryDirectory() as scratch:
+        photo = Path(scratch) / "astronaut.png"
+        Image.fromarray(data.astronaut()).save(photo)
+        lines = _tuned_table(photo) + _random_table("Stages nobody tuned for", None)
+        lines += _random_table("The same stages from a photograph (scikit-image's astronaut) nested in itself", photo)
+    write_section("dream-loop", "\n".join(lines))
+
+
+def _tuned_table(photo: Path) -> list[str]:
+    """The stages the loop was tuned on, and the Giro stage from `photo`, with the figures' key."""
     rows = []
-    for name, stage in stages().items():
+    tuned = stages()
+    giro = tuned["giro_stage.toml"]
+    tuned["giro_stage.toml from a photograph"] = replace(giro, render=replace(giro.render, first_image=str(photo)))
+    for name, stage in tuned.items():
         figures, decoded = figures_of(stage)
         cells = ["-" if figures.get(c) is None else f"{figures[c]:.2f}" for c in COLUMNS]
         cells += ["-" if decoded.get(c) is None else f"{decoded[c]:.2f}" for c in MP4_COLUMNS]
         print(name, dict(zip(COLUMNS + [f"mp4 {c}" for c in MP4_COLUMNS], cells)), flush=True)
         rows.append(f"| {name} ({stage.total_frames} frames, {stage.render.width}x{stage.render.height}) | "
                     + " | ".join(cells) + " |")
-    lines = [
+    return [
         "## Dream a Stage: how the loop closes (previews, raw and motion-compensated seam figures)",
         "",
         f"Machine: {machine()}",
         "",
-        "Each stage's preview (no model: the motion, the loop-mixing and the test card redrawn where the "
-        "camera is). seam, border, centre: the raw jump from the last frame to frame 0 over the median "
+        "Each stage's preview (no model: the motion, the loop-mixing and the card redrawn where the camera "
+        "is: the test card, or a start image nested in itself about the vanishing point). seam, border, centre: the raw jump from the last frame to frame 0 over the median "
         "step. moved: the same with the camera's motion taken out (the last frame moved by the step into "
         "frame 0), over the whole frame and in rings around the vanishing point (1 innermost, 4 outermost). "
         "About 1: the seam looks like any other step; above 1.2 it shows. flicker: grey levels a step "
@@ -112,13 +128,18 @@ def main(argv: list[str] | None = None) -> None:
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         *rows,
     ]
-    lines += ["", "Stages nobody tuned for (drawn at random, seed 1: 128x96 or so, one to three segments, "
-              "every curve, window from 8 frames, cadence 1-8; the worst of the moved figures, whole, border, "
-              "centre and rings):", "",
-              "| stage | unrelated | moved | worst | where | ghosting (frame) | its ride without a loop "
-              "| window jolt (frame) |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+
+
+def _random_table(title: str, photo: Path | None) -> list[str]:
+    """bench.loop's random stages (seed 1), from the test card or from `photo`, each beside its ride."""
+    lines = ["", f"{title} (drawn at random, seed 1: 128x96 or so, one to three segments, every curve, window "
+             "from 8 frames, cadence 1-8; the worst of the moved figures, whole, border, centre and rings):", "",
+             "| stage | unrelated | moved | worst | where | ghosting (frame) | its ride without a loop "
+             "| window jolt (frame) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, stage in random_stages(1, 12):
+        if photo is not None:
+            stage = replace(stage, render=replace(stage.render, first_image=str(photo)))
         figures, _ = figures_of(stage)
         moved = {k: v for k, v in figures.items() if k.startswith("seam_moved") and v is not None}
         worst = max(moved, key=moved.get) if moved else None
@@ -129,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
                  "-" if figures["window_jolt"] is None else f"{figures['window_jolt']:.2f} ({figures['window_jolt_frame']})"]
         print(name, cells, flush=True)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    write_section("dream-loop", "\n".join(lines))
+    return lines
 
 
 def random_stages(seed: int, count: int) -> list[tuple[str, Stage]]:

@@ -9,7 +9,8 @@ The card is self-similar (each frame 0.7 times the one outside it, lines as thic
 frame is big), so it can be drawn sharp at any distance travelled. A preview's stand-in for the
 model (`redraw_card`) redraws its detail there at the frame's strength, as img2img brings back the
 detail a zoom blurs: without it, a hundred zooms of a raster smear it, and the loop would close
-from a blur onto a sharp frame 0.
+from a blur onto a sharp frame 0. A stage that starts from an image has that image for its card,
+nested in itself about the vanishing point (`ImageCard`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from core.dream.camera import IDENTITY, Warp, in_pixels
 from core.dream.bands import gaussian_blur
-from core.dream.zoom import to_image, to_uint8
+from core.dream.zoom import ANTIALIAS, to_image, to_uint8
 
 PINK, WHITE, LINE = (228, 0, 124), (255, 255, 255), (40, 40, 40)  # maglia rosa, road paint, frames
 # Sky and land of the nested frames in turn: meadow, fields at dusk, town.
@@ -85,6 +87,55 @@ def redraw_card(images: torch.Tensor, card: torch.Tensor, strength: float) -> to
     blurred input and part card over each other, which shows as two pictures at once.
     """
     return (card + gaussian_blur(images - card, strength * images.shape[-1] / 64)).clamp(0, 1)
+
+
+class ImageCard:
+    """A start image as a preview's card: nested in itself about the vanishing point, each copy
+    SPACING times the one outside it, so it can be drawn sharp at any distance travelled, as the
+    test card is. A zoom of the plain image would only magnify it into a blur, which no model
+    redraws in a preview: the loop would close from a blur onto a sharp frame 0."""
+
+    def __init__(self, image: torch.Tensor, vanishing_point: tuple[float, float]):
+        """`image`: (1, 3, H, W) floats in [0, 1], the start image fitted to the frame."""
+        self.image, self.vanishing_point = image, vanishing_point
+        # The image halved and halved again: a copy shrunk s times is sampled from the one halved
+        # floor(log2 s) times, low-passed for the rest.
+        self.halved = [image]
+        while min(self.halved[-1].shape[-2:]) >= 16:
+            self.halved.append(F.avg_pool2d(self.halved[-1], 2, ceil_mode=True))
+
+    def __call__(self, travelled: Warp = IDENTITY) -> torch.Tensor:
+        """The nested image as the camera sees it having `travelled`, (1, 3, H, W)."""
+        height, width = self.image.shape[-2:]
+        vx, vy = self.vanishing_point[0] * width, self.vanishing_point[1] * height
+        x, y = _on_card(travelled, width, height, self.vanishing_point, str(self.image.device))
+        reach_x = torch.where(x < 0, max(vx, 1.0), max(width - vx, 1.0))
+        reach_y = torch.where(y < 0, max(vy, 1.0), max(height - vy, 1.0))
+        share = torch.maximum(x.abs() / reach_x, y.abs() / reach_y).clamp_min(1e-9)
+        a, b, _, d, e, _ = in_pixels(travelled, (width, height))
+        magnified = math.sqrt(abs(a * e - b * d))  # the card's pixels per pixel here, at the image's own size
+        # Which copy each pixel lies in: 0 the image itself, n its copy SPACING ** n times its size;
+        # the copies under two pixels here are the one of two pixels (the vanishing point is in all).
+        deepest = math.ceil(math.log(2 * magnified / min(height, width)) / math.log(SPACING))
+        level = torch.floor(torch.log(share) / math.log(SPACING)).clamp(max=deepest)
+        scale = SPACING ** -level  # from the copy's place to the image's
+        grid = torch.stack([(vx + x * scale) / width * 2 - 1, (vy + y * scale) / height * 2 - 1], -1)[None]
+        out = torch.empty_like(self.image)
+        for n in range(int(level.min()), deepest + 1):
+            inside = level == n
+            if not inside.any():
+                continue
+            # Each copy low-passed for how much it is shrunk here, as `core.dream.zoom.place_ahead` does.
+            shrink = SPACING ** -n * magnified
+            halvings = min(max(int(math.log2(shrink)), 0), len(self.halved) - 1) if shrink > 1 else 0
+            rest, source = shrink / 2 ** halvings, self.halved[halvings]
+            # (the smallest halved image holds copies of a few pixels: its blur stays within it)
+            sigma = min(ANTIALIAS * math.sqrt(max(rest * rest - 1, 0)), (min(source.shape[-2:]) - 1) / 3)
+            source = gaussian_blur(source, sigma)
+            sampled = F.grid_sample(source, grid[:, inside][:, None], mode="bicubic", padding_mode="border",
+                                    align_corners=False)
+            out[:, :, inside] = sampled[:, :, 0]
+        return out.clamp_(0, 1)
 
 
 # Colour indices: land kind k is 2k (sky) and 2k + 1 (land); then the rays' two paints, the outline.

@@ -13,9 +13,10 @@ and the plan (seed included).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from core.dream.colour import Palette, palette
 from core.dream.figures import LoopFigures
 from core.dream.pipelines import DreamPipelines, Variant
 from core.dream.plan import FramePlan, make_plan
-from core.dream.preview import card_tensor, redraw_card
+from core.dream.preview import ImageCard, card_tensor, redraw_card
 from core.dream.run import GIF, MP4, ZIP, Manifest, RunFolder
 from core.dream.stage import Stage
 from core.dream.step import Ahead, Detail, Hold, HostFrame, advance, start_frame
@@ -149,7 +150,8 @@ class _Drawing:
         self.match_colour = pipelines is not None
         self.palettes: dict[int, Palette] = {}  # by frame index: the colour references drawn so far
         self.references = {p.colour_reference for p in plans if p.colour_reference >= 0}
-        self.card_centre = plans[0].camera.vanishing_point  # a preview's card converges where frame 0 looks
+        # A preview's stand-in for what the model would draw where the camera is (see `_redraw`).
+        self.card = None if pipelines is not None else _preview_card(stage, plans[0].camera.vanishing_point, self.device)
 
     def begin(self, run: RunFolder, start: int) -> None:
         """Go on from diffused frame `start - 1` on disk, with the colour references before it."""
@@ -169,7 +171,7 @@ class _Drawing:
         """Draw diffused frame `plan.index`; it becomes `latest`. None if cancelled."""
         r = self.stage.render
         if plan.index == 0:
-            image = load_image(r.first_image) if r.first_image else None
+            image = load_image(r.first_image) if r.first_image and self.card is None else None
             frame = start_frame((r.width, r.height), self.device, image, lambda: self._text_to_image(plan))
             moved = None
         else:
@@ -197,19 +199,17 @@ class _Drawing:
         return frame
 
     def _redraw(self, plan: FramePlan, frame0_placed: torch.Tensor | None, region: torch.Tensor | None):
-        """The model's img2img at the frame's setting; in a preview, the test card redrawn where
-        the camera is, as img2img brings back the detail a zoom blurs (none over a start image).
+        """The model's img2img at the frame's setting; in a preview, the card (the test card, or the
+        start image nested in itself) redrawn where the camera is, as img2img brings back the detail
+        a zoom blurs.
         `frame0_placed`: frame 0 placed ahead over the loop window, and `region` where its detail is."""
         if self.pipelines is not None:
             embeds = _embeds(plan, self.embeddings)
             variant = Variant(plan.strength, plan.steps, plan.guidance)
             return lambda images: self.pipelines.redraw(images, embeds, [variant], plan.seed, self.cancel.is_set)
-        r = self.stage.render
-        if r.first_image:
-            return None
 
         def redraw(images: torch.Tensor) -> torch.Tensor:
-            card = card_tensor(r.width, r.height, self.card_centre, plan.travelled, self.device)
+            card = self.card(plan.travelled)
             if frame0_placed is not None:  # as a model redraws what its input shows: frame 0's detail where it has come
                 card = mix_ahead(card, frame0_placed, plan.loop_placement, 1.0, closing=True, detail_from=region)
             return redraw_card(images, card, plan.strength)
@@ -219,7 +219,7 @@ class _Drawing:
     def _text_to_image(self, plan: FramePlan) -> torch.Tensor | None:
         r = self.stage.render
         if self.pipelines is None:
-            return card_tensor(r.width, r.height, self.card_centre, device=self.device)
+            return self.card()
         return self.pipelines.first_frame(
             _embeds(plan, self.embeddings), r.width, r.height, plan.steps, plan.guidance,
             plan.seed, self.cancel.is_set,
@@ -246,6 +246,16 @@ class _Drawing:
         ahead = None if target is None else Ahead(target, plan.target_placement, plan.fade, plan.target == 0,
                                                   detail_from=region, detail_elsewhere=plan.fade)
         return advance([source], [plan.source_move], ahead).frames[0]
+
+
+def _preview_card(stage: Stage, centre: tuple[float, float], device: str) -> Callable[..., torch.Tensor]:
+    """A preview's card as the camera sees it having travelled (a warp -> (1, 3, H, W)), converging
+    where frame 0 looks: the start image nested in itself, or the test card."""
+    r = stage.render
+    if r.first_image:
+        fitted = start_frame((r.width, r.height), device, load_image(r.first_image), lambda: None)
+        return ImageCard(to_float(fitted), centre)
+    return functools.partial(card_tensor, r.width, r.height, centre, device=device)
 
 
 def _texts(plan: FramePlan) -> list[tuple[str, str]]:

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from skimage import data
 
 from core.dream.pipelines import load_pipelines
 from core.dream.plan import make_plan
+from core.dream.preview import SPACING
 from core.dream.render import Progress, Rendered, render
 from core.dream.zoom import move, to_float, to_uint8
 from tests.dream.conftest import small_stage
@@ -50,14 +50,27 @@ def test_cadence_k_calls_the_unet_ceil_n_over_k_times(tiny_pipelines, tmp_path, 
     assert [p.index for p in plans if p.diffused] == list(range(0, 10, cadence))
 
 
+def log_periodic(width: int, height: int, spacing: float) -> np.ndarray:
+    """A smooth picture about the centre, the same shrunk by `spacing`: colours that turn with the
+    direction and cycle with the log of the distance, (H, W, 3) uint8."""
+    y, x = np.mgrid[:height, :width] + 0.5
+    x, y = x / width - 0.5, y / height - 0.5
+    depth = np.log(np.maximum(np.abs(x), np.abs(y)) * 2 + 1e-9) / math.log(spacing)
+    turn = np.arctan2(y, x)
+    channels = [np.sin(2 * math.pi * depth + phase) * np.cos(3 * turn + phase) for phase in (0.0, 2.1, 4.2)]
+    return (127.5 + 100 * np.stack(channels, -1)).astype(np.uint8)
+
+
 @pytest.mark.parametrize("cadence", [3, 4])
 def test_in_between_frames_are_the_zoom_chain_in_preview(tmp_path, cadence):
-    """In a preview a diffused frame is the zoom of the one before, so every frame between them,
-    the zoom of one faded into the other drawn back, is the zoom of the earlier one in one
-    resampling. (A photo: the test card's hard edges lose up to 2 grey levels to the round trip.)"""
-    Image.fromarray(data.astronaut()).save(tmp_path / "start.png")
+    """In a preview at the least strength (its stand-in redraws nothing coarser than a fiftieth of a
+    pixel) a diffused frame is the zoom of the one before, so every frame between them, the zoom of
+    one faded into the other drawn back, is the zoom of the earlier one in one resampling. (A smooth
+    start image that repeats itself at the preview's nesting about the vanishing point, so its
+    nested copies meet without an edge: hard edges lose up to 2 grey levels to the round trip.)"""
+    Image.fromarray(log_periodic(128, 128, SPACING)).save(tmp_path / "start.png")
     stage = small_stage(frames=(12,), loop_frames=0, cadence=cadence, zoom_px=2.0, width=128, height=128,
-                        first_image=str(tmp_path / "start.png"))
+                        strength=0.01, steps=100, first_image=str(tmp_path / "start.png"))
     drawn = {p.frame: p.image for p in render(stage, tmp_path / "run") if isinstance(p, Progress)}
     between = [p for p in make_plan(stage) if not p.diffused]
     assert between and all(p.source >= 0 for p in between)

@@ -1,6 +1,7 @@
 """core.dream.preview: the test card, drawn by looking its pattern up in a table, is the card its
-definition draws pixel by pixel, at any distance travelled and however the camera turned; and the
-preview's stage size; its stand-in redraw keeps the broad picture and takes the card's detail."""
+definition draws pixel by pixel, at any distance travelled and however the camera turned; a start
+image's card is the image nested in itself; the preview's stage size; its stand-in redraw keeps the
+broad picture and takes the card's detail."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 
 from core.dream import preview
 from core.dream.camera import Camera, in_pixels, path, step_warp, zoom_about
-from core.dream.preview import card_tensor, preview_stage, redraw_card
+from core.dream.preview import ImageCard, card_tensor, preview_stage, redraw_card
 from core.dream.bands import gaussian_blur
 from tests.dream.conftest import small_stage
 
@@ -93,3 +94,42 @@ def test_the_stand_in_redraw_keeps_the_broad_picture_and_takes_the_cards_detail(
 
     assert unlike_the_cards(redrawn) < 0.3
     assert unlike_the_cards(torch.lerp(smooth, card, 0.45)) > 0.5
+
+
+def photo(width: int, height: int) -> torch.Tensor:
+    """A photograph at (width, height), (1, 3, H, W) in [0, 1]."""
+    from PIL import Image, ImageOps
+    from skimage import data
+
+    fitted = ImageOps.fit(Image.fromarray(data.astronaut()), (width, height), Image.Resampling.LANCZOS)
+    return torch.from_numpy(np.asarray(fitted).copy()).permute(2, 0, 1)[None].float() / 255
+
+
+def test_a_start_images_card_is_the_image_nested_in_itself():
+    """Outside the box SPACING times the frame's size about the vanishing point, the image itself;
+    zoomed in by 1 / SPACING about that point, the same card again, as sharp: each copy is the
+    image drawn at its own size, not a magnified one (a zoom of the plain image only blurs)."""
+    image, point = photo(200, 120), (0.3, 0.6)
+    card = ImageCard(image, point)
+    still = card()
+    rows, columns = torch.meshgrid(torch.arange(120) + 0.5, torch.arange(200) + 0.5, indexing="ij")
+    x, y = columns - 0.3 * 200, rows - 0.6 * 120
+    share = torch.maximum(x.abs() / torch.where(x < 0, 60.0, 140.0), y.abs() / torch.where(y < 0, 72.0, 48.0))
+    outside = share > preview.SPACING + 0.03  # a pixel clear of the copy's edge
+    assert (still - image)[:, :, outside].abs().max() < 1e-5
+    again = card(zoom_about((1 / preview.SPACING,) * 2, point))
+    assert (again - still).abs().mean() * 255 < 0.05
+    magnified = torch.nn.functional.grid_sample(
+        still, torch.nn.functional.affine_grid(torch.tensor([zoom_about((1 / preview.SPACING,) * 2, point)]).view(
+            1, 2, 3).float(), [1, 3, 120, 200], align_corners=False), mode="bicubic", align_corners=False)
+    assert (magnified - still).abs().mean() * 255 > 5  # what a zoom of the card would show instead
+
+
+def test_a_start_images_copies_are_low_passed_for_their_shrink():
+    """A one-pixel checkerboard's copies show its mean grey (a copy sampled without a low-pass
+    would alias into moire of the full contrast); the image itself keeps every pixel."""
+    checks = ((torch.arange(128)[:, None] + torch.arange(128)[None, :]) % 2).float().expand(1, 3, 128, 128)
+    still = ImageCard(checks.contiguous(), (0.5, 0.5))()
+    copies = still[:, :, 32:96, 32:96]  # inside the first copy (share 0.5 < 0.7)
+    assert (copies - 0.5).abs().max() < 0.2
+    assert torch.equal(still[:, :, :8], checks[:, :, :8])

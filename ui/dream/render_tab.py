@@ -20,7 +20,8 @@ from ui.dream.plots import figures_line
 from ui.dream.results import results_ui
 from ui.dream.state import load_into_state, model_here_ui, model_name
 
-PREVIEW_HELP = "zoom and loop-mixing only, no model, at 256 px"
+PREVIEW_HELP = ("zoom and loop-mixing only, no model, at 256 px; a start image is shown nested in itself about "
+                "the vanishing point, standing in for the detail a model draws as the camera goes in")
 
 
 def render_tab_ui(stage: Stage | None) -> None:
