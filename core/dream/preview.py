@@ -25,7 +25,7 @@ from PIL import Image
 
 from core.dream.camera import IDENTITY, Warp, in_pixels
 from core.dream.bands import gaussian_blur
-from core.dream.zoom import ANTIALIAS, to_image, to_uint8
+from core.dream.zoom import to_image, to_uint8
 
 PINK, WHITE, LINE = (228, 0, 124), (255, 255, 255), (40, 40, 40)  # maglia rosa, road paint, frames
 # Sky and land of the nested frames in turn: meadow, fields at dusk, town.
@@ -98,8 +98,7 @@ class ImageCard:
     def __init__(self, image: torch.Tensor, vanishing_point: tuple[float, float]):
         """`image`: (1, 3, H, W) floats in [0, 1], the start image fitted to the frame."""
         self.image, self.vanishing_point = image, vanishing_point
-        # The image halved and halved again: a copy shrunk s times is sampled from the one halved
-        # floor(log2 s) times, low-passed for the rest.
+        # The image halved and halved again (averaging each 2x2 pixels), down to a few pixels.
         self.halved = [image]
         while min(self.halved[-1].shape[-2:]) >= 16:
             self.halved.append(F.avg_pool2d(self.halved[-1], 2, ceil_mode=True))
@@ -125,17 +124,23 @@ class ImageCard:
             inside = level == n
             if not inside.any():
                 continue
-            # Each copy low-passed for how much it is shrunk here, as `core.dream.zoom.place_ahead` does.
-            shrink = SPACING ** -n * magnified
-            halvings = min(max(int(math.log2(shrink)), 0), len(self.halved) - 1) if shrink > 1 else 0
-            rest, source = shrink / 2 ** halvings, self.halved[halvings]
-            # (the smallest halved image holds copies of a few pixels: its blur stays within it)
-            sigma = min(ANTIALIAS * math.sqrt(max(rest * rest - 1, 0)), (min(source.shape[-2:]) - 1) / 3)
-            source = gaussian_blur(source, sigma)
-            sampled = F.grid_sample(source, grid[:, inside][:, None], mode="bicubic", padding_mode="border",
-                                    align_corners=False)
+            # Each copy low-passed for how much it is shrunk here: sampled from the two halved images
+            # about its shrink, mixed by where the shrink lies between them (as a GPU's trilinear
+            # mipmapping), so its filter changes smoothly with the distance travelled.
+            place = math.log2(max(SPACING ** -n * magnified, 1.0))
+            finer = min(int(place), len(self.halved) - 1)
+            coarser = min(finer + 1, len(self.halved) - 1)
+            where = grid[:, inside][:, None]
+            sampled = _sample(self.halved[finer], where)
+            if coarser != finer and place > finer:
+                sampled = torch.lerp(sampled, _sample(self.halved[coarser], where), place - finer)
             out[:, :, inside] = sampled[:, :, 0]
         return out.clamp_(0, 1)
+
+
+def _sample(image: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+    """`image` at the places `where` ((1, 1, N, 2), grid_sample's coordinates), (1, 3, 1, N)."""
+    return F.grid_sample(image, where, mode="bicubic", padding_mode="border", align_corners=False)
 
 
 # Colour indices: land kind k is 2k (sky) and 2k + 1 (land); then the rays' two paints, the outline.
