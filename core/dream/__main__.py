@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--preview", action="store_true",
         help="zoom and loop-mixing only, no model, at 256 px: check travel speed and loop timing "
-        "(the 275-frame Giro stage takes seconds on two CPU cores: bench/RESULTS.md, dream-preview)",
+        "(the 275-frame Giro stage takes seconds on two CPU cores: bench/RESULTS.md, dream-preview); "
+        "a first_image is shown nested in itself about the vanishing point, for the detail a model would draw",
     )
     plan = commands.add_parser(
         "plan",
