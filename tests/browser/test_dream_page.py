@@ -12,6 +12,7 @@ import imageio.v2 as imageio
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from PIL import Image
+from skimage import data
 
 from tests.browser.conftest import (DESKTOP, PHONE, assert_no_exception, open_tab, screenshot, show_tab,
                                     wait_for_app, wait_while_advancing)
@@ -181,5 +182,32 @@ def test_phone_views(browser, app_url, tmp_path):
     screenshot(page, "dream_preview")
     open_tab(page, "Gallery")
     screenshot(page, "dream_gallery")
+    assert_no_exception(page)
+    context.close()
+
+
+def test_a_preview_from_an_uploaded_photo_zooms_into_the_photo(browser, app_url, tmp_path):
+    """On a phone: a photo uploaded as the start frame is what the Render tab starts from, and its
+    motion preview (the photo nested in itself: see the screenshot) closes its loop. A preview that
+    only zoomed the photo blurred it and said the loop jumps where it starts again."""
+    Image.fromarray(data.coffee()).save(tmp_path / "coffee.jpg")
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.viewport_name = "phone"
+    page.goto(f"{app_url}/Dream_a_Stage")
+    wait_for_app(page)
+    show_tab(page, "Start frame", "Upload a photo")
+    page.get_by_text("Upload a photo").click()
+    uploader = page.locator('[data-testid="stFileUploader"]', has_text="Photo")
+    uploader.locator('input[type="file"]').set_input_files(str(tmp_path / "coffee.jpg"))
+    page.get_by_text("start frame", exact=True).wait_for(timeout=60_000)
+    wait_for_app(page)
+    show_tab(page, "Render", "from the start frame you chose")
+    page.get_by_role("button", name="Preview motion").click()
+    page.locator("video").first.wait_for(timeout=60_000)
+    wait_for_app(page)
+    assert page.get_by_text(re.compile(r"^Preview: The loop's last step looks like any other")).count() == 1
+    assert_fits_the_width(page)
+    screenshot(page, "dream_preview_photo")
     assert_no_exception(page)
     context.close()
