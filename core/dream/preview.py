@@ -108,9 +108,7 @@ class ImageCard:
         height, width = self.image.shape[-2:]
         vx, vy = self.vanishing_point[0] * width, self.vanishing_point[1] * height
         x, y = _on_card(travelled, width, height, self.vanishing_point, str(self.image.device))
-        reach_x = torch.where(x < 0, max(vx, 1.0), max(width - vx, 1.0))
-        reach_y = torch.where(y < 0, max(vy, 1.0), max(height - vy, 1.0))
-        share = torch.maximum(x.abs() / reach_x, y.abs() / reach_y).clamp_min(1e-9)
+        share = torch.maximum(*_shares(x, y, width, height, self.vanishing_point)).clamp_min(1e-9)
         a, b, _, d, e, _ = in_pixels(travelled, (width, height))
         magnified = math.sqrt(abs(a * e - b * d))  # the card's pixels per pixel here, at the image's own size
         # Which copy each pixel lies in: 0 the image itself, n its copy SPACING ** n times its size;
@@ -192,11 +190,18 @@ def _on_card(travelled: Warp, width: int, height: int, vanishing_point: tuple[fl
 def _places_at(x: torch.Tensor, y: torch.Tensor, width: int, height: int,
                vanishing_point: tuple[float, float]) -> _Places:
     """The card's places of pixels at offsets (x, y) from its vanishing point, in frame 0's pixels."""
+    log_x, log_y = (torch.log(share.clamp_min(1e-6)) for share in _shares(x, y, width, height, vanishing_point))
+    return _Places(x, y, log_x, log_y, torch.maximum(log_x, log_y) * STEPS_PER_LOG, _kind(x, y))
+
+
+def _shares(x: torch.Tensor, y: torch.Tensor, width: int, height: int,
+            vanishing_point: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """How far pixels at offsets (x, y) from the vanishing point lie towards the frame's edge on
+    their side, along each axis: 1 on the edge."""
     vx, vy = vanishing_point[0] * width, vanishing_point[1] * height
     reach_x = torch.where(x < 0, max(vx, 1.0), max(width - vx, 1.0))
     reach_y = torch.where(y < 0, max(vy, 1.0), max(height - vy, 1.0))
-    log_x, log_y = (torch.log((v.abs() / reach).clamp_min(1e-6)) for v, reach in ((x, reach_x), (y, reach_y)))
-    return _Places(x, y, log_x, log_y, torch.maximum(log_x, log_y) * STEPS_PER_LOG, _kind(x, y))
+    return x.abs() / reach_x, y.abs() / reach_y
 
 
 def _kind(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
