@@ -1,10 +1,11 @@
 """How the loop closes: the loop figures of previews, raw and with the camera's motion taken out.
 
 A preview renders a stage's motion and loop-mixing without a model (the test card, or a start
-image nested in itself, redrawn where the camera is), so its figures measure the loop's geometry alone: the seam over the median step,
-raw (whole frame, border band, centre) and motion-compensated (the last frame moved by the step
-into frame 0, against frame 0, over the median of the same between consecutive frames; whole
-frame and four rings around the vanishing point, ring 4 the outermost). About 1: the seam looks
+image nested in itself, redrawn where the camera is), so its figures measure the loop's geometry
+alone: the seam over the median step, raw (whole frame, border band, centre) and
+motion-compensated (the last frame moved by the step into frame 0, against frame 0, over the
+median of the same between consecutive frames; whole frame and four rings around the vanishing
+point, ring 4 the outermost). About 1: the seam looks
 like any other step; `core.dream.figures` says how each is measured. Beside them, the ghosting
 figure (two pictures at once), the same figures on each preview's MP4 decoded, and stages drawn
 at random that nobody tuned for, each beside its ride without a loop, from the test card and from
@@ -110,9 +111,10 @@ def _tuned_table(photo: Path) -> list[str]:
         f"Machine: {machine()}",
         "",
         "Each stage's preview (no model: the motion, the loop-mixing and the card redrawn where the camera "
-        "is: the test card, or a start image nested in itself about the vanishing point). seam, border, centre: the raw jump from the last frame to frame 0 over the median "
-        "step. moved: the same with the camera's motion taken out (the last frame moved by the step into "
-        "frame 0), over the whole frame and in rings around the vanishing point (1 innermost, 4 outermost). "
+        "is: the test card, or a start image nested in itself about the vanishing point). seam, border, "
+        "centre: the raw jump from the last frame to frame 0 over the median step. moved: the same with "
+        "the camera's motion taken out (the last frame moved by the step into frame 0), over the whole "
+        "frame and in rings around the vanishing point (1 innermost, 4 outermost). "
         "About 1: the seam looks like any other step; above 1.2 it shows. flicker: grey levels a step "
         "that the camera's motion does not explain. ghosting: the most any frame's strongest edges fall "
         "below the median frame's (two pictures at once: a 50/50 double exposure reads about 0.5; a blur "
@@ -147,7 +149,8 @@ def _random_table(title: str, photo: Path | None) -> list[str]:
         cells = [f"{figures['unrelated']:.2f}", f"{figures['seam_moved']:.2f}" if moved else "-",
                  f"{moved[worst]:.2f}" if worst else "-", worst.removeprefix("seam_moved_") if worst else "-",
                  f"{figures['ghosting']:.2f} ({figures['ghosting_frame']})", f"{ride['ghosting']:.2f}",
-                 "-" if figures["window_jolt"] is None else f"{figures['window_jolt']:.2f} ({figures['window_jolt_frame']})"]
+                 "-" if figures["window_jolt"] is None
+                 else f"{figures['window_jolt']:.2f} ({figures['window_jolt_frame']})"]
         print(name, cells, flush=True)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines

@@ -151,7 +151,9 @@ class _Drawing:
         self.palettes: dict[int, Palette] = {}  # by frame index: the colour references drawn so far
         self.references = {p.colour_reference for p in plans if p.colour_reference >= 0}
         # A preview's stand-in for what the model would draw where the camera is (see `_redraw`).
-        self.card = None if pipelines is not None else _preview_card(stage, plans[0].camera.vanishing_point, self.device)
+        self.card = None
+        if pipelines is None:
+            self.card = _preview_card(stage, plans[0].camera.vanishing_point, self.device)
 
     def begin(self, run: RunFolder, start: int) -> None:
         """Go on from diffused frame `start - 1` on disk, with the colour references before it."""
