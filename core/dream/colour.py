@@ -18,13 +18,19 @@ _RGB_TO_XYZ = torch.tensor([[0.412453, 0.357580, 0.180423],
                             [0.212671, 0.715160, 0.072169],
                             [0.019334, 0.119193, 0.950227]])
 _WHITE = torch.tensor([0.95047, 1.0, 1.08883])
+# L, a and b are linear in f(X), f(Y), f(Z): L = 116 f(Y) - 16, a = 500 (f(X) - f(Y)), b = 200 (f(Y) - f(Z)).
+_F_TO_LAB = torch.tensor([[0.0, 116.0, 0.0], [500.0, -500.0, 0.0], [0.0, 200.0, -200.0]])
+_LAB_OFFSET = torch.tensor([[-16.0], [0.0], [0.0]])
 
 
 @functools.lru_cache(maxsize=4)
-def _constants(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """RGB -> XYZ relative to the white point, and back, on `device`: copied there once, not per frame."""
+def _constants(device: torch.device) -> tuple[torch.Tensor, ...]:
+    """RGB -> XYZ relative to the white point, f(XYZ) -> LAB, and both back, on `device`: copied
+    there once, not per frame. Each linear step is one matrix product over the frame."""
     to_xyz = _RGB_TO_XYZ / _WHITE[:, None]
-    return to_xyz.to(device), torch.linalg.inv(to_xyz).to(device)
+    from_lab = torch.linalg.inv(_F_TO_LAB)
+    return tuple(m.to(device) for m in (to_xyz, torch.linalg.inv(to_xyz), _F_TO_LAB, _LAB_OFFSET,
+                                        from_lab, -from_lab @ _LAB_OFFSET))
 
 
 class Palette:
@@ -67,8 +73,7 @@ def match_colours(image: torch.Tensor, reference: Palette) -> torch.Tensor:
 def _order_with_counts(channels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per channel (a row of `channels`), its sorting order, and for each place in it how many
     values are at or below the value there: one past the end of its run of equal values."""
-    order = _argsort(channels)
-    ordered = channels.gather(1, order)
+    ordered, order = _sort(channels)
     count = channels.shape[1]
     place = torch.arange(count, device=channels.device).expand_as(channels)
     run_ends = torch.where(ordered[:, 1:] != ordered[:, :-1], place[:, :-1], count - 1)
@@ -77,35 +82,53 @@ def _order_with_counts(channels: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return order, run_ends.flip(1).cummin(1).values.flip(1) + 1
 
 
-def _argsort(values: torch.Tensor) -> torch.Tensor:
-    """The order that sorts each row of `values`: any order of equal values does, since equal
-    values are mapped alike. On the CPU through numpy, whose vectorised sort is several times
-    faster than torch's there (16k values: 0.24 ms against 1.4 ms)."""
-    if values.device.type == "cpu":
-        return torch.from_numpy(np.argsort(values.numpy(), axis=1))
-    return torch.argsort(values, dim=1)
+def _sort(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row of `values` (float32) sorted, and the order that sorts it: any order of equal values
+    does, since equal values are mapped alike.
+
+    On the CPU numpy sorts plain integers: each value's bits, made to order as the floats do, with
+    its place packed below them. That sorts and orders in one pass, faster than torch's sort or
+    numpy's argsort (3 x 16k values: 0.19 ms against 2.7 and 0.40 ms)."""
+    if values.device.type != "cpu":
+        return torch.sort(values, dim=1)
+    rows = values.numpy()
+    place_bits = max(1, (rows.shape[1] - 1).bit_length())
+    keys = _ordered_bits(rows.view(np.int32)).astype(np.int64)
+    keys <<= place_bits
+    keys |= np.arange(rows.shape[1])
+    keys.sort(axis=1)
+    order = keys & ((1 << place_bits) - 1)
+    keys >>= place_bits
+    ordered = _ordered_bits(keys.astype(np.int32)).view(np.float32)  # the map is its own inverse
+    return torch.from_numpy(ordered), torch.from_numpy(order)
+
+
+def _ordered_bits(bits: np.ndarray) -> np.ndarray:
+    """float32 bits (as int32) -> int32s in the floats' order: a negative float's bits count the
+    wrong way, so all but the sign are flipped."""
+    return bits ^ ((bits >> 31) & 0x7FFFFFFF)
 
 
 def to_lab(image: torch.Tensor) -> torch.Tensor:
     """(1, 3, H, W) RGB in [0, 1] -> (3, H, W) CIE LAB, in float32. Powers are taken as exp(p log x),
     a third of pow's time on the CPU, and the white point is folded into the matrix."""
     rgb = image[0].float()
-    to_xyz, _ = _constants(rgb.device)
+    to_xyz, _, f_to_lab, lab_offset, _, _ = _constants(rgb.device)
     linear = torch.where(rgb > 0.04045, torch.exp(torch.log((rgb + 0.055) / 1.055) * 2.4), rgb / 12.92)
-    xyz = to_xyz.mm(linear.view(3, -1)).view_as(linear)
+    xyz = to_xyz.mm(linear.view(3, -1))
     f = torch.where(xyz > 0.008856, torch.exp(torch.log(xyz.clamp_min(1e-12)) / 3), 7.787 * xyz + 16 / 116)
-    return torch.stack([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+    return torch.addmm(lab_offset, f_to_lab, f).view_as(rgb)
 
 
 def _lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
-    _, from_xyz = _constants(lab.device)
-    fy = (lab[0] + 16) / 116
-    f = torch.stack([fy + lab[1] / 500, fy, (fy - lab[2] / 200).clamp_min(0)])
+    _, from_xyz, _, _, from_lab, f_offset = _constants(lab.device)
+    f = torch.addmm(f_offset, from_lab, lab.view(3, -1))
+    f[2].clamp_min_(0)
     xyz = torch.where(f > 0.2068966, f * f * f, (f - 16 / 116) / 7.787)
-    linear = from_xyz.mm(xyz.view(3, -1)).view_as(xyz)
+    linear = from_xyz.mm(xyz)
     rgb = torch.where(linear > 0.0031308, 1.055 * torch.exp(torch.log(linear.clamp_min(1e-12)) / 2.4) - 0.055,
                       12.92 * linear)
-    return rgb.clamp(0, 1)
+    return rgb.clamp(0, 1).view_as(lab)
 
 
 def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:

@@ -39,9 +39,10 @@ RESUMABLE_FIELDS = {"fps"}
 # takes its powers as exp(p log x), which moves a value by a rounding now and then; 4: the camera
 # eases back to the first segment's over the loop window; 5: frame 0 is placed sharp in the loop
 # window, and its detail takes over at once halfway; 6: frame 0's detail spreads from its box's
-# centre instead, and a frame placed ahead is low-passed by its shrink, every shrink): a run is
-# resumed only by its own engine.
-ENGINE = 6
+# centre instead, and a frame placed ahead is low-passed by its shrink, every shrink; 7: the colour
+# hold's LAB conversion takes its linear steps as matrix products, another rounding now and then):
+# a run is resumed only by its own engine.
+ENGINE = 7
 
 
 def library_versions() -> dict[str, str]:

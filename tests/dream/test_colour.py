@@ -8,7 +8,7 @@ from skimage import data
 from skimage.color import lab2rgb, rgb2lab
 from skimage.exposure import match_histograms
 
-from core.dream.colour import match_colours, palette, to_lab
+from core.dream.colour import _sort, match_colours, palette, to_lab
 
 
 def tensor(array: np.ndarray) -> torch.Tensor:
@@ -36,3 +36,17 @@ def test_matching_equals_scikit_images():
     expected = lab2rgb(match_histograms(rgb2lab(image / 255.0), rgb2lab(reference / 255.0), channel_axis=-1))
     got = match_colours(tensor(image), palette(tensor(reference)))[0].permute(1, 2, 0).numpy()
     assert np.abs(got - np.clip(expected, 0, 1)).max() * 255 < 0.5
+
+
+def test_the_cpu_sort_orders_as_torch_sorts():
+    rng = np.random.default_rng(1)
+    rows = rng.normal(0, 50, (3, 5000)).astype(np.float32)
+    rows[:, :400] = rows[:, 400:800]  # ties
+    rows[0, 900:950], rows[1, 900:950] = 0.0, -0.0  # both zeros
+    rows[2, 1000:1010] = [-np.inf, np.inf, np.finfo(np.float32).max, -np.finfo(np.float32).max,
+                          np.finfo(np.float32).tiny, -np.finfo(np.float32).tiny, 1e-45, -1e-45, 0.0, -0.0]
+    values = torch.from_numpy(rows)
+    ordered, order = _sort(values)
+    assert torch.equal(ordered, torch.sort(values, dim=1).values)
+    assert torch.equal(values.gather(1, order), ordered)
+    assert sorted(order[0].tolist()) == list(range(5000))  # each place once
