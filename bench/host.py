@@ -8,7 +8,7 @@ side by side in one process: the render loop (`core.dream.render`, frame 0 from 
 colour coherence on, the background writer included) and Live (`core.dream.live.LiveStream`),
 each at sd-turbo's img2img recipe (2 steps x 0.5 = one UNet step, guidance 0) at 128 px.
 
-    python -m bench.host [--frames 24] [--rounds 3]
+    python -m bench.host [--frames 24] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from testkit.dream import build_pipeline
 
 SIZE = 128
 PROMPT = "a treelined avenue, poplars, summer day, france"
+WARM_UP = 8  # frames of each loop before the rounds
 
 
 class ForwardClock:
@@ -119,7 +120,7 @@ def live_host_ms(pipelines, frames: int, colour: bool = True) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=24, help="frames timed per round and loop")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds, each loop in turn; the median is kept")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds, each loop in turn; the median is kept")
     args = parser.parse_args(argv)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -128,6 +129,11 @@ def main(argv: list[str] | None = None) -> None:
         pipelines = assemble_pipelines(pipe, "tiny (random weights)", None, "cpu", torch.float32)
         rows = {"render loop": [], "Live": [], "render loop, colours not held": [], "Live, colours not held": []}
         with tempfile.TemporaryDirectory() as scratch:
+            # A round of each loop first, not counted: a process's first render also starts the
+            # writer's pool and the video encoder, and each op's first call at a new shape is slow.
+            for colour in (True, False):
+                render_host_ms(pipelines, WARM_UP, Path(scratch), colour)
+                live_host_ms(pipelines, WARM_UP, colour)
             for _ in range(args.rounds):
                 for colour in (True, False):
                     held = "" if colour else ", colours not held"
@@ -146,7 +152,8 @@ def main(argv: list[str] | None = None) -> None:
             "UNet step, guidance 0), colour coherence on (and off: the colour hold's own share), frame 0 from "
             "an image; the render loop with its background writer (PNG, MP4, figures, manifest: on this "
             "machine's other core, where it competes with the loop), Live with its hand-over to the page. "
-            f"Median of {args.rounds} rounds of {args.frames} frames, the cases in turn.",
+            f"After a warm-up of {WARM_UP} frames of each case, the median of {args.rounds} rounds of "
+            f"{args.frames} frames, the cases in turn.",
             "",
             "| loop | host ms / frame | rounds (ms) |",
             "| --- | --- | --- |",
