@@ -9,12 +9,13 @@
 const STRIP = 6;
 
 // Runs in the worker (as source text: it must use nothing from outside itself) or on the page.
-// `report(update, transfer)` gets the words to show, at most every TEXT_EVERY_MS (no one reads
-// faster), and a picture for the strip each STRIP_EVERY_MS; a watcher's browser draws every
-// frame of a stream of up to 60 a second, and each change of the words costs the page a layout.
+// `report(update, transfer)` gets the words to show and a picture for the strip, together, at
+// most every UPDATE_EVERY_MS: each change of the words costs the page a layout, which a phone
+// drawing a stream of 60 frames a second cannot spare (`python -m bench.live --page`: tabs on
+// one core drew more of its frames with four updates a second than with ten), and no one reads
+// faster.
 function watch(canvas, address, report) {
-  const TEXT_EVERY_MS = 100;
-  const STRIP_EVERY_MS = 250;
+  const UPDATE_EVERY_MS = 250;
   const socket = new WebSocket(address);
   socket.binaryType = "arraybuffer";
   let newest = null, drawing = false, shown = 0, pending = null, textDue = 0, textTimer = null, thumbDue = 0;
@@ -29,7 +30,7 @@ function watch(canvas, address, report) {
     if (!pending) return;
     report(pending, pending.thumb ? [pending.thumb] : []);
     pending = null;
-    textDue = performance.now() + TEXT_EVERY_MS;
+    textDue = performance.now() + UPDATE_EVERY_MS;
   }
 
   // One frame drawn at a time; frames that come meanwhile are skipped for the newest.
@@ -51,7 +52,7 @@ function watch(canvas, address, report) {
       pending = { caption: info.caption, compare: info.compare, index: info.index, shown, thumb };
       const now = performance.now();
       if (!thumb && now >= thumbDue) {
-        thumbDue = now + STRIP_EVERY_MS;
+        thumbDue = now + UPDATE_EVERY_MS;
         pending.thumb = bitmap;
       } else bitmap.close();
       if (!textTimer) send();
