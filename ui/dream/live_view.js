@@ -18,19 +18,19 @@ function watch(canvas, address, report) {
   const UPDATE_EVERY_MS = 250;
   const socket = new WebSocket(address);
   socket.binaryType = "arraybuffer";
-  let newest = null, drawing = false, shown = 0, pending = null, textDue = 0, textTimer = null, thumbDue = 0;
+  let newest = null, drawing = false, shown = 0, pending = null, updateDue = 0, updateTimer = null;
 
-  function send() {  // the newest frame's words, never left behind
-    textTimer = null;
-    const wait = textDue - performance.now();
+  function send() {  // the newest frame's words and picture, never left behind
+    updateTimer = null;
+    const wait = updateDue - performance.now();
     if (wait > 0) {
-      textTimer = setTimeout(send, wait);
+      updateTimer = setTimeout(send, wait);
       return;
     }
     if (!pending) return;
-    report(pending, pending.thumb ? [pending.thumb] : []);
+    report(pending, [pending.thumb]);
     pending = null;
-    textDue = performance.now() + UPDATE_EVERY_MS;
+    updateDue = performance.now() + UPDATE_EVERY_MS;
   }
 
   // One frame drawn at a time; frames that come meanwhile are skipped for the newest.
@@ -48,14 +48,9 @@ function watch(canvas, address, report) {
       }
       canvas.getContext("2d").drawImage(bitmap, 0, 0);
       shown += 1;
-      const thumb = pending && pending.thumb;
-      pending = { caption: info.caption, compare: info.compare, index: info.index, shown, thumb };
-      const now = performance.now();
-      if (!thumb && now >= thumbDue) {
-        thumbDue = now + UPDATE_EVERY_MS;
-        pending.thumb = bitmap;
-      } else bitmap.close();
-      if (!textTimer) send();
+      if (pending) pending.thumb.close();  // a newer frame's update replaces it
+      pending = { caption: info.caption, compare: info.compare, index: info.index, shown, thumb: bitmap };
+      if (!updateTimer) send();
     }
     drawing = false;
   }
@@ -64,7 +59,7 @@ function watch(canvas, address, report) {
     if (typeof event.data === "string") {
       const note = JSON.parse(event.data);
       if (note.stopped) {
-        if (pending && pending.thumb) pending.thumb.close();
+        if (pending) pending.thumb.close();
         pending = null;  // no frame's words after it
         report({ stopped: note.stopped }, []);
       }
