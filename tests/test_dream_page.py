@@ -288,6 +288,31 @@ def test_live_ab_with_equal_values_keeps_each_place():
     assert not at.exception and [b.label for b in at.button] == ["Keep 0.5", "Keep 0.5"]
 
 
+def test_a_clicked_point_outlasts_a_rerun_that_carries_the_old_sliders():
+    """A click on the picker sets the point; a rerun the browser asks for before it has the new
+    sliders (the picker's canvas asks for one as it mounts) carries the old sliders' values and
+    must not undo the click. Once it did, on a busy server: Promote took the point of before."""
+    def view():
+        import streamlit as st
+
+        from ui.dream.point_picker import point_sliders_ui, set_point
+
+        if "p_x" not in st.session_state:
+            set_point("p", (0.5, 0.55))
+        st.button("aim", on_click=set_point, args=("p", (0.25, 0.7)))
+        st.text(f"point {st.session_state.p_x} {st.session_state.p_y}")
+        point_sliders_ui("p", st.columns(2))
+
+    at = AppTest.from_function(view).run()
+    before_the_click = at._tree.get_widget_states()  # what a browser that has not caught up sends
+    at.button[0].click().run()
+    assert at.text[0].value == "point 0.25 0.7" and [s.value for s in at.slider] == [0.25, 0.7]
+    at._run(before_the_click)
+    assert at.text[0].value == "point 0.25 0.7" and [s.value for s in at.slider] == [0.25, 0.7]
+    at.slider[0].set_value(0.4).run()  # a slider moved: the whole run sees it, the text above included
+    assert at.text[0].value == "point 0.4 0.7" and not at.exception
+
+
 def test_the_camera_controls_plot_its_path_and_a_segments_columns_reach_the_stage(page):
     """The stage's turn and pan sliders, and a segment's camera cells (a pair with one cell set
     takes the other from the stage), make the stage the render gets; its path is plotted."""

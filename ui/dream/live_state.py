@@ -18,6 +18,7 @@ from core.dream.live import COMPARABLE, LIVE_RANGES, LiveSettings
 from core.dream.presets import MODEL_PRESETS
 from core.dream.stage import Stage
 from core.errors import GiroError
+from ui.dream.point_picker import set_point
 from ui.dream.state import model_id, vae_id
 
 _MAPPED_BY_HAND = {"prompt", "vanishing_point", "seed", "compare", "values"}
@@ -43,8 +44,8 @@ def init_live_state(stage: Stage) -> None:
     defaults = {f.name: f.default for f in fields(LiveSettings) if f.name in WIDGET_FIELDS}
     state.update({key(name): value for name, value in defaults.items()})
     state.update(live_model="fast", live_prompt_choice=stage.segments[0].prompt, live_prompt="",
-                 live_vp_x=stage.render.vanishing_point[0], live_vp_y=stage.render.vanishing_point[1],
                  live_compare="off", live_values="", live_negative_prompt=stage.render.negative_prompt)
+    set_point("live_vp", stage.render.vanishing_point)
     put(**MODEL_PRESETS["fast"].sampling(), zoom_px=stage.render.zoom_px * defaults["size"] / stage.render.width)
 
 

@@ -23,7 +23,7 @@ from ui.common import as_text
 from ui.dream.live_state import (COMPARE_FROM, TYPED, init_live_state, key, live_model, prompt_choices, put,
                                  settings_from_state)
 from ui.dream.live_view import live_view_ui
-from ui.dream.point_picker import CANVAS_WIDTH, point_picker_ui
+from ui.dream.point_picker import CANVAS_WIDTH, point_picker_ui, point_sliders_ui, set_point
 from ui.dream.state import MODELS, load_into_state, model_here_ui
 
 LIVE_MODELS = {"fast": "sd-turbo (one step a frame)", "stage": "the Stage tab's model"}
@@ -84,8 +84,7 @@ def controls_ui(stage: Stage) -> LiveSettings | None:
     if st.toggle("Aim: click on the frame to set the vanishing point", key="live_aim"):
         aim_ui()
     a, b, c = st.columns(3)
-    a.slider("Vanishing point x", 0.0, 1.0, step=0.01, key="live_vp_x")
-    b.slider("Vanishing point y", 0.0, 1.0, step=0.01, key="live_vp_y")
+    point_sliders_ui("live_vp", (a, b))
     c.toggle("Colour coherence", key=key("colour_coherence"), help="hold the colours to the first frame's")
     a, b = st.columns([1, 2])
     a.selectbox("A/B: compare", ["off", *COMPARABLE], key="live_compare", on_change=_on_compare,
@@ -117,7 +116,7 @@ def aim_ui() -> None:
     # Under the canvas: its floating toolbar would cover a line above it.
     st.caption("The frame as it was when this opened; the stream goes on below.")
     if clicked is not None:
-        state.live_vp_x, state.live_vp_y = clicked
+        set_point("live_vp", clicked)
         st.rerun()
 
 

@@ -15,7 +15,7 @@ from core.images import EXTENSIONS, load_image
 from core.settings import START_FRAME_MAX_SIDE
 from ui.cache import render_queue
 from ui.common import as_text
-from ui.dream.point_picker import CANVAS_WIDTH, point_picker_ui
+from ui.dream.point_picker import CANVAS_WIDTH, point_picker_ui, point_sliders_ui, set_point
 from ui.dream.state import model_here_ui
 
 
@@ -125,8 +125,6 @@ def vanishing_point_ui() -> None:
     st.caption("Click where the road meets the horizon: that point stays put as you ride in.")
     clicked = point_picker_ui(start_picture(point), point, "vp")
     if clicked is not None:
-        state.vp_x, state.vp_y = clicked
+        set_point("vp", clicked)
         st.rerun()
-    a, b = st.columns(2)
-    a.slider("Vanishing point x", 0.0, 1.0, step=0.01, key="vp_x")
-    b.slider("Vanishing point y", 0.0, 1.0, step=0.01, key="vp_y")
+    point_sliders_ui("vp", st.columns(2))

@@ -24,6 +24,7 @@ from core.dream.stage import RenderSettings, Segment, Stage, load_stage, model_n
 from core.status import dream_folders, dream_status
 from ui.cache import render_queue
 from ui.common import as_text
+from ui.dream.point_picker import set_point
 
 EXAMPLES = settings.ROOT / "examples"
 STAGE_PRESETS = {"The Giro stage": "giro_stage.toml", "Treelined avenue loop": "avenue_loop.toml"}
@@ -71,7 +72,7 @@ def load_into_state(stage: Stage) -> None:
     state.editor_version = state.get("editor_version", 0) + 1
     state.update({name: getattr(r, name) for name in WIDGET_FIELDS})
     state.size = f"{r.width}x{r.height}"
-    state.vp_x, state.vp_y = r.vanishing_point
+    set_point("vp", r.vanishing_point)
     state.pan_x, state.pan_y = r.pan
     state.tiny_vae = r.vae != "auto"
     state.start_image = r.first_image if r.first_image and Path(r.first_image).is_file() else ""
