@@ -34,6 +34,7 @@ LANDS = [(96, 140, 72), (176, 138, 78), (128, 124, 120)]
 RAYS = 24
 SPACING = 0.7  # each nested frame's size over the one outside it
 KINDS_CYCLE = 64  # nested frames before their kinds of land repeat (a power of two)
+FINEST_REDRAWN = 1.0  # pixels: the detail under a Gaussian this wide is redrawn at any strength
 
 
 def test_card(width: int, height: int, vanishing_point: tuple[float, float]) -> Image.Image:
@@ -77,7 +78,7 @@ def card_tensor(width: int, height: int, vanishing_point: tuple[float, float],
     return _looks(str(device)).index_select(1, (look + kind).view(-1)).view(1, 3, height, width)
 
 
-def redraw_card(images: torch.Tensor, card: torch.Tensor, strength: float) -> torch.Tensor:
+def redraw_card(images: torch.Tensor, card: torch.Tensor, strength: float, frame0_share: float = 0.0) -> torch.Tensor:
     """A preview's stand-in for img2img at `strength`: `images` ((B, 3, H, W) in [0, 1]) keep their
     broad picture and take their detail from `card` (the card where the camera is), sharp.
 
@@ -85,8 +86,18 @@ def redraw_card(images: torch.Tensor, card: torch.Tensor, strength: float) -> to
     drowns the fine detail first); so here the detail below a Gaussian of strength x width / 64
     pixels (1.8 px at 256 px and 0.45) is the card's, the rest the input's. A frame is never part
     blurred input and part card over each other, which shows as two pictures at once.
+
+    Above strength 0, never less than FINEST_REDRAWN: a model's decoder draws each pixel's detail
+    afresh from its latent (a latent cell is 8 pixels of the render, 4 of a 256 px preview of a
+    512 px stage), so no strength lets a zoom's resampling blur the ride step by step. Without the
+    floor a weak stand-in did (strength 0.25 at 96 px: 0.375 px), and the loop closed from that blur
+    onto a sharp frame 0 (bench/RESULTS.md, dream-loop, the random stages). The floor falls with
+    `frame0_share` as the strength's taper does (`core.dream.plan`): frame 0's share of the picture
+    needs no redrawing, and a full floor there drew the ride's detail at frame 0's edge (a photo's
+    border seam 1.15 -> 1.33).
     """
-    return (card + gaussian_blur(images - card, strength * images.shape[-1] / 64)).clamp(0, 1)
+    sigma = max(strength * images.shape[-1] / 64, FINEST_REDRAWN * (1 - frame0_share)) if strength > 0 else 0.0
+    return (card + gaussian_blur(images - card, sigma)).clamp(0, 1)
 
 
 class ImageCard:

@@ -214,7 +214,7 @@ class _Drawing:
             card = self.card(plan.travelled)
             if frame0_placed is not None:  # as a model redraws what its input shows: frame 0's detail where it has come
                 card = mix_ahead(card, frame0_placed, plan.loop_placement, 1.0, closing=True, detail_from=region)
-            return redraw_card(images, card, plan.strength)
+            return redraw_card(images, card, plan.strength, plan.frame0_share)
 
         return redraw
 

@@ -75,7 +75,8 @@ def test_a_preview_is_at_most_256_px_with_the_same_motion():
 def test_the_stand_in_redraw_keeps_the_broad_picture_and_takes_the_cards_detail():
     """As img2img keeps a picture's composition and redraws its detail: over a smooth input, the
     redrawn frame's broad picture is the input's and its fine detail the card's (a cross-fade at
-    the same strength would halve it: two pictures at once); strength 0 leaves the input."""
+    the same strength would halve it: two pictures at once), down to the weakest strength; strength 0
+    leaves the input."""
     card = card_tensor(128, 96, (0.5, 0.5))
     smooth = torch.linspace(0.2, 0.8, 128).expand(1, 3, 96, 128).contiguous()
     redrawn = redraw_card(smooth, card, 0.45)
@@ -94,6 +95,8 @@ def test_the_stand_in_redraw_keeps_the_broad_picture_and_takes_the_cards_detail(
 
     assert unlike_the_cards(redrawn) < 0.3
     assert unlike_the_cards(torch.lerp(smooth, card, 0.45)) > 0.5
+    # The finest detail is the card's at any strength above 0, as a model's decoder draws it afresh.
+    assert unlike_the_cards(redraw_card(smooth, card, 0.01)) < 0.3
 
 
 def photo(width: int, height: int) -> torch.Tensor:
