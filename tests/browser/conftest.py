@@ -25,6 +25,33 @@ def app_url(server_env, tmp_path_factory):
         server.stop()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A browser test that fails says what each of its open tabs showed and what the server last
+    logged, and leaves a screenshot of each tab (failed-<test>-<n>.png): a failure in a clean CI
+    run on a busy machine can then be read from its log."""
+    outcome = yield
+    report = outcome.get_result()
+    browser = item.funcargs.get("browser")
+    if report.when != "call" or not report.failed or browser is None:
+        return
+    lines = []
+    for number, tab in enumerate(t for context in browser.contexts for t in context.pages):
+        try:
+            state = tab.evaluate(SCRIPT_STATE)
+            shown = tab.locator('[data-testid="stMain"]').inner_text(timeout=5_000)
+            SCREENSHOTS.mkdir(exist_ok=True)
+            tab.screenshot(path=str(SCREENSHOTS / f"failed-{item.name}-{number}.png"), timeout=10_000)
+        except Exception as error:  # a tab that cannot answer says so; the report goes on
+            lines.append(f"tab {number} {tab.url}: could not be read ({error})")
+            continue
+        lines.append(f"tab {number} {tab.url}, script {state}, showing:\n" + shown[-2000:])
+    logs = sorted(item.config._tmp_path_factory.getbasetemp().glob("logs*/streamlit.log"))
+    if logs:
+        lines.append("the server's last lines:\n" + "\n".join(logs[-1].read_text(errors="replace").splitlines()[-30:]))
+    report.sections.append(("the browser when it failed", "\n\n".join(lines)))
+
+
 @pytest.fixture(params=["desktop", "phone"])
 def page(request, browser):
     viewport = PHONE if request.param == "phone" else DESKTOP
@@ -40,11 +67,9 @@ def page(request, browser):
     context.close()
 
 
-# True once the script has stopped: Streamlit marks its root with the script's state.
-SCRIPT_DONE = (
-    "() => document.querySelector('[data-testid=\"stApp\"]')"
-    "?.getAttribute('data-test-script-state') === 'notRunning'"
-)
+# The script's state: Streamlit marks its root with it; 'notRunning' once the script has stopped.
+SCRIPT_STATE = "() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state')"
+SCRIPT_DONE = SCRIPT_STATE + " === 'notRunning'"
 
 
 def wait_for_app(tab, timeout: float = 60_000) -> None:
