@@ -122,8 +122,9 @@ def vanishing_point_ui() -> None:
     """Click on the start frame to set the zoom centre; the marker shows where it is."""
     state = st.session_state
     point = (state.vp_x, state.vp_y)
-    st.caption("Click where the road meets the horizon: that point stays put as you ride in.")
     clicked = point_picker_ui(start_picture(point), point, "vp")
+    # Under the canvas: its floating toolbar covered the line when it stood above.
+    st.caption("Click where the road meets the horizon: that point stays put as you ride in.")
     if clicked is not None:
         set_point("vp", clicked)
         st.rerun()
