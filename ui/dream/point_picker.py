@@ -55,13 +55,14 @@ def point_sliders_ui(name: str, columns: Sequence) -> None:
     state = st.session_state
     version = state.get(f"{name}_sliders", 0)
     for axis, column in zip("xy", columns):
+        slider = f"{name}_{axis}_slider{version}"
         column.slider(f"Vanishing point {axis}", 0.0, 1.0, value=float(state[f"{name}_{axis}"]), step=0.01,
-                      key=f"{name}_{axis}_slider{version}", on_change=_moved, args=(name, axis, version))
+                      key=slider, on_change=_moved, args=(name, axis, version, slider))
 
 
-def _moved(name: str, axis: str, version: int) -> None:
+def _moved(name: str, axis: str, version: int, slider: str) -> None:
     # A callback runs before the script: the whole run sees the point the slider moved to. A slider
     # of an older count, whose value a browser that has not caught up still sends, moves nothing.
     state = st.session_state
     if version == state.get(f"{name}_sliders", 0):
-        state[f"{name}_{axis}"] = state[f"{name}_{axis}_slider{version}"]
+        state[f"{name}_{axis}"] = state[slider]
