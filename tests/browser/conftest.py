@@ -13,12 +13,14 @@ from tests.browser.server import AppServer
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 PHONE = {"width": 390, "height": 844}
+SERVER_LOG = pytest.StashKey[Path]()  # the app's log, for a failed test's report
 DESKTOP = {"width": 1400, "height": 1000}
 
 
 @pytest.fixture(scope="session")
-def app_url(server_env, tmp_path_factory):
+def app_url(server_env, tmp_path_factory, request):
     server = AppServer(server_env, tmp_path_factory.mktemp("logs") / "streamlit.log")
+    request.config.stash[SERVER_LOG] = server.log
     try:
         yield server.start()
     finally:
@@ -46,9 +48,9 @@ def pytest_runtest_makereport(item, call):
             lines.append(f"tab {number} {tab.url}: could not be read ({error})")
             continue
         lines.append(f"tab {number} {tab.url}, script {state}, showing:\n" + shown[-2000:])
-    logs = sorted(item.config._tmp_path_factory.getbasetemp().glob("logs*/streamlit.log"))
-    if logs:
-        lines.append("the server's last lines:\n" + "\n".join(logs[-1].read_text(errors="replace").splitlines()[-30:]))
+    log = item.config.stash.get(SERVER_LOG, None)
+    if log is not None and log.is_file():
+        lines.append("the server's last lines:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
     report.sections.append(("the browser when it failed", "\n\n".join(lines)))
 
 
