@@ -73,6 +73,21 @@ def click_until(page, x: float, y: float, shows: re.Pattern) -> None:
     raise AssertionError(f"five clicks on the canvas and no {shows.pattern!r}")
 
 
+def click_point(page, x: float, y: float) -> None:
+    """Click the visible picture canvas at (x, y) of its size, and wait for a slider (the point's
+    x) to show `x`: the server took the click."""
+    canvas = page.locator("canvas.upper-canvas:visible").first
+    canvas.wait_for(timeout=30_000)
+    wait_for_app(page)
+    canvas.scroll_into_view_if_needed()  # a click outside the viewport lands nowhere
+    box = canvas.bounding_box()
+    page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+    page.wait_for_function(
+        "x => [...document.querySelectorAll('[data-testid=stSlider] input')].some(i => Math.abs(i.value - x) < 0.02)",
+        arg=x, timeout=30_000)
+    wait_for_app(page)
+
+
 def download(page, label: str, tmp_path) -> bytes:
     """The file behind the visible download whose label starts with `label` (case and all: "Stage"
     is not the Stage tab's "Export stage (.toml)")."""
@@ -111,15 +126,7 @@ def test_render_end_to_end_with_reload_and_downloads(desktop, app_url, tmp_path)
 
     # The vanishing point: a click on the start frame canvas.
     open_tab(page, "Start frame")
-    canvas = page.locator("canvas.upper-canvas:visible").first
-    canvas.wait_for(timeout=30_000)
-    box = canvas.bounding_box()
-    page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.70 * box["height"])
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=stSlider] input')].some(i => i.value === '0.25')",
-        timeout=30_000,
-    )
-    wait_for_app(page)
+    click_point(page, 0.25, 0.70)
     assert slider_value(page, "Vanishing point x") == pytest.approx(0.25, abs=0.02)
     assert slider_value(page, "Vanishing point y") == pytest.approx(0.70, abs=0.02)
     screenshot(page, "dream_vanishing_point")

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import DESKTOP, PHONE, assert_no_exception, open_tab, screenshot, show_tab, wait_for_app
-from tests.browser.test_dream_page import download, import_stage, slider_value
+from tests.browser.test_dream_page import click_point, download, import_stage, slider_value
 from tests.browser.test_navigation import assert_fits_the_width
 
 MADE_WITH = re.compile(r"^Frame (\d+) · [\d.]+ frames a second.* made with strength ([\d.]+),")
@@ -98,10 +98,7 @@ def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
 
     # Aim: a click on the frame moves the vanishing point, and the next frames are made about it.
     page.get_by_text("Aim: click on the frame").click()
-    canvas = page.locator("canvas.upper-canvas:visible").first
-    canvas.wait_for(timeout=30_000)
-    box = canvas.bounding_box()
-    page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.70 * box["height"])
+    click_point(page, 0.25, 0.70)
     page.get_by_text(re.compile(r"made with .* about \(0\.2[456], 0\.(69|70|71)\)")).first.wait_for(timeout=120_000)
     assert slider_value(page, "Vanishing point x") == pytest.approx(0.25, abs=0.02)
     screenshot(page, "live_aimed")

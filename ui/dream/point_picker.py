@@ -24,6 +24,9 @@ def point_picker_ui(picture: Image.Image, point: tuple[float, float], key: str) 
         draw.ellipse((x - 10, y - 10, x + 10, y + 10), outline=colour, width=width)
         draw.line((x - 18, y, x + 18, y), fill=colour, width=width)
         draw.line((x, y - 18, x, y + 18), fill=colour, width=width)
+    # The canvas's toolbar floats above it on hover (2.65rem up): room for it, so it covers no
+    # label of the widget drawn before.
+    st.space("small")
     # Keyed by the point: after a click the canvas starts afresh with the marker moved.
     result = st_canvas(background_image=marked, drawing_mode="point", point_display_radius=4,
                        stroke_width=2, stroke_color="#e4007c", fill_color="#e4007c",
