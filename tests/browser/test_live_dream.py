@@ -1,6 +1,7 @@
 """Live Dream in a real browser with the tiny local Stable Diffusion: frames stream, a slider's
-change reaches the next frames, another session watches, Promote hands the settings to the
-stage, two zooms stream side by side (A/B) until one is kept, and closing the tab ends the stream."""
+change reaches the next frames, another session watches (and its view opens a dropped socket
+again), Promote hands the settings to the stage, two zooms stream side by side (A/B) until one is
+kept, and closing the tab ends the stream, which the watcher is told."""
 
 from __future__ import annotations
 
@@ -107,8 +108,24 @@ def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
     watching = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     # Its browser has no OffscreenCanvas, as older phones: the view draws on the page itself.
     watching.add_init_script("delete HTMLCanvasElement.prototype.transferControlToOffscreen;")
+    # Its decoding of frames can be held (`giroHold()`) until `giroRelease()`, as on a busy phone.
+    watching.add_init_script("""{
+      const decode = window.createImageBitmap.bind(window);
+      let held = null, release = null;
+      Object.assign(window, {giroDecoding: 0, giroHeld: 0});
+      window.giroHold = () => { held = new Promise((done) => { release = done; }); };
+      window.giroRelease = () => { held = null; release(); };
+      window.createImageBitmap = (...args) => {
+        const wait = held;
+        window.giroDecoding += 1;
+        if (wait) window.giroHeld += 1;
+        return Promise.resolve(wait).then(() => decode(...args)).finally(() => { window.giroDecoding -= 1; });
+      };
+    }""")
     guest = watching.new_page()
     guest.viewport_name = "phone"
+    sockets = []  # the guest's live sockets, relayed through Playwright so that the test can drop one
+    guest.route_web_socket(re.compile(r"/giro/live/"), lambda socket: (socket.connect_to_server(), sockets.append(socket)))
     page_messages = []  # what Streamlit's own socket brings the guest: every rerun of its page sends some
     guest.on("websocket", lambda socket: socket.on("framereceived", lambda frame: page_messages.append(frame))
              if "/_stcore/stream" in socket.url else None)
@@ -127,6 +144,10 @@ def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
     wait_for_frames(guest, drawn + 3)
     assert len(page_messages) == before
     assert not drawn_by_a_worker(guest)
+    # Its socket drops (a phone's Wi-Fi): the view opens another, and the frames go on.
+    sockets[-1].close()
+    wait_for_frames(guest, frames_drawn(guest) + 3)  # more than a frame in hand and one waiting
+    assert len(sockets) == 2 and len(page_messages) == before
     assert_fits_the_width(guest)
     screenshot(guest, "live_watching")
 
@@ -166,8 +187,14 @@ def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
     assert_no_exception(page)
 
     # The steering tab closes: the stream stops (GIRO_LIVE_LOST_SECONDS), and the guest may start.
+    # The guest's phone is still decoding a frame when the stream's last words come: they stay.
+    guest.evaluate("giroHold()")
+    guest.wait_for_function("() => window.giroHeld > 0", timeout=60_000)
     steering.close()
     guest.get_by_text("stopped: its tab was closed").wait_for(timeout=60_000)
+    guest.evaluate("giroRelease()")
+    guest.wait_for_function("() => window.giroDecoding === 0", timeout=30_000)
+    assert guest.get_by_text("stopped: its tab was closed").is_visible()
     guest.reload()
     wait_for_app(guest)
     show_tab(guest, "Live", "Live model")  # the steering controls, not the watcher's notice

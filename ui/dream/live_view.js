@@ -16,9 +16,8 @@ const STRIP = 6;
 // faster.
 function watch(canvas, address, report) {
   const UPDATE_EVERY_MS = 250;
-  const socket = new WebSocket(address);
-  socket.binaryType = "arraybuffer";
   let newest = null, drawing = false, shown = 0, pending = null, updateDue = 0, updateTimer = null;
+  let stopped = null;  // why the stream ended: the last words shown, after any frame in hand
 
   function send() {  // the newest frame's words and picture, never left behind
     updateTimer = null;
@@ -42,6 +41,10 @@ function watch(canvas, address, report) {
       const length = new DataView(message).getUint32(0);
       const info = JSON.parse(new TextDecoder().decode(new Uint8Array(message, 4, length)));
       const bitmap = await createImageBitmap(new Blob([new Uint8Array(message, 4 + length)], { type: "image/jpeg" }));
+      if (stopped) {  // the stream ended while this frame was decoded: its words would hide why
+        bitmap.close();
+        break;
+      }
       if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {  // a new size clears it
         canvas.width = bitmap.width;
         canvas.height = bitmap.height;
@@ -55,20 +58,45 @@ function watch(canvas, address, report) {
     drawing = false;
   }
 
-  socket.onmessage = (event) => {
-    if (typeof event.data === "string") {
-      const note = JSON.parse(event.data);
-      if (note.stopped) {
-        if (pending) pending.thumb.close();
-        pending = null;  // no frame's words after it
-        report({ stopped: note.stopped }, []);
+  function end(why) {
+    stopped = why;
+    newest = null;
+    if (pending) pending.thumb.close();
+    pending = null;  // no frame's words after it, nor those of a frame in hand (see draw)
+    report({ stopped }, []);
+  }
+
+  // A socket that drops (a phone's Wi-Fi, a proxy's timeout) is opened again. The server refuses
+  // a stream that has ended; after RETRIES refusals in a row the view says it lost the stream.
+  const RETRIES = 3;
+  let socket = null, refused = 0, left = false;
+  function connect() {
+    if (left) return;
+    socket = new WebSocket(address);
+    socket.binaryType = "arraybuffer";
+    socket.onopen = () => { refused = 0; };
+    socket.onmessage = (event) => {
+      if (typeof event.data === "string") {
+        const note = JSON.parse(event.data);
+        if (note.stopped) end(note.stopped);
+        return;
       }
-      return;
-    }
-    newest = event.data;
-    if (!drawing) draw();
+      if (stopped) return;
+      newest = event.data;
+      if (!drawing) draw();
+    };
+    socket.onclose = () => {
+      if (stopped || left) return;
+      refused += 1;
+      if (refused > RETRIES) end("Lost the live stream: reload the page to see whether it still runs.");
+      else setTimeout(connect, 1000 * refused);
+    };
+  }
+  connect();
+  return () => {
+    left = true;
+    socket.close();
   };
-  return () => socket.close();
 }
 
 const WORKER = `${watch}

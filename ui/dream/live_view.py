@@ -1,7 +1,8 @@
 """The Live tab's frames: the stream's own socket (ui/routes.py) feeds a view in the page
 (`live_view.js`), which draws each frame as it comes, what it was made with under it, and a strip
 of the last seconds. The page is drawn once per change of a control, never per frame: every
-watcher's frames are the stream's one encoding of each, at the stream's own rate.
+watcher's frames are the stream's one encoding of each, at the stream's own rate. A socket that
+drops is opened again; when the stream ends, the view says why.
 
 For A/B the pictures come side by side, and the steering session gets a Keep button for each.
 """
