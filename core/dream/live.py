@@ -209,7 +209,9 @@ class LiveStream:
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        # A closed broadcast is the thread's last act: a page that heard of the end from the
+        # stream's socket finds it ended too, not still running for a few microseconds more.
+        return self._thread.is_alive() and not self.broadcast.closed
 
     @property
     def state(self) -> str:

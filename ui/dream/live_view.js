@@ -88,7 +88,7 @@ function watch(canvas, address, report) {
     socket.onclose = () => {
       if (stopped || left) return;
       refused += 1;
-      if (refused > RETRIES) end("Lost the live stream: reload the page to see whether it still runs.");
+      if (refused > RETRIES) end("Lost the live stream.");
       else setTimeout(connect, 1000 * refused);
     };
   }
@@ -103,7 +103,7 @@ const WORKER = `${watch}
 onmessage = (event) => watch(event.data.canvas, event.data.address, (update, transfer) => postMessage(update, transfer));`;
 
 export default function (component) {
-  const { data, parentElement } = component;
+  const { data, parentElement, setTriggerValue } = component;
   const root = parentElement.querySelector(".giro-live");
   if (root.dataset.socket === data.socket) return;  // a rerun of the page: already watching
   root.dataset.socket = data.socket;
@@ -121,6 +121,8 @@ export default function (component) {
   function show(update) {
     if (update.stopped) {
       caption.textContent = update.stopped;
+      delete root.dataset.socket;  // the page's next run may watch again (a stream still there)
+      setTriggerValue("ended", true);  // the page runs again: Start, for whoever may press it now
       return;
     }
     if (caption.textContent !== update.caption) caption.textContent = update.caption;

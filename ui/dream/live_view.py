@@ -2,7 +2,7 @@
 (`live_view.js`), which draws each frame as it comes, what it was made with under it, and a strip
 of the last seconds. The page is drawn once per change of a control, never per frame: every
 watcher's frames are the stream's one encoding of each, at the stream's own rate. A socket that
-drops is opened again; when the stream ends, the view says why.
+drops is opened again; when the stream ends, the view says why and the page runs again.
 
 For A/B the pictures come side by side, and the steering session gets a Keep button for each.
 """
@@ -48,7 +48,9 @@ def live_view_ui(owner: str, can_start: bool = True) -> None:
     steering = stream.owner == owner
     if steering:
         stream.heartbeat(this_tab_connected())
-    _view(data={"socket": live_url(stream, steering)}, key=f"live_view_{stream.id}")
+    # The view asks for a run of the page when the stream ends ("ended"): it then shows why, and
+    # Start to whoever may press it, without a reload.
+    _view(data={"socket": live_url(stream, steering)}, key=f"live_view_{stream.id}", on_ended_change=lambda: None)
     settings = stream.settings
     if steering and settings.compare:
         keep_ui(stream)
