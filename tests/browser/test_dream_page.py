@@ -53,17 +53,22 @@ def import_stage(page, tmp_path) -> None:
     wait_for_app(page)
 
 
+def click_canvas(page, x: float, y: float) -> None:
+    """Click the visible picture canvas at (x, y) of its size, once the page is idle."""
+    canvas = page.locator("canvas.upper-canvas:visible").first
+    canvas.wait_for(timeout=30_000)
+    wait_for_app(page)
+    canvas.scroll_into_view_if_needed()  # a click outside the viewport lands nowhere
+    box = canvas.bounding_box()
+    page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+
+
 def click_until(page, x: float, y: float, shows: re.Pattern) -> None:
-    """Click the visible picture canvas at (x, y) of its size until the page `shows` the point
-    taken. A click that lands while the canvas is being drawn again (a rerun, its picture still
-    loading) is lost, and clicking the same point again sets the same point."""
+    """Click the canvas at (x, y) until the page `shows` the point taken. A click that lands while
+    the canvas is being drawn again (a rerun, its picture still loading) is lost, and clicking the
+    same point again sets the same point."""
     for _ in range(5):
-        canvas = page.locator("canvas.upper-canvas:visible").first
-        canvas.wait_for(timeout=30_000)
-        wait_for_app(page)
-        canvas.scroll_into_view_if_needed()
-        box = canvas.bounding_box()
-        page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        click_canvas(page, x, y)
         try:
             page.get_by_text(shows).first.wait_for(timeout=15_000)
         except PlaywrightTimeout:
@@ -74,14 +79,9 @@ def click_until(page, x: float, y: float, shows: re.Pattern) -> None:
 
 
 def click_point(page, x: float, y: float) -> None:
-    """Click the visible picture canvas at (x, y) of its size, and wait for a slider (the point's
-    x) to show `x`: the server took the click."""
-    canvas = page.locator("canvas.upper-canvas:visible").first
-    canvas.wait_for(timeout=30_000)
-    wait_for_app(page)
-    canvas.scroll_into_view_if_needed()  # a click outside the viewport lands nowhere
-    box = canvas.bounding_box()
-    page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+    """Click the canvas at (x, y), and wait for a slider (the point's x) to show `x`: the server
+    took the click."""
+    click_canvas(page, x, y)
     page.wait_for_function(
         "x => [...document.querySelectorAll('[data-testid=stSlider] input')].some(i => Math.abs(i.value - x) < 0.02)",
         arg=x, timeout=30_000)
