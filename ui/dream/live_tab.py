@@ -113,7 +113,6 @@ def aim_ui() -> None:
     else:
         picture = test_card(CANVAS_WIDTH, CANVAS_WIDTH, (state.live_vp_x, state.live_vp_y))
     clicked = point_picker_ui(picture, (float(state.live_vp_x), float(state.live_vp_y)), "live_vp")
-    # Under the canvas: its floating toolbar would cover a line above it.
     st.caption("The frame as it was when this opened; the stream goes on below.")
     if clicked is not None:
         set_point("live_vp", clicked)

@@ -123,7 +123,6 @@ def vanishing_point_ui() -> None:
     state = st.session_state
     point = (state.vp_x, state.vp_y)
     clicked = point_picker_ui(start_picture(point), point, "vp")
-    # Under the canvas: its floating toolbar covered the line when it stood above.
     st.caption("Click where the road meets the horizon: that point stays put as you ride in.")
     if clicked is not None:
         set_point("vp", clicked)
