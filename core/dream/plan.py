@@ -7,7 +7,8 @@ the video wraps around without a seam. A frame between two diffused frames is th
 earlier one cross-faded into the later one brought back by the inverse zoom; after the last
 diffused frame, the later one is frame 0 itself, so the loop closes with cadence too.
 
-The loop curve is frame 0's share of what the viewer sees. Each mix carries the ones before it
+The loop curve is frame 0's share of what the viewer sees (with cadence, over the window up to
+its last diffused frame; the in-betweens after it fade into frame 0). Each mix carries the ones before it
 forward (a frame keeps 1 - w of what it had), so the weight of each step is derived from the
 curve: w = (share - share before) / (1 - share before). Frame 0's detail is not cross-faded but
 spreads out from its box's centre (`detail_area`, see `core.dream.zoom.mix_ahead`), as its share
@@ -85,11 +86,11 @@ def make_plan(stage: Stage) -> list[FramePlan]:
 
     loop_start = total - r.loop_frames
 
-    def share(i: int) -> float:
-        """The loop curve over the window: 1 only at the virtual frame after the last."""
+    def share(i: int, frames: int = r.loop_frames) -> float:
+        """The loop curve over the window's first `frames` frames: 1 only at the virtual frame after them."""
         if not r.loop_frames or i < loop_start:
             return 0.0
-        return loop_curve((i - loop_start + 1) / (r.loop_frames + 1), r.loop_curve)
+        return loop_curve(min(1.0, (i - loop_start + 1) / (frames + 1)), r.loop_curve)
 
     blends = _blends(stage)
     cameras = _cameras(stage, per_frame, blends, share)
@@ -108,7 +109,14 @@ def make_plan(stage: Stage) -> list[FramePlan]:
         return path(outs[a:b])
 
     k = r.cadence
-    last_share = share((total - 1) // k * k)  # frame 0's share of the last diffused frame
+    # With cadence, frame 0 is mixed in on the diffused frames, and the in-betweens after the last
+    # one fade into frame 0 itself: the curve runs over the window up to that last diffused frame,
+    # which then holds as much of frame 0 as a window's last frame does without cadence. (Over the
+    # whole window, the last diffused frame of a window ending k - 1 frames after it held far less,
+    # and the in-betweens faded the rest in, several times a normal step each: bench/RESULTS.md.)
+    last_drawn = (total - 1) // k * k
+    drawn_frames = last_drawn - loop_start + 1 if last_drawn >= loop_start else r.loop_frames
+    last_share = share(last_drawn, drawn_frames)  # frame 0's share of the last diffused frame
     references = _colour_references(stage, per_frame)
     plans = []
     shown = 0.0  # frame 0's share of the latest diffused frame
@@ -123,7 +131,7 @@ def make_plan(stage: Stage) -> list[FramePlan]:
             fade = 0.0 if target < 0 else (i % k) / (target - source)
         step = 0.0
         if i % k == 0:
-            target_share = share(i)
+            target_share = share(i, drawn_frames)
             step = (target_share - shown) / (1 - shown)
             shown = target_share
         following, mix = _transition(stage, number, blends[i])

@@ -40,9 +40,10 @@ RESUMABLE_FIELDS = {"fps"}
 # eases back to the first segment's over the loop window; 5: frame 0 is placed sharp in the loop
 # window, and its detail takes over at once halfway; 6: frame 0's detail spreads from its box's
 # centre instead, and a frame placed ahead is low-passed by its shrink, every shrink; 7: the colour
-# hold's LAB conversion takes its linear steps as matrix products, another rounding now and then):
+# hold's LAB conversion takes its linear steps as matrix products, another rounding now and then;
+# 8: with cadence, the loop curve runs over the window up to its last diffused frame):
 # a run is resumed only by its own engine.
-ENGINE = 7
+ENGINE = 8
 
 
 def library_versions() -> dict[str, str]:

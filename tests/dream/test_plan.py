@@ -41,6 +41,22 @@ def test_each_steps_weight_is_derived_from_the_share(curve, cadence):
         assert [round(p.loop_weight, 4) for p in plans[-3:]] == [round(1 / n, 4) for n in (4, 3, 2)]
 
 
+@pytest.mark.parametrize("curve", ["linear", "ease-in-out"])
+@pytest.mark.parametrize("cadence", [2, 3, 8])
+def test_with_cadence_the_curve_runs_to_the_last_diffused_frame(curve, cadence):
+    """The in-betweens after the last diffused frame fade into frame 0 themselves, so the curve
+    runs over the window up to that frame: it holds as much of frame 0 as the last frame of a
+    window that long does without cadence (over the whole window, cadence 8 left it 0.38)."""
+    plans = make_plan(small_stage(frames=(40,), loop_frames=12, loop_curve=curve, cadence=cadence))
+    last = max(p.index for p in plans if p.diffused)  # 38, 39 and 32: the window starts at 28
+    drawn_frames = last - 28 + 1
+    alone = make_plan(small_stage(frames=(40,), loop_frames=drawn_frames, loop_curve=curve))
+    assert plans[last].frame0_share == pytest.approx(alone[-1].frame0_share)
+    assert plans[last].frame0_share == pytest.approx(loop_curve(drawn_frames / (drawn_frames + 1), curve))
+    shares = [p.frame0_share for p in plans]
+    assert shares == sorted(shares)  # it never recedes
+
+
 def test_strength_and_passes_taper_through_the_window():
     """What frame 0 already covers is not redrawn: the passes fall with the strength on the stage's
     own schedule, to one pass, which a finer schedule keeps at the strength's noise level."""
