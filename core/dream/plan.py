@@ -8,9 +8,9 @@ earlier one cross-faded into the later one brought back by the inverse zoom; aft
 diffused frame, the later one is frame 0 itself, so the loop closes with cadence too.
 
 The loop curve is frame 0's share of what the viewer sees (with cadence, over the window up to
-its last diffused frame; the in-betweens after it fade into frame 0). Each mix carries the ones before it
-forward (a frame keeps 1 - w of what it had), so the weight of each step is derived from the
-curve: w = (share - share before) / (1 - share before). Frame 0's detail is not cross-faded but
+its last diffused frame; the in-betweens after it fade into frame 0). Each mix carries the ones
+before it forward (a frame keeps 1 - w of what it had), so the weight of each step is derived from
+the curve: w = (share - share before) / (1 - share before). Frame 0's detail is not cross-faded but
 spreads out from its box's centre (`detail_area`, see `core.dream.zoom.mix_ahead`), as its share
 grows, to fill the box by the last diffused frame.
 Through the window the strength falls
@@ -90,7 +90,7 @@ def make_plan(stage: Stage) -> list[FramePlan]:
         """The loop curve over the window's first `frames` frames: 1 only at the virtual frame after them."""
         if not r.loop_frames or i < loop_start:
             return 0.0
-        return loop_curve(min(1.0, (i - loop_start + 1) / (frames + 1)), r.loop_curve)
+        return loop_curve((i - loop_start + 1) / (frames + 1), r.loop_curve)
 
     blends = _blends(stage)
     cameras = _cameras(stage, per_frame, blends, share)
@@ -115,7 +115,7 @@ def make_plan(stage: Stage) -> list[FramePlan]:
     # whole window, the last diffused frame of a window ending k - 1 frames after it held far less,
     # and the in-betweens faded the rest in, several times a normal step each: bench/RESULTS.md.)
     last_drawn = (total - 1) // k * k
-    drawn_frames = last_drawn - loop_start + 1 if last_drawn >= loop_start else r.loop_frames
+    drawn_frames = last_drawn - loop_start + 1  # none when the window holds no diffused frame
     last_share = share(last_drawn, drawn_frames)  # frame 0's share of the last diffused frame
     references = _colour_references(stage, per_frame)
     plans = []
