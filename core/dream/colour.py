@@ -96,10 +96,14 @@ def _sort(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.sort(values, dim=1)
     rows = values.numpy()
     keys = _ordered_bits(rows.view(np.int32)).view(np.uint32) ^ np.uint32(1 << 31)  # signed order to unsigned
-    order = np.argsort((keys & 0xFFFF).astype(np.uint16), axis=1, kind="stable")
-    high = np.take_along_axis((keys >> 16).astype(np.uint16), order, 1)
-    order = np.take_along_axis(order, np.argsort(high, axis=1, kind="stable"), 1)
-    return torch.from_numpy(np.take_along_axis(rows, order, 1)), torch.from_numpy(order)
+    low, high = keys.astype(np.uint16), (keys >> 16).astype(np.uint16)
+    ordered, order = np.empty_like(rows), np.empty(rows.shape, np.int64)
+    # Row by row: `take` on a row is a third of `take_along_axis`'s time on all three.
+    for row in range(rows.shape[0]):
+        by_low = np.argsort(low[row], kind="stable")
+        np.take(by_low, np.argsort(high[row].take(by_low), kind="stable"), out=order[row])
+        np.take(rows[row], order[row], out=ordered[row])
+    return torch.from_numpy(ordered), torch.from_numpy(order)
 
 
 def _ordered_bits(bits: np.ndarray) -> np.ndarray:
