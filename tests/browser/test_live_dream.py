@@ -10,6 +10,7 @@ import tomllib
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, assert_no_exception, open_tab, screenshot, show_tab, wait_for_app
 from tests.browser.test_dream_page import click_point, download, import_stage, slider_value
@@ -55,6 +56,12 @@ def press(page, label: str, *keys: str) -> None:
         wait_for_app(page)
 
 
+def wait_for_slider(page, label: str, value: float) -> None:
+    """Until the visible slider labelled `label` holds `value` (as `slider_value` reads it)."""
+    slider = page.locator('[data-testid="stSlider"]:visible', has_text=label).first.locator("input").first
+    expect(slider).to_have_attribute("value", re.compile(rf"^{re.escape(f'{value:g}')}(\.0*)?$"), timeout=60_000)
+
+
 def choose(page, label: str, option: str) -> None:
     """Pick `option` in the select box labelled `label`; its list can close under a rerun of the
     frames' fragment (twice a second while streaming), so the list is opened again if need be."""
@@ -80,6 +87,9 @@ def test_live_stream_steer_watch_promote_and_close(browser, app_url, tmp_path):
     import_stage(page, tmp_path)
     open_tab(page, "Live")
     page.get_by_text("the Stage tab's model").click()  # the tiny model; sd-turbo is not on CI
+    # The choice brings the stage's sampling in its run; a key pressed before that run lands is undone
+    # by it (a clean CI: guidance 7.5 streamed where the key had set 0).
+    wait_for_slider(page, "Guidance", 7.5)
     wait_for_app(page)
     # Quick frames on two CPU cores: no guidance, one denoising step, 128 px.
     press(page, "Guidance", "Home")
