@@ -39,9 +39,13 @@ frames = {FRAMES // 2}
 """
 
 
+def visible_slider(page, label: str):
+    """The slider labelled `label` in the open tab."""
+    return page.locator('[data-testid="stSlider"]:visible', has_text=label).first
+
+
 def slider_value(page, label: str) -> float:
-    slider = page.locator('[data-testid="stSlider"]:visible', has_text=label).first  # the open tab's
-    return float(slider.locator("input").first.get_attribute("value"))
+    return float(visible_slider(page, label).locator("input").first.get_attribute("value"))
 
 
 def import_stage(page, tmp_path) -> None:

@@ -13,7 +13,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, assert_no_exception, open_tab, screenshot, show_tab, wait_for_app
-from tests.browser.test_dream_page import click_point, download, import_stage, slider_value
+from tests.browser.test_dream_page import click_point, download, import_stage, slider_value, visible_slider
 from tests.browser.test_navigation import assert_fits_the_width
 
 MADE_WITH = re.compile(r"^Frame (\d+) · [\d.]+ frames a second.* made with strength ([\d.]+),")
@@ -49,7 +49,7 @@ def drawn_by_a_worker(page) -> bool:
 
 def press(page, label: str, *keys: str) -> None:
     """Keys on the visible slider labelled `label`, each followed by the rerun it causes."""
-    thumb = page.locator('[data-testid="stSlider"]:visible', has_text=label).first.get_by_role("slider")
+    thumb = visible_slider(page, label).get_by_role("slider")
     for key in keys:
         thumb.focus()
         thumb.press(key)
@@ -58,7 +58,7 @@ def press(page, label: str, *keys: str) -> None:
 
 def wait_for_slider(page, label: str, value: float) -> None:
     """Until the visible slider labelled `label` holds `value` (as `slider_value` reads it)."""
-    slider = page.locator('[data-testid="stSlider"]:visible', has_text=label).first.locator("input").first
+    slider = visible_slider(page, label).locator("input").first
     expect(slider).to_have_attribute("value", re.compile(rf"^{re.escape(f'{value:g}')}(\.0*)?$"), timeout=60_000)
 
 
