@@ -41,9 +41,9 @@ RESUMABLE_FIELDS = {"fps"}
 # window, and its detail takes over at once halfway; 6: frame 0's detail spreads from its box's
 # centre instead, and a frame placed ahead is low-passed by its shrink, every shrink; 7: the colour
 # hold's LAB conversion takes its linear steps as matrix products, another rounding now and then;
-# 8: with cadence, the loop curve runs over the window up to its last diffused frame):
-# a run is resumed only by its own engine.
-ENGINE = 8
+# 8: with cadence, the loop curve runs over the window up to its last diffused frame; 9: frame 0's
+# full weight in the loop window reaches two pixels past its box): a run is resumed only by its own engine.
+ENGINE = 9
 
 
 def library_versions() -> dict[str, str]:

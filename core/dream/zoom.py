@@ -25,6 +25,7 @@ from core.dream.camera import IDENTITY, Warp, in_pixels, invert
 # first: nearest to a Lanczos reduction of photos and of a zone plate at shrinks 1.2-3 (0.3-0.6 tried).
 ANTIALIAS = 0.45
 BACK_PROJECTIONS = 2  # the seam's error falls 9 % with the first, under 1 % more with a third
+SAMPLING_REACH = 2.0  # pixels a bicubic sample reaches on each side
 
 
 def to_tensor(image: Image.Image, device: str | torch.device = "cpu") -> torch.Tensor:
@@ -168,7 +169,10 @@ def _feather(size: tuple[int, int], placement: Warp, outside: bool, device) -> t
     the box grows. Inside the box (`outside` False), the ramp shows only the two frames' own
     pictures. Outside it, every pixel of the box gets the full weight, so frame 0's share follows
     the loop curve right up to the box's edges, and the ramp (frame 0's edge mirrored) leaves
-    the picture before the seam.
+    the picture before the seam. The full weight reaches SAMPLING_REACH pixels past the box: each
+    move samples that far around a pixel, so the seam's move of the last frame draws frame 0's edge
+    from there, and a ramp starting at the edge leaked the ride into it (a photograph's border
+    seam read up to 1.3: bench/RESULTS.md, dream-loop, the stages from a photograph).
     """
     width, height = size
     a, b, c, d, e, f = placement
@@ -198,7 +202,7 @@ def _ramp(along: torch.Tensor, low: float, high: float, gap_low: float, gap_high
     gap = torch.where(near_low, gap_low, gap_high)
     width = torch.clamp(gap, max=ramp).clamp_min(1e-6)
     inward = torch.where(near_low, along - low, high - along)  # distance into the box, < 0 beyond it
-    fall = (1 + inward / width) if outside else inward / width
+    fall = (1 + (inward + SAMPLING_REACH) / width) if outside else inward / width
     return torch.where(gap < 0.5, 1.0, fall.clamp(0, 1))
 
 

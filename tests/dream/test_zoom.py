@@ -132,6 +132,22 @@ def test_frame_0_closing_the_loop_is_placed_so_the_next_move_brings_it_back_shar
     assert sharp < 0.85 * plain, (plain, sharp)
 
 
+def test_frame_0_closing_the_loop_meets_itself_at_its_edges_too():
+    """Placed one step ahead over a black ride at full weight and moved by that step, frame 0's
+    outermost pixels come back from its box's edge: a move samples two pixels each way, so the
+    closing mix gives frame 0 its full weight two pixels past its box. With the weight falling from
+    the box's edge, the ride's black leaked into frame 0's edge at the seam (3 to 9 grey levels)."""
+    first = to_float(to_tensor(Image.fromarray(data.astronaut()).resize((192, 144))))
+    size = (192, 144)
+    step = step_warp(size, Camera(1.5, vanishing_point=VP))
+    placement = zoom_about((1 / zoom_scale(size, 1.5)[0], 1 / zoom_scale(size, 1.5)[1]), VP)
+    placed = mix_ahead(torch.zeros_like(first), place_ahead(first, placement, (144, 192), True), placement, 1.0, True)
+    error = (move(placed, step) - first).abs().mean(1)[0] * 255
+    inner = float(error[8:-8, 8:-8].mean())
+    for name, edge in (("top", error[0]), ("bottom", error[-1]), ("left", error[:, 0]), ("right", error[:, -1])):
+        assert float(edge.mean()) < 1.5 * inner, (name, float(edge.mean()), inner)
+
+
 def test_mixed_by_bands_the_broad_picture_fades_and_the_detail_is_one_pictures():
     """With a detail region, the broad pictures mix at the weight and the detail is the placed
     frame's (where it is 1) or the moved frame's (0): never both at part of their height."""
