@@ -18,12 +18,14 @@ DETAIL_WIDTHS = 64  # the detail: what a Gaussian of the frame's width / this ma
 
 def gaussian_blur(image: torch.Tensor, sigma: float | tuple[float, float], radius: int | None = None) -> torch.Tensor:
     """`image` ((B, C, H, W)) blurred by a Gaussian of `sigma` pixels (or (across, down): one per
-    axis), as two 1-D passes over `radius` pixels each side (3 sigma by default), the edges mirrored."""
+    axis), as two 1-D passes over `radius` pixels each side (3 sigma by default), the edges mirrored.
+    A pass never reaches past the image's far edge (a mirror cannot pad further): wider, the
+    Gaussian is cut there, and a blur as wide as the image leaves about its mean anyway."""
     across, down = sigma if isinstance(sigma, tuple) else (sigma, sigma)
-    for spread, shape in ((across, (1, -1)), (down, (-1, 1))):
+    for spread, shape, length in ((across, (1, -1), image.shape[-1]), (down, (-1, 1), image.shape[-2])):
         if spread <= 0:
             continue
-        reach = math.ceil(3 * spread) if radius is None else radius
+        reach = min(math.ceil(3 * spread) if radius is None else radius, length - 1)
         x = torch.arange(2 * reach + 1, dtype=image.dtype, device=image.device) - reach
         kernel = torch.exp(-x * x / (2 * spread * spread))
         kernel = (kernel / kernel.sum()).repeat(image.shape[1], 1, 1, 1).view(image.shape[1], 1, *shape)

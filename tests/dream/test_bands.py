@@ -25,3 +25,13 @@ def test_detail_is_what_the_blur_takes_away():
     assert detail(ramp)[..., 8:-8, 8:-8].abs().max() < 1e-5  # a smooth picture has none
     bars = (torch.arange(128) // 2 % 2).float().expand(1, 3, 64, 128).contiguous()  # stripes 2 px wide
     assert detail(bars).abs().mean() > 0.4  # all detail: the blur (2 px at 128) greys them out
+
+
+def test_a_blur_wider_than_the_image_leaves_about_its_mean():
+    """A frame placed far ahead is shrunk to a few pixels and low-passed by a Gaussian wider than
+    the frame itself (a long loop window): the blur is cut at the image's far edge, not refused."""
+    image = torch.rand(1, 3, 8, 40, generator=torch.Generator().manual_seed(0))
+    blurred = gaussian_blur(image, (90.0, 30.0))
+    assert blurred.shape == image.shape
+    assert float(blurred.std()) < 0.2 * float(image.std())
+    assert abs(float(blurred.mean() - image.mean())) < 0.02

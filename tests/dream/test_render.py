@@ -109,6 +109,15 @@ def test_resuming_a_different_stage_is_refused(tiny_pipelines, tmp_path):
         list(render(small_stage(frames=(3,), loop_frames=0), tmp_path / "run", tiny_pipelines))
 
 
+def test_a_loop_window_as_long_as_the_stage_renders(tmp_path):
+    """A window of every frame but the first, zooming fast: frame 0 placed ahead at the window's
+    start is shrunk to under a pixel, and its low-pass is wider than the frame (the render stopped
+    with a padding error from torch; any window the stage allows must render)."""
+    stage = small_stage(frames=(40,), loop_frames=39, zoom_px=4.0, vanishing_point=(0.8, 0.2))
+    events = list(render(stage, tmp_path / "run", pipelines=None))
+    assert isinstance(events[-1], Rendered) and events[-1].frames == 40
+
+
 @pytest.mark.parametrize("cadence, vanishing_point", [(1, (0.4, 0.6)), (3, (0.4, 0.6)), (1, (0.15, 0.85)),
                                                       (3, (0.15, 0.85))])
 def test_preview_needs_no_model_and_closes_its_loop_at_the_borders_too(tmp_path, cadence, vanishing_point):
