@@ -115,18 +115,24 @@ def test_a_frame_round_trips_through_uint8_exactly():
     assert torch.equal(to_uint8(to_float(frame)), frame)
 
 
-def test_frame_0_closing_the_loop_is_placed_so_the_next_move_brings_it_back_sharp():
-    """Placed one step ahead and moved by that step, frame 0 meets itself at the seam: placed
-    sharp (`closing`), the two resamplings leave less of a blur than a plain placement does."""
+def back_from_one_step_ahead(closing: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """A photograph as frame 0, placed one step ahead over a black ride at full weight (`closing`:
+    as the loop places frame 0), then moved by that step: frame 0, and what came back of it."""
     first = to_float(to_tensor(Image.fromarray(data.astronaut()).resize((192, 144))))
     size = (192, 144)
     step = step_warp(size, Camera(1.5, vanishing_point=VP))
     placement = zoom_about((1 / zoom_scale(size, 1.5)[0], 1 / zoom_scale(size, 1.5)[1]), VP)
-    blank = torch.zeros_like(first)
+    placed = place_ahead(first, placement, tuple(first.shape[-2:]), closing)
+    return first, move(mix_ahead(torch.zeros_like(first), placed, placement, 1.0, closing), step)
+
+
+def test_frame_0_closing_the_loop_is_placed_so_the_next_move_brings_it_back_sharp():
+    """Placed one step ahead and moved by that step, frame 0 meets itself at the seam: placed
+    sharp (`closing`), the two resamplings leave less of a blur than a plain placement does."""
 
     def error(closing: bool) -> float:
-        placed = mix_ahead(blank, place_ahead(first, placement, tuple(first.shape[-2:]), closing), placement, 1.0, closing)
-        return float((move(placed, step) - first)[..., 8:-8, 8:-8].abs().mean() * 255)
+        first, back = back_from_one_step_ahead(closing)
+        return float((back - first)[..., 8:-8, 8:-8].abs().mean() * 255)
 
     plain, sharp = error(False), error(True)
     assert sharp < 0.85 * plain, (plain, sharp)
@@ -137,12 +143,8 @@ def test_frame_0_closing_the_loop_meets_itself_at_its_edges_too():
     outermost pixels come back from its box's edge: a move samples two pixels each way, so the
     closing mix gives frame 0 its full weight two pixels past its box. With the weight falling from
     the box's edge, the ride's black leaked into frame 0's edge at the seam (3 to 9 grey levels)."""
-    first = to_float(to_tensor(Image.fromarray(data.astronaut()).resize((192, 144))))
-    size = (192, 144)
-    step = step_warp(size, Camera(1.5, vanishing_point=VP))
-    placement = zoom_about((1 / zoom_scale(size, 1.5)[0], 1 / zoom_scale(size, 1.5)[1]), VP)
-    placed = mix_ahead(torch.zeros_like(first), place_ahead(first, placement, (144, 192), True), placement, 1.0, True)
-    error = (move(placed, step) - first).abs().mean(1)[0] * 255
+    first, back = back_from_one_step_ahead(closing=True)
+    error = (back - first).abs().mean(1)[0] * 255
     inner = float(error[8:-8, 8:-8].mean())
     for name, edge in (("top", error[0]), ("bottom", error[-1]), ("left", error[:, 0]), ("right", error[:, -1])):
         assert float(edge.mean()) < 1.5 * inner, (name, float(edge.mean()), inner)
