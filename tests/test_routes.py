@@ -155,3 +155,84 @@ def test_a_stopped_or_unknown_stream_is_a_plain_404(client, stream):
         with pytest.raises(WebSocketDenialResponse) as denied:
             client.websocket_connect(address).__enter__()
         assert denied.value.status_code == 404
+
+
+class CountingStandIn(StandIn):
+    """The stand-in, counting the frames the stream has made."""
+
+    made = 0
+
+    def redraw(self, images, embeds, variants, seed, stop):
+        self.made += 1
+        return super().redraw(images, embeds, variants, seed, stop)
+
+
+@pytest.fixture
+def served():
+    """The routes on a real uvicorn server over TCP, with the WebSocket code Streamlit runs them on
+    (its `_get_websocket_protocol`): the kernel's buffers are part of what a watcher gets."""
+    import threading
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=ROUTES), host="127.0.0.1", port=0,
+                                           ws="websockets-sansio", log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.01)
+    yield server.servers[0].sockets[0].getsockname()[1]
+    server.should_exit = True
+    thread.join(30)
+
+
+def test_a_watcher_slower_than_the_stream_gets_the_newest_frame_not_a_backlog(served):
+    import socket
+
+    from websockets.client import ClientProtocol
+    from websockets.frames import Frame, Opcode
+    from websockets.uri import parse_uri
+
+    from core.dream.live import LiveSettings, LiveStream
+    from tests.dream.test_broadcast import unpack
+
+    # Noise: each frame's JPEG is larger than everything the server's buffers may hold back.
+    start = np.random.default_rng(0).integers(0, 256, (512, 512, 3), dtype=np.uint8)
+    model = CountingStandIn()
+    stream = LiveStream("owner", model, LiveSettings("a road", size=512), start, lost_seconds=3600, idle_seconds=3600)
+    # A phone on bad Wi-Fi: it takes a frame, then the stream makes `more` before it takes the next.
+    more = 3
+    phone = socket.socket()
+    phone.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    phone.connect(("127.0.0.1", served))
+    protocol = ClientProtocol(parse_uri(f"ws://127.0.0.1:{served}/giro/live/{stream.id}"), max_size=None)
+    protocol.send_request(protocol.connect())
+
+    def next_index() -> int:
+        while True:
+            phone.sendall(b"".join(protocol.data_to_send()))  # the handshake, pongs
+            for event in protocol.events_received():
+                if isinstance(event, Frame) and event.opcode is Opcode.BINARY:
+                    return unpack(event.data)[0]["index"]
+            data = phone.recv(4096)
+            assert data, "the socket closed"
+            protocol.receive_data(data)
+
+    try:
+        behind = []
+        for _ in range(12):
+            index = next_index()
+            behind.append(model.made - index)
+            deadline, wanted = time.monotonic() + 60, model.made + more
+            while model.made < wanted:
+                assert time.monotonic() < deadline and not stream.broadcast.closed, "the stream stopped making frames"
+                time.sleep(0.01)
+        # Sent every frame, it falls further behind with each one it takes; sent the newest, it stays
+        # about `more` behind, and the frame in the server's buffers when it took the last one.
+        assert max(behind[4:]) <= 3 * more, f"frames behind the stream when taken: {behind}"
+    finally:
+        phone.close()
+        stream.stop()
+        stream.join(30)

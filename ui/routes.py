@@ -8,14 +8,18 @@ sending through its websocket.
 - `/giro/live/STREAM`: the live stream's frames over a WebSocket, each as it is made (see
   `core.dream.broadcast`): only this server's stream, only while it runs; any other address is
   refused (and a plain 404 over HTTP). The steering tab's socket carries `?steer=KEY`, and its
-  watching counts as the tab being there; a closed tab stops counting at once.
+  watching counts as the tab being there; a closed tab stops counting at once. A watcher slower
+  than the stream (a phone on bad Wi-Fi) is sent the newest frame when the last one has gone, not
+  a backlog (`_keep_unsent_small`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import json
+import os
+import socket
+import stat
+from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -33,6 +37,7 @@ STAGE = "stage.toml"
 DOWNLOADS = {GIF: "image/gif", MP4: "video/mp4", ZIP: "application/zip", STAGE: "application/toml"}
 RUNS = "/giro/runs"
 LIVE = "/giro/live"
+UNSENT_BYTES = 16_384  # of a live socket's frames, what its kernel holds that the network has not taken
 
 
 def run_file_url(run_dir: Path, name: str) -> str:
@@ -85,6 +90,7 @@ async def live_socket(websocket: WebSocket) -> None:
         return
     steering = websocket.query_params.get("steer") == stream.steer_key
     await websocket.accept()
+    _keep_unsent_small(websocket)
     seq = 0
     try:
         while True:
@@ -102,6 +108,37 @@ async def live_socket(websocket: WebSocket) -> None:
                 stream.heartbeat()
     except (WebSocketDisconnect, OSError):  # the tab is gone (uvicorn's ClientDisconnected is an OSError)
         return
+
+
+def _keep_unsent_small(websocket: WebSocket) -> None:
+    """Let the kernel hold at most UNSENT_BYTES of this socket's data that the network has not taken.
+
+    A watcher that takes frames slower than the stream makes them would otherwise be sent every
+    frame: the kernel takes them all into a send buffer that grows to megabytes (4 MB on Linux), and
+    the watcher sees frames from further and further back (`python -m bench.slow_watcher`). Held
+    back, the route's send waits for the frame before to go (uvicorn holds at most 64 KB more), and
+    the broadcast then gives it the newest. Starlette does not
+    hand the route its socket, so it is found among the process's own by its two addresses; where
+    it cannot be (no /dev/fd, no TCP_NOTSENT_LOWAT), the socket is left as it is."""
+    ends = websocket.scope.get("client"), websocket.scope.get("server")
+    option = getattr(socket, "TCP_NOTSENT_LOWAT", None)
+    if None in ends or option is None or not os.path.isdir("/dev/fd"):
+        return
+    client, server = (tuple(end)[:2] for end in ends)
+    for name in os.listdir("/dev/fd"):
+        try:
+            if not stat.S_ISSOCK(os.fstat(int(name)).st_mode):
+                continue
+            candidate = socket.socket(fileno=os.dup(int(name)))
+        except (OSError, ValueError):  # closed since it was listed
+            continue
+        with candidate:  # a duplicate: closing it leaves the server's own open
+            try:
+                if candidate.getpeername()[:2] == client and candidate.getsockname()[:2] == server:
+                    candidate.setsockopt(socket.IPPROTO_TCP, option, UNSENT_BYTES)
+                    return
+            except (OSError, TypeError):  # not connected, or not an internet socket
+                continue
 
 
 async def no_live_page(request: Request) -> Response:
