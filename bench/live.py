@@ -106,12 +106,12 @@ def page(seconds: float, soak: float, before: str | None) -> list[dict]:
 
 @contextmanager
 def _tree_at(revision: str) -> Iterator[Path]:
-    """A checkout of `revision` with this tree's stand-in page in it (bench/live_page*.py)."""
+    """A checkout of `revision` with this tree's stand-in page in it (bench/live_page*.py, steady.py)."""
     with tempfile.TemporaryDirectory() as scratch:
         tree = Path(scratch) / "tree"
         subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(tree), revision], cwd=ROOT, check=True)
         try:
-            for name in ("live_page.py", "live_page_app.py"):
+            for name in ("live_page.py", "live_page_app.py", "steady.py"):
                 shutil.copy(ROOT / "bench" / name, tree / "bench" / name)
             yield tree
         finally:

@@ -1,0 +1,148 @@
+"""A watcher slower than the Live stream (a phone on bad Wi-Fi): how old its frames are when they
+arrive, and how many it gets.
+
+A real `LiveStream` at 512 px, fed at 30 frames a second by the stand-in of `bench.steady`, from
+scikit-image's astronaut (a photograph's JPEG size); its route (`ui.routes`) on uvicorn with the
+WebSocket code Streamlit runs it on, over TCP on this machine. One watcher behind a link of each
+rate: a relay passes the server's bytes on at that rate, reading through a small receive buffer as
+a slow path holds little, so what waits, waits in the server's buffers. Each rate twice, side by
+side: the route as it is, and with the socket's kernel buffer left as it was before
+(`ui.routes._keep_unsent_small` off). Age: from a frame's making to its last byte's arrival.
+
+    python -m bench.slow_watcher [--seconds 20] [--rates 100 300 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import struct
+import threading
+import time
+from unittest import mock
+
+import numpy as np
+import uvicorn
+from PIL import Image
+from skimage import data
+from starlette.applications import Starlette
+from websockets.sync.client import connect
+
+from bench.results import machine, write_section
+from bench.steady import SteadyModel
+from core.dream.live import LiveSettings, LiveStream
+from ui import routes
+
+RATE = 30  # frames a second: about the H200's pace at 512 px with a compiled model
+SIZE = 512
+CHUNK = 4096
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=20, help="how long each watcher watches")
+    parser.add_argument("--rates", type=int, nargs="+", default=[100, 300, 1000], help="the links' rates, KB a second")
+    args = parser.parse_args(argv)
+    rows = []
+    for rate in args.rates:
+        for held in (True, False):
+            rows.append(watch(rate * 1000, held, args.seconds))
+            row = rows[-1]
+            print(f"{rate} KB/s, {row['route']}: {row['taken']:.1f} frames a second of {row['made']:.1f}, "
+                  f"{row['kb']:.0f} KB each, age median {row['median']:.2f} s, last {row['last']:.2f} s", flush=True)
+            write_results(rows, args.seconds)
+
+
+def watch(rate: float, held: bool, seconds: float) -> dict:
+    start = np.asarray(Image.fromarray(data.astronaut()).resize((SIZE, SIZE)))
+    model = SteadyModel(1 / RATE)
+    stream = LiveStream("bench", model, LiveSettings("an astronaut", size=SIZE), start,
+                        lost_seconds=3600, idle_seconds=3600)
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=routes.ROUTES), host="127.0.0.1", port=0,
+                                           ws="websockets-sansio", log_level="warning"))
+    keep = routes._keep_unsent_small if held else (lambda websocket: None)
+    with mock.patch.object(routes, "_keep_unsent_small", keep):
+        threading.Thread(target=server.run, daemon=True).start()
+        try:
+            while not server.started:
+                time.sleep(0.01)
+            port = server.servers[0].sockets[0].getsockname()[1]
+            relay = _relay(port, rate)
+            arrivals = []
+            with connect(f"ws://127.0.0.1:{relay}/giro/live/{stream.id}", max_size=None) as watcher:
+                began = time.monotonic()
+                while time.monotonic() - began < seconds:
+                    message = watcher.recv()
+                    if isinstance(message, bytes):
+                        arrivals.append((time.monotonic(), _index(message), len(message)))
+            made_rate = (len(model.made) - 1) / (model.made[-1] - model.made[0])
+        finally:
+            stream.stop()
+            stream.join(30)
+            server.should_exit = True
+    late = [(t, index, size) for t, index, size in arrivals if t - arrivals[0][0] > seconds / 2]
+    ages = [t - model.made[index] for t, index, _ in late]
+    return dict(rate=rate, route="as it is" if held else "kernel buffer as before",
+                taken=(len(late) - 1) / (late[-1][0] - late[0][0]), made=made_rate,
+                kb=statistics.median(size for _, _, size in late) / 1000,
+                median=statistics.median(ages), last=ages[-1])
+
+
+def _index(message: bytes) -> int:
+    """The frame's index, from the caption ahead of its JPEG (`core.dream.broadcast.message`)."""
+    length = struct.unpack(">I", message[:4])[0]
+    return json.loads(message[4:4 + length])["index"]
+
+
+def _relay(port: int, rate: float) -> int:
+    """A port whose one connection reaches `port` through a link of `rate` bytes a second."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def run() -> None:
+        near, _ = listener.accept()
+        far = socket.socket()
+        far.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, CHUNK)  # before connecting: the window it offers
+        far.connect(("127.0.0.1", port))
+        threading.Thread(target=_pass, args=(near, far, None), daemon=True).start()
+        _pass(far, near, rate)
+
+    threading.Thread(target=run, daemon=True).start()
+    return listener.getsockname()[1]
+
+
+def _pass(source: socket.socket, sink: socket.socket, rate: float | None) -> None:
+    began, passed = time.monotonic(), 0
+    try:
+        while chunk := source.recv(CHUNK):
+            sink.sendall(chunk)
+            passed += len(chunk)
+            if rate:
+                time.sleep(max(0.0, passed / rate - (time.monotonic() - began)))
+    except OSError:
+        pass
+    finally:
+        sink.close()
+
+
+def write_results(rows: list[dict], seconds: float) -> None:
+    lines = [
+        "## Live Dream: a watcher slower than the stream",
+        "",
+        f"Machine: {machine()}",
+        "",
+        " ".join(__doc__.split("\n\n    python")[0].split()) + f" Over the second half of {seconds:g} s each; "
+        "frames made / s is what the stream reached on this machine.",
+        "",
+        "| link KB / s | route | frames taken / s | frames made / s | KB a frame | age, median (s) | age, last frame (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        lines.append(f"| {r['rate'] / 1000:g} | {r['route']} | {r['taken']:.1f} | {r['made']:.1f} | {r['kb']:.0f} "
+                     f"| {r['median']:.2f} | {r['last']:.2f} |")
+    write_section("live-slow", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
