@@ -167,23 +167,32 @@ class CountingStandIn(StandIn):
         return super().redraw(images, embeds, variants, seed, stop)
 
 
-@pytest.fixture
-def served():
+@pytest.fixture(params=["http", "https"])
+def served(request, tmp_path):
     """The routes on a real uvicorn server over TCP, with the WebSocket code Streamlit runs them on
-    (its `_get_websocket_protocol`): the kernel's buffers are part of what a watcher gets."""
+    (its `_get_websocket_protocol`), over HTTP and HTTPS (`make serve`): the buffers of the kernel
+    and of TLS are part of what a watcher gets. Its port, and the client's TLS context or None."""
+    import ssl
     import threading
 
     import uvicorn
 
+    from core.lan import make_certificate
+
+    tls, trust = {}, None
+    if request.param == "https":
+        cert, key = make_certificate(tmp_path)
+        tls = dict(ssl_certfile=str(cert), ssl_keyfile=str(key))
+        trust = ssl.create_default_context(cafile=str(cert))
     server = uvicorn.Server(uvicorn.Config(Starlette(routes=ROUTES), host="127.0.0.1", port=0,
-                                           ws="websockets-sansio", log_level="warning"))
+                                           ws="websockets-sansio", log_level="warning", **tls))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.01)
-    yield server.servers[0].sockets[0].getsockname()[1]
+    yield server.servers[0].sockets[0].getsockname()[1], trust
     server.should_exit = True
     thread.join(30)
 
@@ -204,10 +213,14 @@ def test_a_watcher_slower_than_the_stream_gets_the_newest_frame_not_a_backlog(se
     stream = LiveStream("owner", model, LiveSettings("a road", size=512), start, lost_seconds=3600, idle_seconds=3600)
     # A phone on bad Wi-Fi: it takes a frame, then the stream makes `more` before it takes the next.
     more = 3
+    port, trust = served
     phone = socket.socket()
     phone.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    phone.connect(("127.0.0.1", served))
-    protocol = ClientProtocol(parse_uri(f"ws://127.0.0.1:{served}/giro/live/{stream.id}"), max_size=None)
+    phone.connect(("127.0.0.1", port))
+    if trust:
+        phone = trust.wrap_socket(phone, server_hostname="127.0.0.1")
+    scheme = "wss" if trust else "ws"
+    protocol = ClientProtocol(parse_uri(f"{scheme}://127.0.0.1:{port}/giro/live/{stream.id}"), max_size=None)
     protocol.send_request(protocol.connect())
 
     def next_index() -> int:

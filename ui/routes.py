@@ -10,15 +10,12 @@ sending through its websocket.
   refused (and a plain 404 over HTTP). The steering tab's socket carries `?steer=KEY`, and its
   watching counts as the tab being there; a closed tab stops counting at once. A watcher slower
   than the stream (a phone on bad Wi-Fi) is sent the newest frame when the last one has gone, not
-  a backlog (`_keep_unsent_small`).
+  a backlog (`ui.link`).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import stat
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -32,12 +29,12 @@ from core.dream.live import LiveStream
 from core.dream.run import GIF, MP4, ZIP, RunFolder
 from core.dream.stage import shared_stage, stage_from_dict, stage_to_toml
 from core.errors import GiroError
+from ui.link import Link
 
 STAGE = "stage.toml"
 DOWNLOADS = {GIF: "image/gif", MP4: "video/mp4", ZIP: "application/zip", STAGE: "application/toml"}
 RUNS = "/giro/runs"
 LIVE = "/giro/live"
-UNSENT_BYTES = 16_384  # of a live socket's frames, what its kernel holds that the network has not taken
 
 
 def run_file_url(run_dir: Path, name: str) -> str:
@@ -90,11 +87,14 @@ async def live_socket(websocket: WebSocket) -> None:
         return
     steering = websocket.query_params.get("steer") == stream.steer_key
     await websocket.accept()
-    _keep_unsent_small(websocket)
-    seq = 0
+    link = Link.of(websocket)
+    seq, sent, sent_before = 0, 0, 0  # bytes sent through the last message, and through the one before it
     try:
         while True:
-            got = await stream.broadcast.next_after(seq)
+            # At most two messages on their way: a watcher slower than the stream gets the newest frame
+            # once the one before has reached it, not a backlog in the buffers on the way (ui/link.py).
+            taken = link is None or await link.reached(sent_before)
+            got = await stream.broadcast.next_after(seq) if taken else None
             if got is not None:
                 seq, data = got
                 await websocket.send_bytes(data)
@@ -102,43 +102,17 @@ async def live_socket(websocket: WebSocket) -> None:
                 await websocket.send_text(json.dumps({"stopped": stream.message or "the live stream stopped"}))
                 await websocket.close()
                 return
-            else:  # no frame this second (paused, waiting): the socket still tells if the tab is there
-                await websocket.send_text("{}")
-            if steering:
+            else:  # no frame this second, or the last still on its way: a note, which fails if the tab is gone
+                data = "{}"
+                await websocket.send_text(data)
+            sent_before, sent = sent, sent + len(data)
+            if steering and taken:  # the tab took what it was sent: it is there
                 stream.heartbeat()
     except (WebSocketDisconnect, OSError):  # the tab is gone (uvicorn's ClientDisconnected is an OSError)
         return
-
-
-def _keep_unsent_small(websocket: WebSocket) -> None:
-    """Let the kernel hold at most UNSENT_BYTES of this socket's data that the network has not taken.
-
-    A watcher that takes frames slower than the stream makes them would otherwise be sent every
-    frame: the kernel takes them all into a send buffer that grows to megabytes (4 MB on Linux), and
-    the watcher sees frames from further and further back (`python -m bench.slow_watcher`). Held
-    back, the route's send waits for the frame before to go (uvicorn holds at most 64 KB more), and
-    the broadcast then gives it the newest. Starlette does not
-    hand the route its socket, so it is found among the process's own by its two addresses; where
-    it cannot be (no /dev/fd, no TCP_NOTSENT_LOWAT), the socket is left as it is."""
-    ends = websocket.scope.get("client"), websocket.scope.get("server")
-    option = getattr(socket, "TCP_NOTSENT_LOWAT", None)
-    if None in ends or option is None or not os.path.isdir("/dev/fd"):
-        return
-    client, server = (tuple(end)[:2] for end in ends)
-    for name in os.listdir("/dev/fd"):
-        try:
-            if not stat.S_ISSOCK(os.fstat(int(name)).st_mode):
-                continue
-            candidate = socket.socket(fileno=os.dup(int(name)))
-        except (OSError, ValueError):  # closed since it was listed
-            continue
-        with candidate:  # a duplicate: closing it leaves the server's own open
-            try:
-                if candidate.getpeername()[:2] == client and candidate.getsockname()[:2] == server:
-                    candidate.setsockopt(socket.IPPROTO_TCP, option, UNSENT_BYTES)
-                    return
-            except (OSError, TypeError):  # not connected, or not an internet socket
-                continue
+    finally:
+        if link is not None:
+            link.close()
 
 
 async def no_live_page(request: Request) -> Response:
