@@ -2,12 +2,12 @@
 arrive, and how many it gets.
 
 A real `LiveStream` at 512 px, fed at 30 frames a second by the stand-in of `bench.steady`, from
-scikit-image's astronaut (a photograph's JPEG size); its route (`ui.routes`) on uvicorn with the
+scikit-image's astronaut; its route (`ui.routes`) on uvicorn with the
 WebSocket code Streamlit runs it on, over TCP on this machine. One watcher behind a link of each
 rate: a relay passes the server's bytes on at that rate, reading through a small receive buffer as
-a slow path holds little, so what waits, waits in the server's buffers. Each rate twice, side by
-side: the route as it is, and with the socket's kernel buffer left as it was before
-(`ui.routes._keep_unsent_small` off). Age: from a frame's making to its last byte's arrival.
+a slow path holds little, so what waits, waits in the server's buffers. Each rate four times, side by
+side: over HTTP and over HTTPS (`make serve`, for phones), the route as it is and as before
+`ui.link` (sending as the socket took). Age: from a frame's making to its last byte's arrival.
 
     python -m bench.slow_watcher [--seconds 20] [--rates 100 300 1000]
 """
@@ -15,12 +15,16 @@ side: the route as it is, and with the socket's kernel buffer left as it was bef
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import socket
+import ssl
 import statistics
 import struct
+import tempfile
 import threading
 import time
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -33,6 +37,7 @@ from websockets.sync.client import connect
 from bench.results import machine, write_section
 from bench.steady import SteadyModel
 from core.dream.live import LiveSettings, LiveStream
+from core.lan import make_certificate
 from ui import routes
 
 RATE = 30  # frames a second: about the H200's pace at 512 px with a compiled model
@@ -46,32 +51,43 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rates", type=int, nargs="+", default=[100, 300, 1000], help="the links' rates, KB a second")
     args = parser.parse_args(argv)
     rows = []
-    for rate in args.rates:
-        for held in (True, False):
-            rows.append(watch(rate * 1000, held, args.seconds))
-            row = rows[-1]
-            print(f"{rate} KB/s, {row['route']}: {row['taken']:.1f} frames a second of {row['made']:.1f}, "
-                  f"{row['kb']:.0f} KB each, age median {row['median']:.2f} s, last {row['last']:.2f} s", flush=True)
-            write_results(rows, args.seconds)
+    with tempfile.TemporaryDirectory() as scratch:
+        certificate = make_certificate(Path(scratch))
+        for rate in args.rates:
+            for secure in (False, True):
+                for linked in (True, False):
+                    rows.append(watch(rate * 1000, linked, certificate if secure else None, args.seconds))
+                    row = rows[-1]
+                    print(f"{rate} KB/s over {row['scheme']}, {row['route']}: {row['taken']:.1f} frames a second "
+                          f"of {row['made']:.1f}, {row['kb']:.0f} KB each, age median {row['median']:.2f} s, "
+                          f"last {row['last']:.2f} s", flush=True)
+                    write_results(rows, args.seconds)
 
 
-def watch(rate: float, held: bool, seconds: float) -> dict:
+class _NoLink:  # the route before `ui.link`: it sent as the socket took
+    @staticmethod
+    def of(websocket) -> None:
+        return None
+
+
+def watch(rate: float, linked: bool, certificate: tuple[Path, Path] | None, seconds: float) -> dict:
     start = np.asarray(Image.fromarray(data.astronaut()).resize((SIZE, SIZE)))
     model = SteadyModel(1 / RATE)
     stream = LiveStream("bench", model, LiveSettings("an astronaut", size=SIZE), start,
                         lost_seconds=3600, idle_seconds=3600)
+    tls = dict(ssl_certfile=str(certificate[0]), ssl_keyfile=str(certificate[1])) if certificate else {}
     server = uvicorn.Server(uvicorn.Config(Starlette(routes=routes.ROUTES), host="127.0.0.1", port=0,
-                                           ws="websockets-sansio", log_level="warning"))
-    keep = routes._keep_unsent_small if held else (lambda websocket: None)
-    with mock.patch.object(routes, "_keep_unsent_small", keep):
+                                           ws="websockets-sansio", log_level="warning", **tls))
+    with contextlib.nullcontext() if linked else mock.patch.object(routes, "Link", _NoLink):
         threading.Thread(target=server.run, daemon=True).start()
         try:
             while not server.started:
                 time.sleep(0.01)
             port = server.servers[0].sockets[0].getsockname()[1]
-            relay = _relay(port, rate)
+            address = f"{'wss' if certificate else 'ws'}://127.0.0.1:{_relay(port, rate)}/giro/live/{stream.id}"
+            trust = ssl.create_default_context(cafile=str(certificate[0])) if certificate else None
             arrivals = []
-            with connect(f"ws://127.0.0.1:{relay}/giro/live/{stream.id}", max_size=None) as watcher:
+            with connect(address, max_size=None, ssl=trust) as watcher:
                 began = time.monotonic()
                 while time.monotonic() - began < seconds:
                     message = watcher.recv()
@@ -84,7 +100,7 @@ def watch(rate: float, held: bool, seconds: float) -> dict:
             server.should_exit = True
     late = [(t, index, size) for t, index, size in arrivals if t - arrivals[0][0] > seconds / 2]
     ages = [t - model.made[index] for t, index, _ in late]
-    return dict(rate=rate, route="as it is" if held else "kernel buffer as before",
+    return dict(rate=rate, scheme="HTTPS" if certificate else "HTTP", route="as it is" if linked else "as before",
                 taken=(len(late) - 1) / (late[-1][0] - late[0][0]), made=made_rate,
                 kb=statistics.median(size for _, _, size in late) / 1000,
                 median=statistics.median(ages), last=ages[-1])
@@ -135,11 +151,11 @@ def write_results(rows: list[dict], seconds: float) -> None:
         " ".join(__doc__.split("\n\n    python")[0].split()) + f" Over the second half of {seconds:g} s each; "
         "frames made / s is what the stream reached on this machine.",
         "",
-        "| link KB / s | route | frames taken / s | frames made / s | KB a frame | age, median (s) | age, last frame (s) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| link KB / s | over | route | frames taken / s | frames made / s | KB a frame | age, median (s) | age, last frame (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        lines.append(f"| {r['rate'] / 1000:g} | {r['route']} | {r['taken']:.1f} | {r['made']:.1f} | {r['kb']:.0f} "
+        lines.append(f"| {r['rate'] / 1000:g} | {r['scheme']} | {r['route']} | {r['taken']:.1f} | {r['made']:.1f} | {r['kb']:.0f} "
                      f"| {r['median']:.2f} | {r['last']:.2f} |")
     write_section("live-slow", "\n".join(lines))
 
