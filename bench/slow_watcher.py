@@ -79,7 +79,8 @@ def watch(rate: float, linked: bool, certificate: tuple[Path, Path] | None, seco
     server = uvicorn.Server(uvicorn.Config(Starlette(routes=routes.ROUTES), host="127.0.0.1", port=0,
                                            ws="websockets-sansio", log_level="warning", **tls))
     with contextlib.nullcontext() if linked else mock.patch.object(routes, "Link", _NoLink):
-        threading.Thread(target=server.run, daemon=True).start()
+        serving = threading.Thread(target=server.run, daemon=True)
+        serving.start()
         try:
             while not server.started:
                 time.sleep(0.01)
@@ -93,11 +94,16 @@ def watch(rate: float, linked: bool, certificate: tuple[Path, Path] | None, seco
                     message = watcher.recv()
                     if isinstance(message, bytes):
                         arrivals.append((time.monotonic(), _index(message), len(message)))
+                watcher.close_socket()  # gone at once, as a phone's Wi-Fi goes: a closing handshake waits behind a backlog
             made_rate = (len(model.made) - 1) / (model.made[-1] - model.made[0])
         finally:
             stream.stop()
             stream.join(30)
+            closing = time.monotonic() + 10  # the watcher's socket gone first: uvicorn's shutdown fails on one mid-close
+            while server.server_state.connections and time.monotonic() < closing:
+                time.sleep(0.01)
             server.should_exit = True
+            serving.join(30)
     late = [(t, index, size) for t, index, size in arrivals if t - arrivals[0][0] > seconds / 2]
     ages = [t - model.made[index] for t, index, _ in late]
     return dict(rate=rate, scheme="HTTPS" if certificate else "HTTP", route="as it is" if linked else "as before",
