@@ -40,7 +40,7 @@ from core.dream.live import LiveSettings, LiveStream
 from core.lan import make_certificate
 from ui import routes
 
-RATE = 30  # frames a second: about the H200's pace at 512 px with a compiled model
+RATE = 30  # frames a second: the slower stream of `bench.live --page`
 SIZE = 512
 CHUNK = 4096
 
