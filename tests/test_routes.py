@@ -157,16 +157,6 @@ def test_a_stopped_or_unknown_stream_is_a_plain_404(client, stream):
         assert denied.value.status_code == 404
 
 
-class CountingStandIn(StandIn):
-    """The stand-in, counting the frames the stream has made."""
-
-    made = 0
-
-    def redraw(self, images, embeds, variants, seed, stop):
-        self.made += 1
-        return super().redraw(images, embeds, variants, seed, stop)
-
-
 @pytest.fixture(params=["http", "https"])
 def served(request, tmp_path):
     """The routes on a real uvicorn server over TCP, with the WebSocket code Streamlit runs them on
@@ -204,12 +194,13 @@ def test_a_watcher_slower_than_the_stream_gets_the_newest_frame_not_a_backlog(se
     from websockets.frames import Frame, Opcode
     from websockets.uri import parse_uri
 
+    from bench.steady import SteadyModel
     from core.dream.live import LiveSettings, LiveStream
     from tests.dream.test_broadcast import unpack
 
     # Noise: each frame's JPEG is larger than everything the server's buffers may hold back.
     start = np.random.default_rng(0).integers(0, 256, (512, 512, 3), dtype=np.uint8)
-    model = CountingStandIn()
+    model = SteadyModel(0.0)  # a frame as fast as the stream makes them; `made` counts them
     stream = LiveStream("owner", model, LiveSettings("a road", size=512), start, lost_seconds=3600, idle_seconds=3600)
     # A phone on bad Wi-Fi: it takes a frame, then the stream makes `more` before it takes the next.
     more = 3
@@ -237,9 +228,9 @@ def test_a_watcher_slower_than_the_stream_gets_the_newest_frame_not_a_backlog(se
         behind = []
         for _ in range(12):
             index = next_index()
-            behind.append(model.made - index)
-            deadline, wanted = time.monotonic() + 60, model.made + more
-            while model.made < wanted:
+            behind.append(len(model.made) - 1 - index)  # made[0]: the start, frame 0
+            deadline, wanted = time.monotonic() + 60, len(model.made) + more
+            while len(model.made) < wanted:
                 assert time.monotonic() < deadline and not stream.broadcast.closed, "the stream stopped making frames"
                 time.sleep(0.01)
         # Sent every frame, it falls further behind with each one it takes; sent the newest, it stays
