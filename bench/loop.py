@@ -123,10 +123,11 @@ def _tuned_table(photo: Path) -> list[str]:
         "about 1: the window steps like the ride; a frame taking over a picture at once reads 2 or more). "
         "MP4: the moved figures again, on the frames of the "
         "preview's video decoded, as a viewer gets them. With cadence, the seam (which lands on frame 0, "
-        "a drawn frame) is measured against the steps onto drawn frames. The test card is point-sampled: "
-        "about the vanishing point its detail grows finer than a pixel and shimmers from frame to frame, "
-        "and the ride's steps that each figure is measured against include that shimmer, so its figures "
-        "read lower than a card filtered to the pixels would (a photograph's copies are filtered).",
+        "a drawn frame) is measured against the steps onto drawn frames. The card (test card or photograph) "
+        "is softened by a Gaussian of half a pixel, as a model's decoder draws no edge sharper than its "
+        "pixels; about the vanishing point the test card's detail still grows finer than a pixel and "
+        "shimmers from frame to frame, and the ride's steps that each figure is measured against include "
+        "that shimmer.",
         "",
         "| stage | seam | border | centre | moved | ring 1 | ring 2 | ring 3 | ring 4 | flicker | ghosting "
         "| window jolt | MP4 moved | MP4 worst ring | MP4 ghosting |",

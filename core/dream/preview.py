@@ -35,11 +35,25 @@ RAYS = 24
 SPACING = 0.7  # each nested frame's size over the one outside it
 KINDS_CYCLE = 64  # nested frames before their kinds of land repeat (a power of two)
 FINEST_REDRAWN = 1.0  # pixels: the detail under a Gaussian this wide is redrawn at any strength
+SOFTENED = 0.5  # pixels: the Gaussian a preview's pictures are softened by (see `soften`)
 
 
 def test_card(width: int, height: int, vanishing_point: tuple[float, float]) -> Image.Image:
     """The card about `vanishing_point`, as frame 0 of a preview shows it."""
-    return to_image(to_uint8(card_tensor(width, height, vanishing_point)))
+    return to_image(to_uint8(soften(card_tensor(width, height, vanishing_point))))
+
+
+def soften(picture: torch.Tensor) -> torch.Tensor:
+    """A preview's picture of the card ((1, 3, H, W), the test card or a start image's) softened by
+    a Gaussian of SOFTENED pixels, as a model's decoder draws no edge sharper than its pixels (a
+    preview is half a 512 px stage's size: a pixel's softness there is half a pixel here).
+
+    Drawn with one point a pixel, the card's edges step a whole pixel and its detail about the
+    vanishing point shimmers: the frames drawn came out crisper than any move of them could keep,
+    so the frames moved between them dipped (a 160x64 test card at cadence 2: their edges 21 %
+    below the drawn ones'), and the loop closed onto a frame 0 sharper than its last frame moved.
+    """
+    return gaussian_blur(picture, SOFTENED)
 
 
 def card_tensor(width: int, height: int, vanishing_point: tuple[float, float],

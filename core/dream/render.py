@@ -24,11 +24,12 @@ import numpy as np
 import torch
 from PIL import Image
 
+from core.dream.camera import IDENTITY
 from core.dream.colour import Palette, palette
 from core.dream.figures import LoopFigures
 from core.dream.pipelines import DreamPipelines, Variant
 from core.dream.plan import FramePlan, make_plan
-from core.dream.preview import ImageCard, card_tensor, redraw_card
+from core.dream.preview import ImageCard, card_tensor, redraw_card, soften
 from core.dream.run import GIF, MP4, ZIP, Manifest, RunFolder
 from core.dream.stage import Stage
 from core.dream.step import Ahead, Detail, Hold, HostFrame, advance, start_frame
@@ -252,12 +253,15 @@ class _Drawing:
 
 def _preview_card(stage: Stage, centre: tuple[float, float], device: str) -> Callable[..., torch.Tensor]:
     """A preview's card as the camera sees it having travelled (a warp -> (1, 3, H, W)), converging
-    where frame 0 looks: the start image nested in itself, or the test card."""
+    where frame 0 looks: the start image nested in itself, or the test card; softened as a model's
+    pictures are (`core.dream.preview.soften`)."""
     r = stage.render
     if r.first_image:
         fitted = start_frame((r.width, r.height), device, load_image(r.first_image), lambda: None)
-        return ImageCard(to_float(fitted), centre)
-    return functools.partial(card_tensor, r.width, r.height, centre, device=device)
+        card = ImageCard(to_float(fitted), centre)
+    else:
+        card = functools.partial(card_tensor, r.width, r.height, centre, device=device)
+    return lambda travelled=IDENTITY: soften(card(travelled))
 
 
 def _texts(plan: FramePlan) -> list[tuple[str, str]]:
