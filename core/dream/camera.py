@@ -1,6 +1,7 @@
 """The camera's path: where each pixel of the next frame lies in this one, as an affine map.
 
-A frame's camera is its zoom (`zoom_px` trimmed from every edge; negative zooms out), its turn
+A frame's camera is its zoom (`zoom_px` trimmed from the left and right edges, and from the top and
+bottom in proportion, so the picture keeps its shape; negative zooms out), its turn
 (`rotate`, degrees a frame, positive turns the picture anticlockwise on screen), its drift (`pan`,
 [x, y] pixels a frame, positive looks right and down) and the point it zooms and turns about
 (`vanishing_point`, fractions of the frame). One step of it is a `Warp`: the 2x3 matrix that
@@ -44,21 +45,25 @@ def step_warp(size: tuple[int, int], camera: Camera) -> Warp:
     `pan`: a point p of this frame shows at c + m R (p - c - pan) in the next (R turning it
     anticlockwise on screen), so the next frame's pixel u is found at c + pan + R^-1 (u - c) / m.
     The turn is worked in pixels: on a frame that is not square, [-1, 1] stretches one axis more.
+
+    m is the same on both axes, as a camera flying forward magnifies, so a frame that is not square
+    keeps its shape: trimming `zoom_px` from every edge magnified its shorter side more each frame
+    and stretched the picture along it (a 160x64 ride turned to streaks within a hundred frames,
+    from which its loop window could not bring frame 0 back without a jump).
     """
     width, height = size
-    scale = (width / (width - 2 * camera.zoom_px), height / (height - 2 * camera.zoom_px))
+    m = width / (width - 2 * camera.zoom_px)
     pan = (2 * camera.pan[0] / width, 2 * camera.pan[1] / height)
-    if camera.rotate == 0:  # as the zoom alone always wrote it, so older stages draw the same frames
-        a, _, c, _, e, f = zoom_about(scale, camera.vanishing_point)
+    if camera.rotate == 0:  # as the zoom alone always wrote it, so square stages draw the same frames
+        a, _, c, _, e, f = zoom_about((m, m), camera.vanishing_point)
         return (a, 0.0, c + pan[0], 0.0, e, f + pan[1])
-    mx, my = scale
     cx, cy = 2 * camera.vanishing_point[0] - 1, 2 * camera.vanishing_point[1] - 1
     angle = math.radians(camera.rotate)
     cos, sin = math.cos(angle), math.sin(angle)
     # R^-1 (anticlockwise on screen, where y points down, is [[cos, sin], [-sin, cos]]) after
     # 1 / m, in pixels, then in [-1, 1] units.
-    a, b = cos / mx, -sin / my * height / width
-    d, e = sin / mx * width / height, cos / my
+    a, b = cos / m, -sin / m * height / width
+    d, e = sin / m * width / height, cos / m
     return (a, b, cx + pan[0] - (a * cx + b * cy), d, e, cy + pan[1] - (d * cx + e * cy))
 
 

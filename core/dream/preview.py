@@ -75,12 +75,9 @@ def card_tensor(width: int, height: int, vanishing_point: tuple[float, float],
     cx, cy = 2 * vanishing_point[0] - 1, 2 * vanishing_point[1] - 1
     places = _places(width, height, vanishing_point, str(device))
     zoom_alone = b == 0 and d == 0 and abs(c - cx * (1 - a)) < 1e-9 and abs(f - cy * (1 - e)) < 1e-9
-    if zoom_alone and a == e:  # the usual zoom, the same on both axes: the depth moves by one number
+    if zoom_alone and a == e:  # the camera's zoom: the depth moves by one number
         steps = places.steps + math.log(a) * STEPS_PER_LOG
         kind = places.kind
-    elif zoom_alone:
-        steps = torch.maximum(places.log_x + math.log(a), places.log_y + math.log(e)) * STEPS_PER_LOG
-        kind = _kind(places.x / (1 / a), places.y / (1 / e))  # divided, as before warps: the same bits
     else:
         moved = _places_at(*_on_card(travelled, width, height, vanishing_point, str(device)), width, height,
                            vanishing_point)
@@ -183,10 +180,6 @@ KINDS = [(ray, below) for ray in (-1, RAY_PAINT, RAY_PAINT + 1) for below in (0,
 
 @dataclass(frozen=True)
 class _Places:
-    x: torch.Tensor  # each pixel's offset from the vanishing point, (H, W)
-    y: torch.Tensor
-    log_x: torch.Tensor  # log of its share of the way to the frame's edge, along each axis
-    log_y: torch.Tensor
     steps: torch.Tensor  # its depth before travelling, in STEPS: 0 on the edge, -STEPS on the next frame in
     kind: torch.Tensor  # its kind before travelling, as where its pattern starts in `_looks`
 
@@ -216,7 +209,7 @@ def _places_at(x: torch.Tensor, y: torch.Tensor, width: int, height: int,
                vanishing_point: tuple[float, float]) -> _Places:
     """The card's places of pixels at offsets (x, y) from its vanishing point, in frame 0's pixels."""
     log_x, log_y = (torch.log(share.clamp_min(1e-6)) for share in _shares(x, y, width, height, vanishing_point))
-    return _Places(x, y, log_x, log_y, torch.maximum(log_x, log_y) * STEPS_PER_LOG, _kind(x, y))
+    return _Places(torch.maximum(log_x, log_y) * STEPS_PER_LOG, _kind(x, y))
 
 
 def _shares(x: torch.Tensor, y: torch.Tensor, width: int, height: int,

@@ -42,8 +42,9 @@ RESUMABLE_FIELDS = {"fps"}
 # centre instead, and a frame placed ahead is low-passed by its shrink, every shrink; 7: the colour
 # hold's LAB conversion takes its linear steps as matrix products, another rounding now and then;
 # 8: with cadence, the loop curve runs over the window up to its last diffused frame; 9: frame 0's
-# full weight in the loop window reaches two pixels past its box): a run is resumed only by its own engine.
-ENGINE = 9
+# full weight in the loop window reaches two pixels past its box; 10: the zoom magnifies both axes
+# alike, so a frame that is not square keeps its shape): a run is resumed only by its own engine.
+ENGINE = 10
 
 
 def library_versions() -> dict[str, str]:

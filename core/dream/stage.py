@@ -64,7 +64,8 @@ class RenderSettings:
     seed: int = field(default=42, metadata=_help(
         "base seed, 0 to 2**32 - 1; frame i uses seed + i (noise per-frame) or seed (noise fixed)"))
     zoom_px: float = field(default=1.5, metadata=_help(
-        f"pixels trimmed from each edge per frame, fractions allowed, {_span('zoom_px')}; below 0 zooms out"))
+        "pixels trimmed from the left and right edges per frame (the top and bottom in proportion), "
+        f"fractions allowed, {_span('zoom_px')}; below 0 zooms out"))
     rotate: float = field(default=0.0, metadata=_help(
         f"the camera's turn about the vanishing point, degrees a frame, {_span('rotate')}; above 0 the "
         "picture turns anticlockwise"))

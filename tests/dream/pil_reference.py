@@ -10,14 +10,16 @@ RESAMPLE = Image.Resampling.LANCZOS
 
 
 def zoom_in(image: Image.Image, zoom_px: float, vanishing_point: tuple[float, float]) -> Image.Image:
-    """Trim `zoom_px` from each edge (2 x `zoom_px` per axis) and scale back, fixing the vanishing point."""
+    """Trim `zoom_px` from the left and right edges and as much in proportion from the top and
+    bottom (the picture keeps its shape), and scale back, fixing the vanishing point."""
     if zoom_px == 0:
         return image.copy()
     width, height = image.size
-    # The point p = v * size stays fixed: left = p - p / scale = v * 2 * zoom_px.
-    left = vanishing_point[0] * 2 * zoom_px
-    top = vanishing_point[1] * 2 * zoom_px
-    box = (left, top, left + width - 2 * zoom_px, top + height - 2 * zoom_px)
+    trim_x, trim_y = 2 * zoom_px, 2 * zoom_px * height / width
+    # The point p = v * size stays fixed: left = p - p / scale = v * trim.
+    left = vanishing_point[0] * trim_x
+    top = vanishing_point[1] * trim_y
+    box = (left, top, left + width - trim_x, top + height - trim_y)
     return image.resize((width, height), RESAMPLE, box=box)
 
 

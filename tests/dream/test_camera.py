@@ -25,7 +25,7 @@ def reference(camera: Camera) -> np.ndarray:
     """The next frame, pixel by pixel: the picture turned anticlockwise on screen by `rotate`
     degrees and magnified by the zoom about the vanishing point, after the camera drifted by `pan`."""
     width, height = SIZE
-    m = (width / (width - 2 * camera.zoom_px), height / (height - 2 * camera.zoom_px))
+    m = (width / (width - 2 * camera.zoom_px),) * 2  # the same on both axes: the picture keeps its shape
     vx, vy = camera.vanishing_point[0] * width, camera.vanishing_point[1] * height
     t = math.radians(camera.rotate)
     out = np.zeros((height, width))

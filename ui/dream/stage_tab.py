@@ -128,7 +128,9 @@ def controls_ui() -> None:
     they are for; their values stay in the session state (see ui.dream.state)."""
     state = st.session_state
     a, b, c, d = st.columns(4)
-    _slider(a, "Zoom pixels per frame", "zoom_px", "trimmed from every edge before each redraw: the speed of travel")
+    _slider(a, "Zoom pixels per frame", "zoom_px",
+            "trimmed from the left and right edges before each redraw (the top and bottom in proportion): "
+            "the speed of travel")
     _slider(b, "Strength", "strength", "how much of each frame is redrawn")
     _slider(c, "Guidance", "guidance", "how closely frames follow the prompt")
     _slider(d, "Steps", "steps", "img2img runs int(steps x strength) of them")
