@@ -24,15 +24,17 @@ from pathlib import Path
 
 import imageio.v2 as imageio
 import numpy as np
+import torch
 from PIL import Image
 from skimage import data
 
 from bench.results import machine, write_section
 from core.dream.figures import LoopFigures
-from core.dream.plan import make_plan
+from core.dream.plan import FramePlan, make_plan
 from core.dream.preview import preview_stage
-from core.dream.render import Rendered, render
+from core.dream.render import Progress, Rendered, render
 from core.dream.stage import Stage, load_stage
+from core.dream.zoom import place_ahead, to_float, to_uint8
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 COLUMNS = ["seam", "seam_border", "seam_centre", "seam_moved", *(f"seam_moved_ring{n}" for n in range(1, 5)), "flicker",
@@ -63,14 +65,14 @@ def stages() -> dict[str, Stage]:
     }
 
 
-def figures_of(stage: Stage) -> tuple[dict[str, float | None], dict[str, float | None]]:
-    """The preview's figures: measured on its frames as drawn, and on its MP4's frames decoded, as
-    a viewer gets them (x264 at the writer's quality)."""
+def figures_of(stage: Stage) -> tuple[dict[str, float | None], dict[str, float | None], dict[str, float | None]]:
+    """The preview's figures: measured on its frames as drawn, on its MP4's frames decoded, as a
+    viewer gets them (x264 at the writer's quality), and its seam's floor (`floor_figures`)."""
     plans = make_plan(stage)
     with tempfile.TemporaryDirectory() as scratch:
         events = list(render(stage, Path(scratch) / "run", pipelines=None))
         if not isinstance(events[-1], Rendered):
-            return {}, {}
+            return {}, {}, {}
         decoded = LoopFigures.of_plan(plans, stage.render.loop_frames)
         with imageio.get_reader(events[-1].video) as reader:
             for frame in reader:
@@ -79,7 +81,26 @@ def figures_of(stage: Stage) -> tuple[dict[str, float | None], dict[str, float |
     on_video = decoded.figures()
     rings = [on_video[f"seam_moved_ring{n}"] for n in range(1, 5)]
     on_video["worst_ring"] = None if None in rings else max(rings)
-    return events[-1].figures, on_video
+    frames = [event.image for event in events if isinstance(event, Progress)]
+    return events[-1].figures, on_video, floor_figures(plans, stage.render.loop_frames, frames)
+
+
+def floor_figures(plans: list[FramePlan], window: int, frames: list[np.ndarray]) -> dict[str, float | None]:
+    """The figures again with the last frame replaced by frame 0 itself, placed one step ahead as
+    the loop places it (sharp: `core.dream.zoom.place_ahead`): its moved seam figures are the
+    nearest the seam can come to frame 0, what the two resamplings leave of frame 0's detail (the
+    placing, then the camera's step). A seam figure at its floor is the card's detail finer than a
+    resampling carries, not the loop window."""
+    if not window:
+        return {}
+    first = torch.from_numpy(frames[0]).permute(2, 0, 1)
+    placed = place_ahead(to_float(first), plans[-1].loop_placement, tuple(first.shape[-2:]), closing=True)
+    figures = LoopFigures.of_plan(plans, window)
+    for frame in frames[:-1]:
+        figures.add(frame)
+    figures.add(to_uint8(placed))
+    figures.close()
+    return figures.figures()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,7 +120,7 @@ def _tuned_table(photo: Path) -> list[str]:
     giro = tuned["giro_stage.toml"]
     tuned["giro_stage.toml from a photograph"] = replace(giro, render=replace(giro.render, first_image=str(photo)))
     for name, stage in tuned.items():
-        figures, decoded = figures_of(stage)
+        figures, decoded, _ = figures_of(stage)
         cells = ["-" if figures.get(c) is None else f"{figures[c]:.2f}" for c in COLUMNS]
         cells += ["-" if decoded.get(c) is None else f"{decoded[c]:.2f}" for c in MP4_COLUMNS]
         print(name, dict(zip(COLUMNS + [f"mp4 {c}" for c in MP4_COLUMNS], cells)), flush=True)
@@ -139,19 +160,23 @@ def _tuned_table(photo: Path) -> list[str]:
 def _random_table(title: str, photo: Path | None) -> list[str]:
     """bench.loop's random stages (seed 1), from the test card or from `photo`, each beside its ride."""
     lines = ["", f"{title} (drawn at random, seed 1: 128x96 or so, one to three segments, every curve, window "
-             "from 8 frames, cadence 1-8; the worst of the moved figures, whole, border, centre and rings):", "",
-             "| stage | unrelated | moved | worst | where | ghosting (frame) | its ride without a loop "
+             "from 8 frames, cadence 1-8; the worst of the moved figures, whole, border, centre and rings; "
+             "its floor: the same figure were the last frame frame 0 itself placed one step ahead as the loop "
+             "places it, the nearest a seam can come through two resamplings: a seam at its floor is detail "
+             "finer than resampling carries, not the loop window):", "",
+             "| stage | unrelated | moved | worst | where | its floor | ghosting (frame) | its ride without a loop "
              "| window jolt (frame) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, stage in random_stages(1, 12):
         if photo is not None:
             stage = replace(stage, render=replace(stage.render, first_image=str(photo)))
-        figures, _ = figures_of(stage)
+        figures, _, floor = figures_of(stage)
         moved = {k: v for k, v in figures.items() if k.startswith("seam_moved") and v is not None}
         worst = max(moved, key=moved.get) if moved else None
-        ride, _ = figures_of(replace(stage, render=replace(stage.render, loop_frames=0)))
+        ride, _, _ = figures_of(replace(stage, render=replace(stage.render, loop_frames=0)))
         cells = [f"{figures['unrelated']:.2f}", f"{figures['seam_moved']:.2f}" if moved else "-",
                  f"{moved[worst]:.2f}" if worst else "-", worst.removeprefix("seam_moved_") if worst else "-",
+                 f"{floor[worst]:.2f}" if worst and floor.get(worst) is not None else "-",
                  f"{figures['ghosting']:.2f} ({figures['ghosting_frame']})", f"{ride['ghosting']:.2f}",
                  "-" if figures["window_jolt"] is None
                  else f"{figures['window_jolt']:.2f} ({figures['window_jolt_frame']})"]

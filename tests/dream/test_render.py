@@ -312,7 +312,7 @@ def test_stages_nobody_tuned_for_close_without_a_flash_or_a_double_exposure(tmp_
 def test_a_preview_from_a_start_image_stays_sharp_and_closes_without_a_double_exposure(tmp_path):
     """The same stages from a photograph: the preview zooms into the photo nested in itself, so its
     ride keeps its edges (a zoom of the plain photo blurred them: ghosting 0.4 to 0.9) and the loop
-    window fades no frame's edges beyond the ride's own. (Their window steps, 1.3 to 2.0 times the
+    window fades no frame's edges beyond the ride's own. (Their window steps, 1.1 to 2.7 times the
     ride's largest, are in bench/RESULTS.md.)"""
     from dataclasses import replace
 
