@@ -50,8 +50,9 @@ def soften(picture: torch.Tensor) -> torch.Tensor:
 
     Drawn with one point a pixel, the card's edges step a whole pixel and its detail about the
     vanishing point shimmers: the frames drawn came out crisper than any move of them could keep,
-    so the frames moved between them dipped (a 160x64 test card at cadence 2: their edges 21 %
-    below the drawn ones'), and the loop closed onto a frame 0 sharper than its last frame moved.
+    so the frames moved between them dipped (a 160x64 test card at cadence 2 and strength 0.1:
+    their edges 21 % below the drawn ones'), and the loop closed onto a frame 0 sharper than its
+    last frame moved.
     """
     return gaussian_blur(picture, SOFTENED)
 
