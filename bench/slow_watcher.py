@@ -28,13 +28,12 @@ from pathlib import Path
 from unittest import mock
 
 import numpy as np
-import uvicorn
 from PIL import Image
 from skimage import data
-from starlette.applications import Starlette
 from websockets.sync.client import connect
 
 from bench.results import machine, write_section
+from bench.serving import serving_routes
 from bench.steady import SteadyModel
 from core.dream.live import LiveSettings, LiveStream
 from core.lan import make_certificate
@@ -75,16 +74,9 @@ def watch(rate: float, linked: bool, certificate: tuple[Path, Path] | None, seco
     model = SteadyModel(1 / RATE)
     stream = LiveStream("bench", model, LiveSettings("an astronaut", size=SIZE), start,
                         lost_seconds=3600, idle_seconds=3600)
-    tls = dict(ssl_certfile=str(certificate[0]), ssl_keyfile=str(certificate[1])) if certificate else {}
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=routes.ROUTES), host="127.0.0.1", port=0,
-                                           ws="websockets-sansio", log_level="warning", **tls))
-    with contextlib.nullcontext() if linked else mock.patch.object(routes, "Link", _NoLink):
-        serving = threading.Thread(target=server.run, daemon=True)
-        serving.start()
+    patched = contextlib.nullcontext() if linked else mock.patch.object(routes, "Link", _NoLink)
+    with patched, serving_routes(certificate) as port:
         try:
-            while not server.started:
-                time.sleep(0.01)
-            port = server.servers[0].sockets[0].getsockname()[1]
             address = f"{'wss' if certificate else 'ws'}://127.0.0.1:{_relay(port, rate)}/giro/live/{stream.id}"
             trust = ssl.create_default_context(cafile=str(certificate[0])) if certificate else None
             arrivals = []
@@ -99,11 +91,6 @@ def watch(rate: float, linked: bool, certificate: tuple[Path, Path] | None, seco
         finally:
             stream.stop()
             stream.join(30)
-            closing = time.monotonic() + 10  # the watcher's socket gone first: uvicorn's shutdown fails on one mid-close
-            while server.server_state.connections and time.monotonic() < closing:
-                time.sleep(0.01)
-            server.should_exit = True
-            serving.join(30)
     late = [(t, index, size) for t, index, size in arrivals if t - arrivals[0][0] > seconds / 2]
     ages = [t - model.made[index] for t, index, _ in late]
     return dict(rate=rate, scheme="HTTPS" if certificate else "HTTP", route="as it is" if linked else "as before",

@@ -159,32 +159,17 @@ def test_a_stopped_or_unknown_stream_is_a_plain_404(client, stream):
 
 @pytest.fixture(params=["http", "https"])
 def served(request, tmp_path):
-    """The routes on a real uvicorn server over TCP, with the WebSocket code Streamlit runs them on
-    (its `_get_websocket_protocol`), over HTTP and HTTPS (`make serve`): the buffers of the kernel
-    and of TLS are part of what a watcher gets. Its port, and the client's TLS context or None."""
+    """The routes on a real uvicorn server over TCP (`bench.serving`), over HTTP and HTTPS: its port,
+    and the client's TLS context or None."""
     import ssl
-    import threading
 
-    import uvicorn
-
+    from bench.serving import serving_routes
     from core.lan import make_certificate
 
-    tls, trust = {}, None
-    if request.param == "https":
-        cert, key = make_certificate(tmp_path)
-        tls = dict(ssl_certfile=str(cert), ssl_keyfile=str(key))
-        trust = ssl.create_default_context(cafile=str(cert))
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=ROUTES), host="127.0.0.1", port=0,
-                                           ws="websockets-sansio", log_level="warning", **tls))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    yield server.servers[0].sockets[0].getsockname()[1], trust
-    server.should_exit = True
-    thread.join(30)
+    certificate = make_certificate(tmp_path) if request.param == "https" else None
+    trust = ssl.create_default_context(cafile=str(certificate[0])) if certificate else None
+    with serving_routes(certificate) as port:
+        yield port, trust
 
 
 def test_a_watcher_slower_than_the_stream_gets_the_newest_frame_not_a_backlog(served):
