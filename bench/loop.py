@@ -9,7 +9,7 @@ point, ring 4 the outermost). About 1: the seam looks
 like any other step; `core.dream.figures` says how each is measured. Beside them, the ghosting
 figure (two pictures at once), the same figures on each preview's MP4 decoded, and stages drawn
 at random that nobody tuned for, each beside its ride without a loop, from the test card and from
-a photograph.
+a photograph, and two stages whose loop windows are short for their rides, each window lengthened.
 
     python -m bench.loop
 """
@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         Image.fromarray(data.astronaut()).save(photo)
         lines = _tuned_table(photo) + _random_table("Stages nobody tuned for", None)
         lines += _random_table("The same stages from a photograph (scikit-image's astronaut) nested in itself", photo)
+        lines += _window_table(photo)
     write_section("dream-loop", "\n".join(lines))
 
 
@@ -163,10 +164,11 @@ def _random_table(title: str, photo: Path | None) -> list[str]:
              "from 8 frames, cadence 1-8; the worst of the moved figures, whole, border, centre and rings; "
              "its floor: the same figure were the last frame frame 0 itself placed one step ahead as the loop "
              "places it, the nearest a seam can come through two resamplings: a seam at its floor is detail "
-             "finer than resampling carries, not the loop window):", "",
+             "finer than resampling carries, not the loop window; window load: the change the window has to "
+             "make over its steps and a ride's step, and the window that brings it to about 1):", "",
              "| stage | unrelated | moved | worst | where | its floor | ghosting (frame) | its ride without a loop "
-             "| window jolt (frame) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| window jolt (frame) | window load (window wanted) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, stage in random_stages(1, 12):
         if photo is not None:
             stage = replace(stage, render=replace(stage.render, first_image=str(photo)))
@@ -179,10 +181,42 @@ def _random_table(title: str, photo: Path | None) -> list[str]:
                  f"{floor[worst]:.2f}" if worst and floor.get(worst) is not None else "-",
                  f"{figures['ghosting']:.2f} ({figures['ghosting_frame']})", f"{ride['ghosting']:.2f}",
                  "-" if figures["window_jolt"] is None
-                 else f"{figures['window_jolt']:.2f} ({figures['window_jolt_frame']})"]
+                 else f"{figures['window_jolt']:.2f} ({figures['window_jolt_frame']})", _load_cell(figures)]
         print(name, cells, flush=True)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _window_table(photo: Path) -> list[str]:
+    """Two stages from `photo` whose windows are short for their rides, each with its window
+    lengthened: the way back (the window load times its steps) hardly changes, so the load falls as
+    the window grows, and the seam and the window's largest step with it."""
+    giro = stages()["giro_stage.toml"]
+    short = random_stages(1, 12)[2][1]  # 128x128, linear over 8 frames, cadence 8
+    lines = ["", "The loop window lengthened on two stages from the photograph (the Giro stage, and the third "
+             "stage nobody tuned for): window load, the way back (load times the window's steps, over a "
+             "ride's step), the worst moved seam figure and the window jolt:", "",
+             "| stage | window | window load (window wanted) | way back | worst moved (where) | window jolt |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for name, stage, windows in (("giro_stage.toml from a photograph", giro, (24, 48, 72, 96)),
+                                 ("the third stage nobody tuned for, from a photograph", short, (8, 16, 32, 48))):
+        for window in windows:
+            figures, _, _ = figures_of(replace(stage, render=replace(
+                stage.render, first_image=str(photo), loop_frames=window)))
+            moved = {k: v for k, v in figures.items() if k.startswith("seam_moved") and v is not None}
+            worst = max(moved, key=moved.get)
+            cells = [str(window), _load_cell(figures), f"{figures['window_load'] * (window + 1):.1f}",
+                     f"{moved[worst]:.2f} ({worst.removeprefix('seam_moved_')})", f"{figures['window_jolt']:.2f}"]
+            print(name, cells, flush=True)
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _load_cell(figures: dict[str, float | None]) -> str:
+    if figures.get("window_load") is None:
+        return "-"
+    wanted = figures["window_wanted"]
+    return f"{figures['window_load']:.2f} ({'-' if wanted is None else wanted})"
 
 
 def random_stages(seed: int, count: int) -> list[tuple[str, Stage]]:

@@ -23,6 +23,14 @@
   largest of its kind (onto drawn frames, or onto in-betweens) before the window: up to about 1 when
   the window's steps are like the ride's; a flash in the window (one frame taking over a picture
   at once) reads 2 or more.
+- `window_load`: the change the loop window has to make, spread evenly over its steps, over the
+  median step of the seam's kind (the most of any region): the last frame before the window moved
+  along the camera's path to the seam, against frame 0, over the window's steps. However the loop
+  curve shares it out, some step of the window carries at least about this much: above SEAMLESS
+  the window is too short for how far the ride has travelled from frame 0 (a linear curve's seam
+  reads about this). `window_wanted`: the loop window over which the same change would average a
+  ride's step (the way back hardly depends on where the window starts: bench/RESULTS.md,
+  dream-loop); None where the stage is too short to hold it.
 - `unrelated`: the median change between consecutive drawn frames that the camera's motion does
   not explain (with cadence, each drawn frame against the one before it moved along the camera's
   path: the in-betweens cross-fade, so they always follow), over the median difference between a
@@ -35,6 +43,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -81,6 +90,10 @@ class LoopFigures:
         # follow one another (with cadence, the in-betweens between them always do).
         self._drawn_before: tuple[torch.Tensor, Warp] | None = None
         self._redrawn: list[torch.Tensor] = []
+        # The last frame before the loop window, and its change from frame 0 (moved along the
+        # camera's path to the seam) that the window has to make.
+        self._before_window: torch.Tensor | None = None
+        self._way_back: torch.Tensor | None = None
 
     @classmethod
     def of_plan(cls, plans: Sequence[FramePlan], window: int) -> LoopFigures:
@@ -108,6 +121,8 @@ class LoopFigures:
             moved = self._zoomed(self._previous, into) if moved is None else moved[0].float() * 255
             self._unexplained.append(self._means((moved - current).abs().mean(0)))
             self._follow_drawn(current, into)
+        if self.window and len(self._edges) == len(self.moves) - self.window:
+            self._before_window = current
         self._previous = current
 
     def _follow_drawn(self, current: torch.Tensor, index: int) -> None:
@@ -130,6 +145,13 @@ class LoopFigures:
         if self.wrap is not None:
             moved = move(self._previous.unsqueeze(0) / 255, self.wrap)[0] * 255
             self._unexplained.append(self._means((moved - self._first).abs().mean(0)))
+        if self.wrap is not None and self._before_window is not None:
+            start = len(self.moves) - self.window
+            travelled = IDENTITY
+            for step in self.moves[start:] + [self.wrap]:
+                travelled = compose(travelled, step)
+            moved = move(self._before_window.unsqueeze(0) / 255, travelled)[0] * 255
+            self._way_back = self._means((moved - self._first).abs().mean(0))
 
     @property
     def distances(self) -> dict[str, list[float]]:
@@ -157,9 +179,25 @@ class LoopFigures:
             "unrelated": _rounded(unrelated),
             **ghosting_figures(_floats(self._edges)),
             **window_jolt_figures(unexplained["whole"] if follows and closed else [], self.window, self.drawn),
+            **self._window_figures(unexplained, alike, follows and closed),
             "seam_moved": _rounded(moved["whole"]),
             **{f"seam_moved_{region}": _rounded(moved[region]) for region in REGIONS[1:] + RINGS},
         }
+
+    def _window_figures(self, unexplained: dict[str, list[float]], alike: Sequence[bool] | None,
+                        measured: bool) -> dict[str, float | int | None]:
+        """`window_load`: the window's way back to frame 0 over its steps and the median step of the
+        seam's kind, the most of any region; `window_wanted`, the window it would take to average a
+        ride's step."""
+        loads = []
+        if measured and self._way_back is not None:
+            loads = [seam_figure([*values[:-1], way_back / (self.window + 1)], alike)
+                     for values, way_back in zip(unexplained.values(), _floats(list(self._way_back)))]
+        loads = [load for load in loads if load is not None]
+        if not loads:
+            return {"window_load": None, "window_wanted": None}
+        wanted = math.ceil((self.window + 1) * max(loads)) - 1
+        return {"window_load": _rounded(max(loads)), "window_wanted": wanted if wanted < len(self.moves) else None}
 
     def _step(self, a: torch.Tensor, b: torch.Tensor) -> None:
         self._distances.append(self._means((a - b).abs().mean(0)))
@@ -320,10 +358,24 @@ def jolt_in_words(figures: dict[str, float | None]) -> str:
     return f"; at frame {figures['window_jolt_frame']} the picture jumps more than anywhere in the ride"
 
 
+def window_in_words(figures: dict[str, float | None]) -> str:
+    """That the loop window is too short for how far the ride has travelled from frame 0, as a
+    clause to follow the seam's words; "" where it is long enough."""
+    load = figures.get("window_load")
+    if load is None or load <= SEAMLESS:
+        return ""
+    wanted = figures.get("window_wanted")
+    remedy = (f"looping back over about {wanted} frames brings that to about 1" if wanted is not None
+              else "the stage is too short for a window that brings that to about 1: give it more frames")
+    return (f"; the loop window is short for how far the ride has travelled from frame 0: its way back "
+            f"changes the picture {load:.1f} times as much a step as the ride does ({remedy})")
+
+
 def loop_in_words(figures: dict[str, float | None]) -> str:
     """The loop in a guest's words, as a sentence: where the seam shows (or that it does not), a
-    frame whose edges fade, and a step of the loop window that jumps."""
-    return seam_in_words(figures).capitalize() + ghosting_in_words(figures) + jolt_in_words(figures)
+    frame whose edges fade, a step of the loop window that jumps, and a window too short."""
+    return (seam_in_words(figures).capitalize() + ghosting_in_words(figures) + jolt_in_words(figures)
+            + window_in_words(figures))
 
 
 def headline(figures: dict[str, float | None]) -> tuple[str, float] | None:

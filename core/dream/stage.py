@@ -79,7 +79,8 @@ class RenderSettings:
         f"denoising steps, {_span('steps')}; img2img runs int(steps * strength) of them, at least 1"))
     fps: int = field(default=12, metadata=_help(f"frames per second of the GIF and MP4, {_span('fps')}"))
     loop_frames: int = field(default=24, metadata=_help(
-        "the last frames over which the first frame is mixed back in; 0 = no loop"))
+        "the last frames over which the first frame is mixed back in; 0 = no loop (a preview says when "
+        "it is too short for how far the ride travels, and how long would do)"))
     loop_curve: str = field(default="ease-in-out", metadata=_help(
         f"how frame 0's share of the picture rises over the loop window: {' or '.join(LOOP_CURVES)}"))
     strength_taper: bool = field(default=True, metadata=_help(

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from core.dream.figures import (LoopFigures, ghosting_in_words, headline, jolt_in_words, loop_in_words, seam_figure,
-                                seam_in_words)
+                                seam_in_words, window_in_words)
 from core.dream.camera import IDENTITY, Camera, compose, step_warp
 from core.dream.zoom import move, to_float, to_uint8
 
@@ -47,6 +47,13 @@ def test_the_words_go_by_the_moved_figures_and_name_where_the_seam_shows():
     assert jolt_in_words({"window_jolt": 1.1, "window_jolt_frame": 260}) == "" == jolt_in_words({})
     assert loop_in_words({**raw, "window_jolt": 2.2, "window_jolt_frame": 263}) == (
         "The loop's last step looks like any other; at frame 263 the picture jumps more than anywhere in the ride")
+    assert window_in_words({"window_load": 1.1, "window_wanted": 20}) == "" == window_in_words({})
+    assert loop_in_words({**raw, "window_load": 2.78, "window_wanted": 69}) == (
+        "The loop's last step looks like any other; the loop window is short for how far the ride has travelled "
+        "from frame 0: its way back changes the picture 2.8 times as much a step as the ride does (looping back over "
+        "about 69 frames brings that to about 1)")
+    assert window_in_words({"window_load": 2.0, "window_wanted": None}).endswith(
+        "(the stage is too short for a window that brings that to about 1: give it more frames)")
 
 
 def _zoom_chain(count: int, zoom_px: float) -> list[np.ndarray]:
@@ -84,7 +91,7 @@ def test_a_seam_left_at_the_borders_shows_in_seam_border_not_in_the_centre():
     assert figures["seam_border"] > 2 * figures["seam_centre"]
     assert figures["seam_border"] > figures["seam"]
     assert set(figures) == {"seam", "seam_border", "seam_centre", "flicker", "unrelated", "ghosting", "ghosting_frame",
-                            "window_jolt", "window_jolt_frame", "seam_moved",
+                            "window_jolt", "window_jolt_frame", "window_load", "window_wanted", "seam_moved",
                             "seam_moved_border", "seam_moved_centre", *(f"seam_moved_ring{n}" for n in range(1, 5))}
     assert figures["seam_moved"] is None  # no step into frame 0 given: the video does not loop
 
@@ -191,3 +198,35 @@ def test_a_flash_in_the_loop_window_shows_in_the_window_jolt_and_where():
     jolted = measured(flashed)
     assert jolted["window_jolt"] > 3 and jolted["window_jolt_frame"] in (20, 21)
     assert measured(flashed, window=0)["window_jolt"] is None  # no loop, no window
+
+
+def test_the_window_load_is_the_way_back_to_frame_0_spread_over_the_window():
+    """A still picture redrawn each frame with fresh grain whose frame 0 is another picture: the
+    window cross-fades to it linearly. Its load is the change back to frame 0 over the window's
+    steps and a ride's step: the same change over a window five times as long, a fifth of it, and
+    its seam like any step. The short window names the window that brings its load to about 1,
+    and that window does."""
+    picture, other = np.random.default_rng(1).integers(40, 215, (2, 96, 96, 3))
+
+    def measured(window, frames=60):
+        rng = np.random.default_rng(window + frames)
+
+        def grain(base):
+            return np.clip(base + rng.normal(0, 4, base.shape), 0, 255).astype(np.uint8)
+
+        shares = [0.0] * (frames - window) + [(n + 1) / (window + 1) for n in range(window)]
+        loop = [grain(other)] + [grain((1 - s) * picture + s * other) for s in shares[1:]]
+        figures = LoopFigures([IDENTITY] * frames, IDENTITY, window=window)
+        for frame in loop:
+            figures.add(frame)
+        figures.close()
+        return figures.figures()
+
+    short, long = measured(4), measured(24)
+    assert short["window_load"] > 2.5 and short["seam_moved"] > 1.2
+    assert 4.5 < short["window_load"] / long["window_load"] < 5.5
+    assert abs(short["window_load"] * 5 - (short["window_wanted"] + 1)) < 1
+    assert measured(short["window_wanted"])["window_load"] <= 1.0
+    assert long["seam_moved"] <= 1.2 and long["window_load"] <= 1.2
+    assert measured(4, frames=13)["window_wanted"] is None  # a window that spreads it does not fit
+    assert measured(0)["window_load"] is None

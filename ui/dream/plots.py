@@ -129,6 +129,8 @@ def figures_line(figures: dict[str, float | None]) -> str:
         line += f" · ghosting {figures['ghosting']:.2f} (frame {figures['ghosting_frame']})"
     if figures.get("window_jolt") is not None:
         line += f" · window jolt {figures['window_jolt']:.2f} (frame {figures['window_jolt_frame']})"
+    if figures.get("window_load") is not None:
+        line += f" · window load {figures['window_load']:.2f}"
     return line
 
 

@@ -164,7 +164,9 @@ def controls_ui() -> None:
         # every edit of the table's frames, and came back at 0, switching the loop off.
         a.number_input("Loop back over the last frames", 0, settings.dream_max_frames() - 1, step=1,
                        key="loop_frames", help="over these last frames frame 0 is mixed back in, so the "
-                                               "video returns to its start; 0: no loop. Fewer than the stage's frames.")
+                                               "video returns to its start; 0: no loop. Fewer than the stage's frames. "
+                                               "Preview motion says when it is too short for how far the "
+                                               "ride travels, and how many would do.")
         b.radio("Loop curve", LOOP_CURVES, key="loop_curve", help="how frame 0's share of the picture rises")
         c.toggle("Taper strength", key="strength_taper",
                  help="lower the strength through the loop window as frame 0's share rises, and the denoising "
