@@ -43,8 +43,9 @@ RESUMABLE_FIELDS = {"fps"}
 # hold's LAB conversion takes its linear steps as matrix products, another rounding now and then;
 # 8: with cadence, the loop curve runs over the window up to its last diffused frame; 9: frame 0's
 # full weight in the loop window reaches two pixels past its box; 10: the zoom magnifies both axes
-# alike, so a frame that is not square keeps its shape): a run is resumed only by its own engine.
-ENGINE = 10
+# alike, so a frame that is not square keeps its shape; 11: the Gaussian blur sums shifted slices
+# instead of convolving, a rounding now and then): a run is resumed only by its own engine.
+ENGINE = 11
 
 
 def library_versions() -> dict[str, str]:
