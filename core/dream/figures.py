@@ -367,8 +367,8 @@ def window_in_words(figures: dict[str, float | None]) -> str:
     wanted = figures.get("window_wanted")
     remedy = (f"looping back over about {wanted} frames brings that to about 1" if wanted is not None
               else "the stage is too short for a window that brings that to about 1: give it more frames")
-    return (f"; the loop window is short for how far the ride has travelled from frame 0: its way back "
-            f"changes the picture {load:.1f} times as much a step as the ride does ({remedy})")
+    return (f"; the loop window is short for how far the ride has travelled from frame 0: getting back to "
+            f"it takes steps {load:.1f} times the ride's ({remedy})")
 
 
 def loop_in_words(figures: dict[str, float | None]) -> str:

@@ -50,8 +50,8 @@ def test_the_words_go_by_the_moved_figures_and_name_where_the_seam_shows():
     assert window_in_words({"window_load": 1.1, "window_wanted": 20}) == "" == window_in_words({})
     assert loop_in_words({**raw, "window_load": 2.78, "window_wanted": 69}) == (
         "The loop's last step looks like any other; the loop window is short for how far the ride has travelled "
-        "from frame 0: its way back changes the picture 2.8 times as much a step as the ride does (looping back over "
-        "about 69 frames brings that to about 1)")
+        "from frame 0: getting back to it takes steps 2.8 times the ride's (looping back over about 69 frames "
+        "brings that to about 1)")
     assert window_in_words({"window_load": 2.0, "window_wanted": None}).endswith(
         "(the stage is too short for a window that brings that to about 1: give it more frames)")
 
