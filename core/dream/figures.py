@@ -26,9 +26,9 @@
 - `window_load`: the change the loop window has to make, spread evenly over its steps, over the
   median step of the seam's kind (the most of any region): the last frame before the window moved
   along the camera's path to the seam, against frame 0, over the window's steps. However the loop
-  curve shares it out, some step of the window carries at least about this much: above SEAMLESS
-  the window is too short for how far the ride has travelled from frame 0 (a linear curve's seam
-  reads about this). `window_wanted`: the loop window over which the same change would average a
+  curve shares it out, some step of the window carries at least about this much (the seam, where a
+  linear curve's last step is as large as the rest): above SEAMLESS the window is too short for
+  how far the ride has travelled from frame 0. `window_wanted`: the loop window over which the same change would average a
   ride's step (the way back hardly depends on where the window starts: bench/RESULTS.md,
   dream-loop); None where the stage is too short to hold it.
 - `unrelated`: the median change between consecutive drawn frames that the camera's motion does
