@@ -343,6 +343,35 @@ def test_a_weak_stages_preview_keeps_its_ride_sharp_and_closes_its_loop(tmp_path
         assert figures["seam_moved"] <= 1.2 and figures["window_jolt"] < 2, (name, figures)
 
 
+def test_a_window_too_short_for_its_ride_says_so_and_the_window_it_names_is_not(tmp_path):
+    """A random stage from a photograph with a linear window of 8 frames: its preview says the
+    window is short and names a longer one; that window's preview carries the way back in steps
+    no larger than the ride's, and its seam looks like any step."""
+    from dataclasses import replace
+
+    from skimage import data
+
+    from bench.loop import random_stages
+    from core.dream.figures import SEAMLESS, loop_in_words
+
+    Image.fromarray(data.astronaut()).save(tmp_path / "photo.png")
+    stage = random_stages(1, 3)[2][1]  # 128x128, linear over 8 frames, cadence 8
+    stage = replace(stage, render=replace(stage.render, first_image=str(tmp_path / "photo.png")))
+
+    def figures(window: int) -> dict:
+        drawn = replace(stage, render=replace(stage.render, loop_frames=window))
+        events = list(render(drawn, tmp_path / str(window), pipelines=None))
+        return events[-1].figures
+
+    short = figures(8)
+    wanted = short["window_wanted"]
+    assert short["window_load"] > 2 and wanted > 16
+    assert f"looping back over about {wanted} frames" in loop_in_words(short)
+    named = figures(wanted)
+    assert named["window_load"] <= 1.0 and "loop window is short" not in loop_in_words(named)
+    assert max(v for k, v in named.items() if k.startswith("seam_moved")) <= SEAMLESS
+
+
 def loop_and_ride_figures(stage, folder: Path) -> tuple[dict, dict]:
     """The loop figures of the stage's preview, and of its ride alone (no loop window)."""
     from dataclasses import replace
