@@ -173,11 +173,10 @@ def _random_table(title: str, photo: Path | None) -> list[str]:
         if photo is not None:
             stage = replace(stage, render=replace(stage.render, first_image=str(photo)))
         figures, _, floor = figures_of(stage)
-        moved = {k: v for k, v in figures.items() if k.startswith("seam_moved") and v is not None}
-        worst = max(moved, key=moved.get) if moved else None
+        worst = _worst_moved(figures)
         ride, _, _ = figures_of(replace(stage, render=replace(stage.render, loop_frames=0)))
-        cells = [f"{figures['unrelated']:.2f}", f"{figures['seam_moved']:.2f}" if moved else "-",
-                 f"{moved[worst]:.2f}" if worst else "-", worst.removeprefix("seam_moved_") if worst else "-",
+        cells = [f"{figures['unrelated']:.2f}", f"{figures['seam_moved']:.2f}" if worst else "-",
+                 f"{figures[worst]:.2f}" if worst else "-", worst.removeprefix("seam_moved_") if worst else "-",
                  f"{floor[worst]:.2f}" if worst and floor.get(worst) is not None else "-",
                  f"{figures['ghosting']:.2f} ({figures['ghosting_frame']})", f"{ride['ghosting']:.2f}",
                  "-" if figures["window_jolt"] is None
@@ -203,13 +202,18 @@ def _window_table(photo: Path) -> list[str]:
         for window in windows:
             figures, _, _ = figures_of(replace(stage, render=replace(
                 stage.render, first_image=str(photo), loop_frames=window)))
-            moved = {k: v for k, v in figures.items() if k.startswith("seam_moved") and v is not None}
-            worst = max(moved, key=moved.get)
+            worst = _worst_moved(figures)
             cells = [str(window), _load_cell(figures), f"{figures['window_load'] * (window + 1):.1f}",
-                     f"{moved[worst]:.2f} ({worst.removeprefix('seam_moved_')})", f"{figures['window_jolt']:.2f}"]
+                     f"{figures[worst]:.2f} ({worst.removeprefix('seam_moved_')})", f"{figures['window_jolt']:.2f}"]
             print(name, cells, flush=True)
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _worst_moved(figures: dict[str, float | None]) -> str | None:
+    """The moved seam figure (whole, border, centre or a ring) that reads highest; None if none was measured."""
+    moved = {k: v for k, v in figures.items() if k.startswith("seam_moved") and v is not None}
+    return max(moved, key=moved.get) if moved else None
 
 
 def _load_cell(figures: dict[str, float | None]) -> str:

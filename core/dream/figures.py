@@ -28,9 +28,9 @@
   along the camera's path to the seam, against frame 0, over the window's steps. However the loop
   curve shares it out, some step of the window carries at least about this much (the seam, where a
   linear curve's last step is as large as the rest): above SEAMLESS the window is too short for
-  how far the ride has travelled from frame 0. `window_wanted`: the loop window over which the same change would average a
-  ride's step (the way back hardly depends on where the window starts: bench/RESULTS.md,
-  dream-loop); None where the stage is too short to hold it.
+  how far the ride has travelled from frame 0. `window_wanted`: the loop window over which the same
+  change would average a ride's step (the way back hardly depends on where the window starts:
+  bench/RESULTS.md, dream-loop); None where the stage is too short to hold it.
 - `unrelated`: the median change between consecutive drawn frames that the camera's motion does
   not explain (with cadence, each drawn frame against the one before it moved along the camera's
   path: the in-betweens cross-fade, so they always follow), over the median difference between a
@@ -49,7 +49,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from core.dream.camera import IDENTITY, Warp, compose
+from core.dream.camera import IDENTITY, Warp, compose, path
 from core.dream.plan import FramePlan
 from core.dream.zoom import move
 
@@ -146,10 +146,7 @@ class LoopFigures:
             moved = move(self._previous.unsqueeze(0) / 255, self.wrap)[0] * 255
             self._unexplained.append(self._means((moved - self._first).abs().mean(0)))
         if self.wrap is not None and self._before_window is not None:
-            start = len(self.moves) - self.window
-            travelled = IDENTITY
-            for step in self.moves[start:] + [self.wrap]:
-                travelled = compose(travelled, step)
+            travelled = path(self.moves[len(self.moves) - self.window:] + [self.wrap])
             moved = move(self._before_window.unsqueeze(0) / 255, travelled)[0] * 255
             self._way_back = self._means((moved - self._first).abs().mean(0))
 
@@ -192,7 +189,7 @@ class LoopFigures:
         loads = []
         if measured and self._way_back is not None:
             loads = [seam_figure([*values[:-1], way_back / (self.window + 1)], alike)
-                     for values, way_back in zip(unexplained.values(), _floats(list(self._way_back)))]
+                     for values, way_back in zip(unexplained.values(), self._way_back.tolist())]
         loads = [load for load in loads if load is not None]
         if not loads:
             return {"window_load": None, "window_wanted": None}
